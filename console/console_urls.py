@@ -1,0 +1,20 @@
+"""Console URLs. Each area's view module owns its ``urlpatterns``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from console.views import groups, policies, roles, session, users
+
+app_name = "console"
+
+urlpatterns = [
+    path("", session.root, name="overview"),
+    path("logon/", session.logon, name="logon"),
+    path("logoff/", session.logoff, name="logoff"),
+    path("health/", session.health, name="health"),
+    *roles.urlpatterns,
+    *users.urlpatterns,
+    *groups.urlpatterns,
+    *policies.urlpatterns,
+]

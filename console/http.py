@@ -1,0 +1,97 @@
+"""Typed console request and the per-object authorization helpers every view starts with.
+
+Not visible (missing, or another account's) -> 404; visible but the action is denied -> 403 that
+names the missing action and resource (raised as ``AccessDenied``, rendered by the middleware).
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+from iam.authz import AccessDenied, authorize, explain_decision, require
+from iam.identity import Identity
+from iam.models import Account, Group, Policy, Role, User
+
+
+class ConsoleRequest(HttpRequest):
+    htmx: HtmxDetails
+    identity: Identity
+    logon_identity: Identity
+
+
+def current_account(request: ConsoleRequest) -> Account:
+    """The account whose objects the effective identity sees (the role's, while switched)."""
+    if request.identity.role is not None:
+        return request.identity.role.account
+    assert request.identity.user is not None
+    return request.identity.user.account
+
+
+def account_resource(request: ConsoleRequest, kind: str, name: str = "*") -> str:
+    """``acs:ram::<uid>:role/<name>`` etc. for the current account."""
+    return f"acs:ram::{current_account(request).pk}:{kind}/{name}"
+
+
+def allowed(request: ConsoleRequest, action: str, resource: str) -> bool:
+    return authorize(request.identity, action, resource).allowed
+
+
+def denial_reason(request: ConsoleRequest, action: str, resource: str) -> str:
+    """Empty when allowed; otherwise the one-line explanation shown on hover of a disabled button."""
+    decision = authorize(request.identity, action, resource)
+    if decision.allowed:
+        return ""
+    return explain_decision(request.identity, decision, action, resource)
+
+
+def get_role_or_404(request: ConsoleRequest, role_name: str, *, action: str) -> Role:
+    account = current_account(request)
+    role = Role.objects.filter(account=account, name__iexact=role_name).first()
+    if role is None:
+        raise Http404("No such role in this account.")
+    require(request.identity, action, role.arn)
+    return role
+
+
+def get_user_or_404(request: ConsoleRequest, user_name: str, *, action: str) -> User:
+    account = current_account(request)
+    user = User.objects.filter(account=account, kind=User.Kind.RAM, name__iexact=user_name).first()
+    if user is None:
+        raise Http404("No such user in this account.")
+    require(request.identity, action, user.arn)
+    return user
+
+
+def get_group_or_404(request: ConsoleRequest, group_name: str, *, action: str) -> Group:
+    account = current_account(request)
+    group = Group.objects.filter(account=account, name__iexact=group_name).first()
+    if group is None:
+        raise Http404("No such group in this account.")
+    require(request.identity, action, group.arn)
+    return group
+
+
+def get_policy_or_404(
+    request: ConsoleRequest, policy_type: str, policy_name: str, *, action: str
+) -> Policy:
+    account = current_account(request)
+    policies = Policy.objects.filter(name__iexact=policy_name, policy_type=policy_type)
+    if policy_type == Policy.Type.SYSTEM:
+        policy = policies.filter(account__isnull=True).first()
+    else:
+        policy = policies.filter(account=account).first()
+    if policy is None:
+        raise Http404("No such policy.")
+    require(request.identity, action, policy.arn_for(account.pk))
+    return policy
+
+
+def require_account_action(request: ConsoleRequest, action: str, kind: str) -> str:
+    """Authorize an action on the account's collection (``role/*``); returns that resource."""
+    resource = account_resource(request, kind)
+    require(request.identity, action, resource)
+    return resource
+
+
+__all__ = ["AccessDenied", "ConsoleRequest"]

@@ -1,0 +1,52 @@
+"""Console middleware: attach the effective identity, and turn denials into 403 pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from iam.authz import AccessDenied
+from iam.identity import identity_for_user
+
+
+class IdentityMiddleware:
+    """Sets ``request.identity``: the logged-on user's identity, or None when anonymous.
+
+    While a RAM user has switched to a role, the switch-role layer replaces it with the role
+    session (see ``console.switching``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.identity = None  # type: ignore[attr-defined]
+        request.logon_identity = None  # type: ignore[attr-defined]
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            identity = identity_for_user(user)
+            request.logon_identity = identity  # type: ignore[attr-defined]
+            request.identity = identity  # type: ignore[attr-defined]
+            from console.switching import apply_switched_role
+
+            response = apply_switched_role(request)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, AccessDenied):
+            return access_denied_response(request, exception)
+        return None
+
+
+def access_denied_response(request: HttpRequest, denied: AccessDenied) -> HttpResponse:
+    response = TemplateResponse(
+        request,
+        "console/403.html",
+        {"denied": denied, "action": denied.action, "resource": denied.resource},
+        status=403,
+    )
+    return response.render()

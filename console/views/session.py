@@ -1,0 +1,110 @@
+"""Logon, log off, the overview page, health, and the one entry point at ``/``."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from console.actor import anonymous_actor, console_actor
+from console.http import ConsoleRequest, current_account
+from iam.audit import record
+from iam.auth import find_identity
+from iam.models import AuditEvent, Group, Policy, Role, User
+
+
+class LogonForm(forms.Form):
+    logon_name = forms.CharField(label="Logon name", max_length=200)
+    password = forms.CharField(label="Password", widget=forms.PasswordInput, max_length=128)
+
+
+@csrf_exempt
+@login_not_required
+def root(request: HttpRequest) -> HttpResponse:
+    """``/``: an RPC API call when it carries ``Action`` or ``x-acs-action``, else the console."""
+    from sts.api import api_entry, is_api_request
+
+    if is_api_request(request):
+        return api_entry(request)
+    if not request.user.is_authenticated:
+        return redirect("console:logon")
+    return overview(request)  # type: ignore[arg-type]
+
+
+def overview(request: ConsoleRequest) -> HttpResponse:
+    account = current_account(request)
+    counts = {
+        "users": User.objects.filter(account=account, kind=User.Kind.RAM).count(),
+        "groups": Group.objects.filter(account=account).count(),
+        "roles": Role.objects.filter(account=account).count(),
+        "policies": Policy.objects.filter(account=account).count(),
+    }
+    return render(request, "console/overview.html", {"account": account, "counts": counts})
+
+
+@login_not_required
+def logon(request: HttpRequest) -> HttpResponse:
+    next_url = request.GET.get("next") or request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = ""
+    form = LogonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["logon_name"]
+        user = authenticate(request, username=name, password=form.cleaned_data["password"])
+        if user is not None:
+            login(request, user)
+            User.objects.filter(pk=user.pk).update(last_login_date=timezone.now())
+            request.identity = None  # type: ignore[attr-defined]
+            record_logon(request, user, success=True)
+            return redirect(next_url or "console:overview")
+        record_logon(request, find_identity(name), success=False, attempted=name)
+        form.add_error(None, "The logon name or password is incorrect.")
+    return render(request, "console/logon.html", {"form": form, "next": next_url})
+
+
+def record_logon(
+    request: HttpRequest, user: User | None, *, success: bool, attempted: str = ""
+) -> None:
+    actor = anonymous_actor(request)
+    if user is not None:
+        actor = actor.with_request(
+            logon_arn=user.arn,
+            effective_arn=user.arn,
+            account_id=user.account_id,
+            source_account_id=user.account_id,
+        )
+    record(
+        actor,
+        "console:Logon",
+        user.arn if user is not None else "",
+        account_id=user.account_id if user is not None else "",
+        result=AuditEvent.Result.SUCCESS if success else AuditEvent.Result.FAILURE,
+        error_code="" if success else "InvalidLogon",
+        details={} if success else {"LogonName": attempted[:200]},
+    )
+
+
+@require_POST
+def logoff(request: ConsoleRequest) -> HttpResponse:
+    record(
+        console_actor(request),
+        "console:Logoff",
+        request.logon_identity.arn,
+        account_id=request.logon_identity.account_id,
+    )
+    logout(request)
+    return redirect("console:logon")
+
+
+@login_not_required
+def health(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

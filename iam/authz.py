@@ -1,0 +1,209 @@
+"""The one authorizer: every console view, RAM API action and STS call asks it, as the effective
+identity, before calling a service.
+
+Rules on top of the policy evaluator (``iam.policy``):
+
+- A root identity may do anything to its own account's resources and nothing elsewhere.
+- Identity policies never reach another account's resources; crossing accounts only happens by
+  assuming a role there. The single exception is ``sts:AssumeRole`` itself, whose resource is the
+  other account's role (the trust policy then has to agree too; see ``sts.assume``).
+- A RAM user's policies are those attached to it and to its groups; a role session's are the
+  role's attached policies intersected with the session policy given at AssumeRole.
+- Registered services hold no identity policies; they act only through service roles.
+
+Compiled policy sets are cached per process in a bounded LRU keyed by the principal and the
+account's ``authz_revision`` (bumped in the database by every attach, detach, membership change,
+user disable and new default version), so every server process sees a change on its next
+request, and compiled policy documents are shared by (policy, version).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any
+
+from django.conf import settings
+from django.db.models import OuterRef, Q, Subquery
+
+from iam.identity import Identity, IdentityKind
+from iam.models import Account, PolicyAttachment, PolicyVersion, Role, User
+from iam.policy import CompiledPolicySet, Decision, compile_policies, explain, parse_policy
+
+
+class BoundedCache:
+    """A small thread-safe LRU mapping; memory stays flat however many principals are seen."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self.items: OrderedDict[Any, Any] = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, key: Any) -> Any:
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.max_size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+policy_sets = BoundedCache(getattr(settings, "POLICY_CACHE_SIZE", 4096))
+
+
+def policy_root_decision(allowed: bool) -> Decision:
+    """A decision taken by the rules above rather than by a policy statement."""
+    return Decision("Allow" if allowed else "ImplicitDeny")
+
+
+def account_revision(account_id: str) -> int:
+    revision = Account.objects.filter(pk=account_id).values_list("authz_revision", flat=True)
+    return next(iter(revision), -1)
+
+
+def default_document() -> Subquery:
+    return Subquery(
+        PolicyVersion.objects.filter(
+            policy=OuterRef("policy"), version_id=OuterRef("policy__default_version")
+        ).values("document")[:1]
+    )
+
+
+def attached_policies(filter_q: Q) -> list[Any]:
+    """Parsed default versions of the policies selected by ``filter_q``, in one query."""
+    rows = (
+        PolicyAttachment.objects.filter(filter_q)
+        .annotate(document=default_document())
+        .values_list("policy__name", "policy__policy_type", "policy__default_version", "document")
+        .distinct()
+    )
+    return [
+        parse_policy(
+            document, kind="permission", name=name, policy_type=policy_type, version=version
+        )
+        for name, policy_type, version, document in rows
+    ]
+
+
+def policy_set_for_user(user: User) -> CompiledPolicySet:
+    key = ("user", user.pk, account_revision(user.account_id))
+    compiled = policy_sets.get(key)
+    if compiled is None:
+        policies = attached_policies(Q(user=user) | Q(group__members=user))
+        compiled = compile_policies(policies)
+        policy_sets.put(key, compiled)
+    return compiled
+
+
+def policy_set_for_role(role: Role, revision: int | None = None) -> CompiledPolicySet:
+    if revision is None:
+        revision = account_revision(role.account_id)
+    key = ("role", role.pk, revision)
+    compiled = policy_sets.get(key)
+    if compiled is None:
+        compiled = compile_policies(attached_policies(Q(role=role)))
+        policy_sets.put(key, compiled)
+    return compiled
+
+
+def resource_account(resource: str) -> str | None:
+    """The account id of an ARN (``acs:svc:region:account:relative``), or None for ``*``."""
+    parts = resource.split(":", 4)
+    if len(parts) < 5 or parts[0] != "acs":
+        return None
+    return parts[3] or None
+
+
+def outside_account(identity: Identity, action: str, resource: str) -> bool:
+    owner = resource_account(resource)
+    if owner is None or owner == "*" or owner == identity.account_id:
+        return False
+    return action.lower() != "sts:assumerole"
+
+
+def request_context(identity: Identity, context: dict[str, Any] | None) -> dict[str, Any]:
+    merged = {"acs:PrincipalARN": identity.arn, "acs:MFAPresent": identity.mfa_present}
+    merged.update(context or {})
+    return merged
+
+
+def authorize(
+    identity: Identity, action: str, resource: str, context: dict[str, Any] | None = None
+) -> Decision:
+    """Decide ``action`` on ``resource`` for the effective identity."""
+    if identity.kind is IdentityKind.ROOT:
+        return policy_root_decision(
+            not outside_account(identity, action, resource) and (action.lower() != "sts:assumerole")
+        )
+    if outside_account(identity, action, resource):
+        return policy_root_decision(False)
+    context = request_context(identity, context)
+    if identity.kind is IdentityKind.USER:
+        assert identity.user is not None
+        return policy_set_for_user(identity.user).evaluate(action, resource, context)
+    if identity.kind is IdentityKind.ROLE_SESSION:
+        assert identity.role is not None and identity.session is not None
+        compiled = policy_set_for_role(identity.role)
+        session_policy = identity.session.session_policy
+        return compiled.evaluate(action, resource, context, session=session_policy)
+    return policy_root_decision(False)
+
+
+@dataclass
+class AccessDenied(Exception):
+    """Raised by ``require``: the front door answers 403 / ``NoPermission`` with the explanation."""
+
+    action: str
+    resource: str
+    decision: Decision
+    explanation: str
+
+    def __str__(self) -> str:
+        return self.explanation
+
+
+def explain_decision(identity: Identity, decision: Decision, action: str, resource: str) -> str:
+    if identity.kind is IdentityKind.ROOT and not decision.allowed:
+        if action.lower() == "sts:assumerole":
+            return "Denied: root identities may not assume roles; use a RAM user."
+        return f"Denied: the root identity has no access to {resource} outside its own account."
+    if not decision.allowed and outside_account(identity, action, resource):
+        return (
+            f"Denied: policies of {identity.principal_description} never reach {resource} in "
+            "another account; assume a role in that account instead."
+        )
+    return explain(
+        decision,
+        principal_description=identity.principal_description,
+        action=action,
+        resource=resource,
+    )
+
+
+def require(
+    identity: Identity, action: str, resource: str, context: dict[str, Any] | None = None
+) -> Decision:
+    decision = authorize(identity, action, resource, context)
+    if not decision.allowed:
+        raise AccessDenied(
+            action, resource, decision, explain_decision(identity, decision, action, resource)
+        )
+    return decision
+
+
+def can(identity: Identity, action: str, resource: str) -> bool:
+    return authorize(identity, action, resource).allowed

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from iam.demo import LOGINS, seed_demo_world
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate, seed the demo world once, print the logins and serve the console and API "
+        "with gunicorn on 127.0.0.1."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--no-serve", action="store_true", help="migrate and seed, then exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        settings.VAR_DIR.mkdir(exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        created = seed_demo_world()
+        self.stdout.write("Demo world " + ("created." if created else "already present."))
+        address = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write(f"\nRAM Console: {address}\n\nLogins (logon name / password):")
+        for login in LOGINS:
+            self.stdout.write(f"  {login.logon_name:<24} {login.password:<18} {login.description}")
+        self.stdout.write("")
+        if options["no_serve"]:
+            return
+        sys.stdout.flush()
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "console.wsgi",
+            "--bind",
+            f"{options['host']}:{options['port']}",
+            "--workers",
+            str(options["workers"]),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ]
+        os.execv(sys.executable, command)  # noqa: S606 - replaces this process with gunicorn

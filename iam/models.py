@@ -1,0 +1,455 @@
+"""The IAM domain: accounts, identities, groups, roles, policies, access keys, services, audit.
+
+ARNs are derived from names and ids, never stored. Only ``iam.services`` creates or changes these
+objects; the audit trail is append-only (see ``AuditEvent``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+def new_numeric_id(digits: int) -> str:
+    """A random decimal id of exactly ``digits`` digits (no leading zero, not sequential)."""
+    return str(10 ** (digits - 1) + secrets.randbelow(9 * 10 ** (digits - 1)))
+
+
+def new_account_id() -> str:
+    return new_numeric_id(16)
+
+
+def new_principal_id() -> str:
+    return new_numeric_id(17)
+
+
+class Account(models.Model):
+    """A tenant. Its root identity is the ``User`` of kind ROOT that belongs to it."""
+
+    id = models.CharField(primary_key=True, max_length=16, default=new_account_id, editable=False)
+    alias = models.CharField("enterprise alias", max_length=32, unique=True)
+    display_name = models.CharField(max_length=128, blank=True)
+    # Bumped whenever something that feeds a policy decision changes inside the account
+    # (attach, detach, group membership, new default policy version): caches key on it.
+    authz_revision = models.BigIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["alias"]
+
+    def __str__(self) -> str:
+        return self.alias
+
+    @property
+    def root_arn(self) -> str:
+        return f"acs:ram::{self.id}:root"
+
+
+class UserManager(BaseUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(logon_key=username)
+
+
+class User(AbstractBaseUser):
+    """An identity that can log on: an account's root identity or one of its RAM users."""
+
+    class Kind(models.TextChoices):
+        ROOT = "root", "Root identity"
+        RAM = "ram", "RAM user"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.RAM)
+    user_id = models.CharField(
+        "UserId", max_length=20, unique=True, default=new_principal_id, editable=False
+    )
+    name = models.CharField(max_length=64, blank=True)
+    display_name = models.CharField(max_length=128, blank=True)
+    email = models.EmailField(blank=True)
+    mobile_phone = models.CharField(max_length=32, blank=True)
+    comments = models.CharField(max_length=128, blank=True)
+    is_active = models.BooleanField(default=True)
+    password_reset_required = models.BooleanField(default=False)
+    mfa_bind_required = models.BooleanField(default=False)
+    login_profile_created = models.DateTimeField(null=True, blank=True)
+    # Unique logon key: "root:<email>" or "<name>@<account id>" (lower-cased); aliases resolve to it.
+    logon_key = models.CharField(max_length=200, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    last_login_date = models.DateTimeField(null=True, blank=True)
+    authz_revision = models.BigIntegerField(default=0)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "logon_key"
+    EMAIL_FIELD = "email"
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "account",
+                Lower("name"),
+                condition=models.Q(kind="ram"),
+                name="iam_user_name_unique_per_account",
+            ),
+            models.UniqueConstraint(
+                "account", condition=models.Q(kind="root"), name="iam_one_root_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.logon_name
+
+    @property
+    def is_root(self) -> bool:
+        return self.kind == self.Kind.ROOT
+
+    @property
+    def arn(self) -> str:
+        if self.is_root:
+            return f"acs:ram::{self.account_id}:root"
+        return f"acs:ram::{self.account_id}:user/{self.name}"
+
+    @property
+    def logon_name(self) -> str:
+        if self.is_root:
+            return self.email
+        return f"{self.name}@{self.account.alias}"
+
+    @property
+    def principal_name(self) -> str:
+        """The user principal name shown in lists (``name@alias.onaliyun.com`` in Alibaba)."""
+        return self.logon_name
+
+    @property
+    def has_console_password(self) -> bool:
+        return self.has_usable_password()
+
+    @staticmethod
+    def logon_key_for(kind: str, account_id: str, name: str = "", email: str = "") -> str:
+        if kind == User.Kind.ROOT:
+            return f"root:{email.lower()}"
+        return f"{name.lower()}@{account_id}"
+
+
+class GroupMembership(models.Model):
+    group = models.ForeignKey("Group", on_delete=models.CASCADE)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="group_memberships")
+    joined = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="iam_membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group}"
+
+
+class Group(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="groups")
+    group_id = models.CharField(
+        max_length=20, unique=True, default=new_principal_id, editable=False
+    )
+    name = models.CharField(max_length=64)
+    comments = models.CharField(max_length=128, blank=True)
+    members = models.ManyToManyField(User, through=GroupMembership, related_name="ram_groups")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "account", Lower("name"), name="iam_group_name_unique_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return f"acs:ram::{self.account_id}:group/{self.name}"
+
+
+class Role(models.Model):
+    """A RAM role: a virtual user with a trust policy, attached policies and no keys of its own."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="roles")
+    role_id = models.CharField(
+        "RoleId", max_length=20, unique=True, default=new_principal_id, editable=False
+    )
+    name = models.CharField(max_length=64)
+    description = models.CharField(max_length=1024, blank=True)
+    trust_policy = models.TextField("trust policy document")
+    max_session_duration = models.PositiveIntegerField(default=3600)
+    # Tokens and console sessions issued before this instant are rejected ("Revoke active sessions").
+    sessions_revoked_before = models.DateTimeField(null=True, blank=True)
+    # Bumped on every trust policy change, so issued sessions re-check their trust once.
+    trust_revision = models.PositiveIntegerField(default=1)
+    last_used = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    authz_revision = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                "account", Lower("name"), name="iam_role_name_unique_per_account"
+            ),
+        ]
+        indexes = [models.Index("account", Lower("name"), name="iam_role_account_lname")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return role_arn(self.account_id, self.name)
+
+
+def role_arn(account_id: str, role_name: str) -> str:
+    return f"acs:ram::{account_id}:role/{role_name.lower()}"
+
+
+class Service(models.Model):
+    """A registered service principal (e.g. ``oss.example.internal``) with its own access keys."""
+
+    name = models.CharField(max_length=128, unique=True)
+    description = models.CharField(max_length=1024, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return f"acs:ram::service:{self.name}"
+
+
+class Policy(models.Model):
+    class Type(models.TextChoices):
+        SYSTEM = "System", "System policy"
+        CUSTOM = "Custom", "Custom policy"
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="policies", null=True, blank=True
+    )
+    name = models.CharField(max_length=128)
+    policy_type = models.CharField(max_length=8, choices=Type.choices, default=Type.CUSTOM)
+    description = models.CharField(max_length=1024, blank=True)
+    default_version = models.CharField(max_length=8, default="v1")
+    next_version_number = models.PositiveIntegerField(default=2)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "policies"
+        ordering = ["policy_type", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                "account",
+                Lower("name"),
+                condition=models.Q(account__isnull=False),
+                name="iam_custom_policy_unique_per_account",
+            ),
+            models.UniqueConstraint(
+                Lower("name"),
+                condition=models.Q(account__isnull=True),
+                name="iam_system_policy_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_system(self) -> bool:
+        return self.policy_type == self.Type.SYSTEM
+
+    def arn_for(self, account_id: str) -> str:
+        owner = "system" if self.is_system else account_id
+        return f"acs:ram::{owner}:policy/{self.name}"
+
+
+class PolicyVersion(models.Model):
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="versions")
+    version_id = models.CharField(max_length=8)
+    document = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["policy", "created"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "version_id"], name="iam_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy.name} {self.version_id}"
+
+    @property
+    def is_default(self) -> bool:
+        return self.policy.default_version == self.version_id
+
+
+class PolicyAttachment(models.Model):
+    """One policy attached to exactly one user, group or role."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="attachments")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    role = models.ForeignKey(
+        Role, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    attached = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["attached"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, group__isnull=True, role__isnull=True)
+                    | models.Q(user__isnull=True, group__isnull=False, role__isnull=True)
+                    | models.Q(user__isnull=True, group__isnull=True, role__isnull=False)
+                ),
+                name="iam_attachment_one_principal",
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "user"],
+                condition=models.Q(user__isnull=False),
+                name="iam_attachment_user_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "group"],
+                condition=models.Q(group__isnull=False),
+                name="iam_attachment_group_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "role"],
+                condition=models.Q(role__isnull=False),
+                name="iam_attachment_role_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} -> {self.principal}"
+
+    @property
+    def principal(self) -> User | Group | Role:
+        return self.user or self.group or self.role  # type: ignore[return-value]
+
+
+class AccessKey(models.Model):
+    """An access key of a user (root or RAM) or of a registered service.
+
+    The secret is stored only encrypted (``secret_ciphertext``); it is shown once on creation.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "Active", "Active"
+        INACTIVE = "Inactive", "Inactive"
+
+    access_key_id = models.CharField("AccessKeyId", primary_key=True, max_length=40)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="access_keys"
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="access_keys"
+    )
+    secret_ciphertext = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, service__isnull=True)
+                    | models.Q(user__isnull=True, service__isnull=False)
+                ),
+                name="iam_access_key_one_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.access_key_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit events are append-only")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise PermissionError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """One append-only record of a state change or an authentication/authorization decision."""
+
+    class Channel(models.TextChoices):
+        CONSOLE = "console", "Console"
+        API = "api", "API"
+        SYSTEM = "system", "System"
+
+    class Result(models.TextChoices):
+        SUCCESS = "Success", "Success"
+        FAILURE = "Failure", "Failure"
+
+    time = models.DateTimeField(auto_now_add=True, db_index=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    # The account whose trail the event belongs to (the resource's owner) and the logon side's.
+    account_id = models.CharField(max_length=16, blank=True)
+    source_account_id = models.CharField(max_length=16, blank=True)
+    logon_identity = models.CharField(max_length=300, blank=True)
+    effective_identity = models.CharField(max_length=300, blank=True)
+    source_ip = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    action = models.CharField(max_length=128)
+    resource_arn = models.CharField(max_length=400, blank=True)
+    result = models.CharField(max_length=8, choices=Result.choices, default=Result.SUCCESS)
+    error_code = models.CharField(max_length=128, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["account_id", "-id"], name="iam_audit_account_id"),
+            models.Index(fields=["source_account_id", "-id"], name="iam_audit_source_account"),
+            models.Index(fields=["resource_arn", "-id"], name="iam_audit_resource"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.time:%Y-%m-%dT%H:%M:%SZ} {self.action} {self.result}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit events are append-only")

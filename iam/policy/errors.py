@@ -1,0 +1,43 @@
+"""The one error type of the policy language and the Alibaba Cloud codes it carries."""
+
+from __future__ import annotations
+
+# Grammar errors: RAM answers MalformedPolicyDocument for permission and trust policies, STS
+# answers InvalidParameter.PolicyGrammar for the session policy given to AssumeRole.
+MALFORMED_POLICY_DOCUMENT = "MalformedPolicyDocument"
+SESSION_POLICY_GRAMMAR = "InvalidParameter.PolicyGrammar"
+
+# Size errors.
+POLICY_DOCUMENT_LENGTH = "InvalidParameter.PolicyDocument.Length"
+TRUST_POLICY_DOCUMENT_LENGTH = "InvalidParameter.AssumeRolePolicyDocument.Length"
+SESSION_POLICY_SIZE = "InvalidParameter.PolicySize"
+
+
+class PolicyError(Exception):
+    """A policy document that cannot be accepted.
+
+    ``code`` is the API error code, ``path`` the place in the document (``Statement[1].Condition.
+    IpAddress.acs:SourceIp``; empty for the document as a whole), ``reason`` what is wrong there and
+    ``message`` both together, ready for people. ``line``/``column`` (1-based) are set for JSON
+    syntax errors only.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        reason: str,
+        *,
+        path: str = "",
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.code = code
+        self.reason = reason
+        self.path = path
+        self.line = line
+        self.column = column
+        self.message = f"{path}: {reason}" if path else reason
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"

@@ -1,0 +1,87 @@
+"""Role sessions issued by AssumeRole and SwitchRole, and the single-use nonce register."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from iam.models import Role, User
+
+
+class RoleSession(models.Model):
+    """One issued role session, recorded for auditors and for per-session revocation.
+
+    Requests made with the session's credentials verify without reading this table, except the
+    one indexed look-up by ``session_id`` that answers "has it been revoked, or has anything it
+    depends on changed?" (see ``sts.sessions.check_session``).
+    """
+
+    class Channel(models.TextChoices):
+        API = "api", "API"
+        CONSOLE = "console", "Console"
+
+    session_id = models.CharField(primary_key=True, max_length=32)
+    role = models.ForeignKey(
+        Role, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
+    account_id = models.CharField(max_length=16, db_index=True)
+    role_name = models.CharField(max_length=64)
+    role_arn = models.CharField(max_length=200)
+    session_name = models.CharField(max_length=64)
+    access_key_id = models.CharField(max_length=40, blank=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.API)
+    # The immediate caller: a user (RAM user), another role session (chaining) or a service.
+    caller_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    caller_arn = models.CharField(max_length=300)
+    parent_session = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+    )
+    # The real identity who started the chain; set by the server, never by the client.
+    source_identity = models.CharField(max_length=300)
+    source_account_id = models.CharField(max_length=16, blank=True)
+    client_source_identity = models.CharField(max_length=64, blank=True)
+    source_ip = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    has_session_policy = models.BooleanField(default=False)
+    # What the session depended on when issued; a change makes the next request re-check it.
+    trust_revision = models.PositiveIntegerField(default=1)
+    caller_revision = models.BigIntegerField(default=0)
+    issued = models.DateTimeField()
+    expires = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=200, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued"]
+        indexes = [
+            models.Index(fields=["role", "-issued"], name="sts_session_role_issued"),
+            models.Index(fields=["source_identity", "-issued"], name="sts_session_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role_name}/{self.session_name}"
+
+    @property
+    def arn(self) -> str:
+        return (
+            f"acs:ram::{self.account_id}:assumed-role/{self.role_name.lower()}/{self.session_name}"
+        )
+
+
+class UsedNonce(models.Model):
+    """A signature nonce seen within the replay window; the unique constraint makes it single-use
+    across every server process."""
+
+    access_key_id = models.CharField(max_length=40)
+    nonce = models.CharField(max_length=128)
+    seen = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["access_key_id", "nonce"], name="sts_nonce_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.access_key_id}:{self.nonce}"

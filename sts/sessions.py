@@ -1,0 +1,150 @@
+"""Checking that an issued role session is still good: the O(1) revocation check.
+
+A request made with role credentials (API) or from a switched console session carries the
+session id. ``check_session`` answers, with one indexed look-up (the session row joined to its
+role and its caller), whether the session still stands:
+
+- the role still exists, the session was not revoked one by one, and the role's
+  "revoke active sessions" instant is not after the session's issue time;
+- if the role's trust policy changed since issue (``trust_revision``), the trust policy must still
+  trust the caller;
+- if the caller's account changed anything that feeds decisions since issue (its
+  ``authz_revision``), the caller must still be active and still hold ``sts:AssumeRole`` on the role.
+
+Re-checks run only when a revision moved, and their outcome is cached per (session, revisions)
+in a bounded LRU; a session found dead is marked revoked in the database once, with the reason.
+Chained sessions re-check their own trust; their parent's revocation does not cascade (as in AWS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from iam.authz import BoundedCache, authorize
+from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
+from iam.models import Role
+from iam.policy import TrustPrincipal, trust_allows
+from sts.models import RoleSession
+
+recheck_outcomes = BoundedCache(8192)
+
+
+@dataclass(frozen=True)
+class SessionState:
+    session: RoleSession | None
+    role: Role | None
+    revoked_reason: str = ""
+
+    @property
+    def active(self) -> bool:
+        return not self.revoked_reason
+
+
+def load_session(session_id: str) -> RoleSession | None:
+    return (
+        RoleSession.objects.select_related(
+            "role", "role__account", "caller_user", "caller_user__account"
+        )
+        .filter(session_id=session_id)
+        .first()
+    )
+
+
+def check_session(session_id: str) -> SessionState:
+    session = load_session(session_id)
+    if session is None:
+        return SessionState(None, None, "the role session is unknown")
+    role = session.role
+    reason = revocation_reason(session, role)
+    if reason and session.revoked_at is None:
+        RoleSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_reason=reason[:200]
+        )
+    return SessionState(session, role, reason)
+
+
+def revocation_reason(session: RoleSession, role: Role | None) -> str:
+    if session.revoked_at is not None:
+        return session.revoked_reason or "the role session was revoked"
+    if role is None:
+        return f"role {session.role_name} was deleted"
+    if role.sessions_revoked_before and session.issued < role.sessions_revoked_before:
+        return f"an administrator revoked the active sessions of role {role.name}"
+    caller = session.caller_user
+    caller_revision = caller.account.authz_revision if caller is not None else 0
+    if role.trust_revision == session.trust_revision and caller_revision == session.caller_revision:
+        return ""
+    key = (session.session_id, role.trust_revision, caller_revision)
+    outcome = recheck_outcomes.get(key)
+    if outcome is None:
+        outcome = recheck(session, role)
+        recheck_outcomes.put(key, outcome)
+    return outcome
+
+
+def recheck(session: RoleSession, role: Role) -> str:
+    """Re-run the trust and identity checks of AssumeRole for the session's caller."""
+    caller = session.caller_user
+    if caller is not None:
+        if not caller.is_active:
+            return f"user {caller.name} was disabled"
+        identity = identity_for_user(caller)
+        if not authorize(identity, "sts:AssumeRole", role.arn).allowed:
+            return f"user {caller.name} no longer holds sts:AssumeRole on role {role.name}"
+        principal = TrustPrincipal(kind="user", account_id=caller.account_id, name=caller.name)
+    else:
+        principal = principal_from_arn(session.caller_arn)
+    if principal is None or not trust_allows(role.trust_policy, principal, {}).allowed:
+        return f"the trust policy of role {role.name} no longer trusts {session.caller_arn}"
+    return ""
+
+
+def principal_from_arn(arn: str) -> TrustPrincipal | None:
+    """The trust principal of a chained session's or a service's caller ARN."""
+    parts = arn.split(":", 4)
+    if len(parts) != 5:
+        return None
+    if parts[3] == "service":
+        return TrustPrincipal(kind="service", account_id="", service=parts[4])
+    relative = parts[4]
+    if relative.startswith("assumed-role/"):
+        role_name = relative.split("/")[1]
+        return TrustPrincipal(kind="role_session", account_id=parts[3], role_name=role_name)
+    if relative.startswith("user/"):
+        return TrustPrincipal(kind="user", account_id=parts[3], name=relative[5:])
+    return None
+
+
+def session_identity(
+    state: SessionState,
+    *,
+    session_name: str,
+    expires_at: int,
+    session_policy: str | None,
+    source_identity: str,
+    source_account_id: str,
+    chain_depth: int = 0,
+    mfa_present: bool = False,
+    display_name: str = "",
+    color: str = "",
+) -> Identity:
+    assert state.role is not None and state.session is not None
+    return Identity(
+        kind=IdentityKind.ROLE_SESSION,
+        account_id=state.role.account_id,
+        role=state.role,
+        session=RoleSessionInfo(
+            session_id=state.session.session_id,
+            session_name=session_name,
+            expires_at=expires_at,
+            session_policy=session_policy,
+            source_identity=source_identity,
+            source_account_id=source_account_id,
+            display_name=display_name,
+            color=color,
+            chain_depth=chain_depth,
+        ),
+        mfa_present=mfa_present,
+    )

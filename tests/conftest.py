@@ -1,0 +1,68 @@
+"""Shared fixtures: the personas of every test (an admin of account A, a RAM user of A, a user of
+account B, an auditor) built through the real services."""
+
+from __future__ import annotations
+
+import pytest
+
+PASSWORD = "Test-pass-123"
+
+
+@pytest.fixture
+def actor():  # type: ignore[no-untyped-def]
+    from iam.audit import SYSTEM_ACTOR
+
+    return SYSTEM_ACTOR
+
+
+@pytest.fixture
+def account_a(db):  # type: ignore[no-untyped-def]
+    from iam import services
+    from iam.audit import SYSTEM_ACTOR
+
+    return services.create_account(
+        SYSTEM_ACTOR, "company-a", email="root@a.example", password=PASSWORD
+    )
+
+
+@pytest.fixture
+def account_b(db):  # type: ignore[no-untyped-def]
+    from iam import services
+    from iam.audit import SYSTEM_ACTOR
+
+    return services.create_account(
+        SYSTEM_ACTOR, "company-b", email="root@b.example", password=PASSWORD
+    )
+
+
+def make_user(account, name, policies=()):  # type: ignore[no-untyped-def]
+    from iam import services
+    from iam.audit import SYSTEM_ACTOR
+    from iam.models import Policy
+
+    user = services.create_user(SYSTEM_ACTOR, account, name)
+    services.set_console_password(SYSTEM_ACTOR, user, PASSWORD, create=True)
+    for policy_name in policies:
+        policy = Policy.objects.get(account__isnull=True, name=policy_name)
+        services.attach_policy(SYSTEM_ACTOR, user, policy)
+    return user
+
+
+@pytest.fixture
+def admin_a(account_a):  # type: ignore[no-untyped-def]
+    return make_user(account_a, "admin", ["AdministratorAccess"])
+
+
+@pytest.fixture
+def user_a(account_a):  # type: ignore[no-untyped-def]
+    return make_user(account_a, "bob")
+
+
+@pytest.fixture
+def auditor_a(account_a):  # type: ignore[no-untyped-def]
+    return make_user(account_a, "auditor", ["AliyunRAMReadOnlyAccess"])
+
+
+@pytest.fixture
+def user_b(account_b):  # type: ignore[no-untyped-def]
+    return make_user(account_b, "alice", ["AliyunSTSAssumeRoleAccess"])
