@@ -1,0 +1,77 @@
+"""Browser tests: Playwright drives Debian's headless Chromium against pytest-django's live server.
+
+Chromium comes from Debian (``apt-get install chromium``, which ``.ci/run`` does); Playwright's
+own browser download is not used. Where ``/usr/bin/chromium`` is missing the tests are skipped
+with that reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make to
+# arrange data happen outside it, so Django's async-safety guard does not apply here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it"
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):  # type: ignore[no-untyped-def]
+    """Open pages in fresh browser contexts (one per persona); closed after the test."""
+    contexts = []
+
+    def open_page(viewport: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800},
+                                      base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def log_on(page, logon_name: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto("/logon/")
+    page.get_by_label("Logon name").fill(logon_name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log on").click()
+    page.wait_for_url(lambda url: "/logon/" not in url)
+
+
+def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Save a screenshot as a test artifact (not committed)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
