@@ -30,6 +30,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.fixture(autouse=True)
+def system_policies(transactional_db: None) -> None:
+    """Transactional tests flush the tables, data migrations included; put them back."""
+    from iam.system_policies import ensure_system_policies
+
+    ensure_system_policies()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
@@ -38,9 +46,15 @@ def browser() -> Iterator[object]:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -52,8 +66,9 @@ def new_page(browser, live_server):  # type: ignore[no-untyped-def]
     contexts = []
 
     def open_page(viewport: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
-        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800},
-                                      base_url=live_server.url)
+        context = browser.new_context(
+            viewport=viewport or {"width": 1280, "height": 800}, base_url=live_server.url
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()
