@@ -1,18 +1,439 @@
-"""The RPC API entry point (filled in below by the API module)."""
+"""The RPC API at ``/``: one entry point for STS (2015-04-01) and RAM (2015-05-01).
+
+Order of work for every call, as Alibaba's gateway does it: parse the envelope, check the
+signing fields and timestamp, look up the access key (``LTAI…`` from the database, ``STS.…``
+from its self-contained SecurityToken), verify the signature, spend the nonce (a unique row, so
+single use holds across every server process), resolve the effective identity (for role
+credentials: the one indexed revocation look-up), then dispatch on (Version, Action). Every
+refusal is an Alibaba-shaped error with its HTTP status; nothing a client sends produces a 500.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
+
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from iam import errors
+from iam.audit import Actor, new_request_id, record
+from iam.authz import AccessDenied
+from iam.crypto import decrypt_secret, key_ring
+from iam.identity import Identity, IdentityKind, identity_for_user
+from iam.models import AccessKey, AuditEvent
+from sts.models import UsedNonce
+from sts.sessions import check_session, session_identity
+from sts.signing import (
+    SignatureError,
+    SignedRequest,
+    VerifiedSignature,
+    claimed_credentials,
+    verify,
+)
+from sts.tokens import TokenError, check_bound, open_token
+
+logger = logging.getLogger(__name__)
+
+STS_VERSION = "2015-04-01"
+RAM_VERSION = "2015-05-01"
+NONCE_WINDOW = timedelta(minutes=15)
+ACCESS_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class ApiError(errors.ServiceError):
+    """An error answered in Alibaba's shape; ``detail`` becomes ``AccessDeniedDetail``."""
+
+    def __init__(
+        self, code: str, message: str, *, status: int = 400, detail: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(code, message, status=status)
+        self.detail = detail
+
+
+@dataclass
+class ApiCall:
+    """What an action handler gets: who, with which parameters, from where."""
+
+    identity: Identity
+    params: dict[str, str]
+    actor: Actor
+    context: dict[str, Any]
+    action: str
+
+    def param(self, name: str, *, required: bool = False, default: str | None = None) -> str | None:
+        value = self.params.get(name)
+        if value in (None, "") and required:
+            raise ApiError(f"Missing{name}", f"{name} is mandatory for this action.")
+        return value if value is not None else default
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self.params.get(name)
+        if value in (None, ""):
+            return default
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ApiError(f"InvalidParameter.{name}", f'The parameter - "{name}" must be a boolean.')
+
+
+Handler = Callable[[ApiCall], dict[str, Any]]
+ACTIONS: dict[tuple[str, str], Handler] = {}
+
+
+def action(version: str, name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        ACTIONS[(version, name)] = handler
+        return handler
+
+    return register
 
 
 def is_api_request(request: HttpRequest) -> bool:
     """A request to ``/`` is an API call when it carries ``Action`` or ``x-acs-action``."""
-    return bool(
-        "Action" in request.GET
-        or "HTTP_X_ACS_ACTION" in request.META
-        or (request.method == "POST" and "Action" in request.POST)
+    if "Action" in request.GET or "HTTP_X_ACS_ACTION" in request.META:
+        return True
+    content_type = request.META.get("CONTENT_TYPE", "")
+    return (
+        request.method == "POST"
+        and content_type.startswith("application/x-www-form-urlencoded")
+        and "Action" in request.POST
     )
 
 
+# --- request parsing ----------------------------------------------------------------------------
+
+
+def signed_request_from(request: HttpRequest) -> SignedRequest:
+    query = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    body = request.body if request.method == "POST" else b""
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    form: list[tuple[str, str]] = []
+    if body and content_type == "application/x-www-form-urlencoded":
+        form = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    elif body and content_type not in ("application/json", "application/octet-stream", ""):
+        raise ApiError(
+            "InvalidParameter.ContentType",
+            'The ContentType request header must be either "application/json" or '
+            '"application/x-www-form-urlencoded".',
+        )
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    return SignedRequest(
+        method=request.method or "GET", path="/", query=query, form=form, headers=headers, body=body
+    )
+
+
+def requested_format(signed: SignedRequest) -> str:
+    for key, value in [*signed.query, *signed.form]:
+        if key == "Format":
+            return "xml" if value.lower() == "xml" else "json"
+    return "json"
+
+
+def requested_action(signed: SignedRequest) -> str:
+    for key, value in [*signed.query, *signed.form]:
+        if key == "Action":
+            return value
+    return signed.headers.get("x-acs-action", "")
+
+
+# --- authentication -----------------------------------------------------------------------------
+
+
+@dataclass
+class Caller:
+    """The owner of the access key a request was signed with."""
+
+    secret: str = ""
+    access_key: AccessKey | None = None
+    token_claims: Any = None
+
+
+def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]:
+    """The ``lookup_secret`` for ``verify``; fills a Caller as a side effect."""
+    caller = Caller()
+    _, token = claimed_credentials(signed)
+
+    def lookup_secret(access_key_id: str) -> str:
+        if access_key_id.startswith("STS."):
+            if not token:
+                raise ApiError(
+                    "MissingSecurityToken", "SecurityToken is mandatory for this action."
+                )
+            claims = open_token(token, key_ring(), now=now)
+            check_bound(claims, access_key_id)
+            caller.token_claims = claims
+            caller.secret = claims.access_key_secret
+            return caller.secret
+        access_key = (
+            AccessKey.objects.select_related("user", "user__account", "service")
+            .filter(pk=access_key_id)
+            .first()
+        )
+        if access_key is None:
+            raise ApiError(
+                "InvalidAccessKeyId.NotFound", "Specified access key is not found.", status=404
+            )
+        if not access_key.is_active or (
+            access_key.user is not None and not access_key.user.is_active
+        ):
+            raise ApiError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
+        caller.access_key = access_key
+        caller.secret = decrypt_secret(access_key.secret_ciphertext)
+        return caller.secret
+
+    lookup_secret.caller = caller  # type: ignore[attr-defined]
+    return lookup_secret
+
+
+def spend_nonce(access_key_id: str, nonce: str, now: datetime) -> None:
+    try:
+        with transaction.atomic():
+            UsedNonce.objects.create(access_key_id=access_key_id, nonce=nonce[:128], seen=now)
+    except IntegrityError:
+        raise ApiError(
+            "SignatureNonceUsed", "Specified signature nonce was used already."
+        ) from None
+    if random.random() < 0.01:
+        UsedNonce.objects.filter(seen__lt=now - 2 * NONCE_WINDOW).delete()
+
+
+def identity_of(caller: Caller, now: datetime) -> Identity:
+    if caller.token_claims is not None:
+        claims = caller.token_claims
+        state = check_session(claims.session_id)
+        if not state.active:
+            raise ApiError(
+                "InvalidSecurityToken.Revoked",
+                f"Specified SecurityToken was revoked: {state.revoked_reason}.",
+                status=403,
+            )
+        return session_identity(
+            state,
+            session_name=claims.session_name,
+            expires_at=claims.expires_at,
+            session_policy=claims.session_policy,
+            source_identity=claims.source_identity,
+            source_account_id=claims.source_account_id,
+            chain_depth=claims.chain_depth,
+            mfa_present=claims.mfa_present,
+        )
+    access_key = caller.access_key
+    assert access_key is not None
+    if access_key.last_used is None or access_key.last_used < now - ACCESS_KEY_TOUCH_INTERVAL:
+        AccessKey.objects.filter(pk=access_key.pk).update(last_used=now)
+    if access_key.service is not None:
+        return Identity(kind=IdentityKind.SERVICE, account_id="", service=access_key.service)
+    assert access_key.user is not None
+    return identity_for_user(access_key.user)
+
+
+def api_actor(request: HttpRequest, identity: Identity | None, request_id: str) -> Actor:
+    return Actor(
+        logon_arn=identity.logon_arn if identity else "",
+        effective_arn=identity.arn if identity else "",
+        account_id=identity.account_id if identity else "",
+        source_account_id=(
+            identity.session.source_account_id
+            if identity and identity.session
+            else (identity.account_id if identity else "")
+        ),
+        channel=AuditEvent.Channel.API,
+        source_ip=request.META.get("REMOTE_ADDR", ""),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        request_id=request_id,
+    )
+
+
+def request_context(request: HttpRequest, now: datetime) -> dict[str, Any]:
+    return {
+        "acs:SourceIp": request.META.get("REMOTE_ADDR", ""),
+        "acs:SecureTransport": request.is_secure(),
+        "acs:CurrentTime": now,
+    }
+
+
+# --- the entry point ----------------------------------------------------------------------------
+
+
 def api_entry(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(status=501)
+    request_id = new_request_id()
+    host = request.META.get("HTTP_HOST", "")
+    response_format = "json"
+    action_name = ""
+    identity: Identity | None = None
+    try:
+        signed = signed_request_from(request)
+        response_format = requested_format(signed)
+        action_name = requested_action(signed)
+        now = timezone.now()
+        lookup_secret = look_up_caller(signed, now)
+        verified = verify(signed, lookup_secret, now=now)
+        caller: Caller = lookup_secret.caller  # type: ignore[attr-defined]
+        spend_nonce(verified.access_key_id, verified.nonce, now)
+        identity = identity_of(caller, now)
+        body = dispatch(request, verified, identity, request_id, now)
+        body = {"RequestId": request_id, **body}
+        return render_body(body, response_format, verified.action, 200)
+    except AccessDenied as denied:
+        audit_denial(request, identity, request_id, action_name, denied)
+        error = ApiError(
+            "NoPermission",
+            "You are not authorized to do this action. You should be authorized by "
+            f"RAM. {denied.explanation}",
+            status=403,
+            detail=access_denied_detail(identity, denied),
+        )
+        return render_error(error, response_format, request_id, host)
+    except (SignatureError, TokenError) as error:
+        return render_error(
+            ApiError(error.code, error.message, status=error.http_status),
+            response_format,
+            request_id,
+            host,
+        )
+    except errors.ServiceError as error:
+        explanation = getattr(error, "explanation", "")
+        if explanation and error.status == 403:
+            error = ApiError(
+                error.code,
+                error.message,
+                status=error.status,
+                detail={
+                    "AuthAction": getattr(error, "action", ""),
+                    "AuthResource": getattr(error, "resource", ""),
+                    "AuthPrincipalDisplayName": identity.arn if identity else "",
+                    "NoPermissionType": "ImplicitDeny",
+                    "Explanation": explanation,
+                },
+            )
+        return render_error(error, response_format, request_id, host)
+    except Exception:
+        logger.exception("API request %s failed", request_id)
+        error = ApiError("InternalError", "An internal error occurred.", status=500)
+        return render_error(error, response_format, request_id, host)
+
+
+def dispatch(
+    request: HttpRequest,
+    verified: VerifiedSignature,
+    identity: Identity,
+    request_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    handler = ACTIONS.get((verified.api_version, verified.action))
+    if handler is None:
+        raise ApiError(
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+            status=404,
+        )
+    call = ApiCall(
+        identity=identity,
+        params=verified.params,
+        actor=api_actor(request, identity, request_id),
+        context=request_context(request, now),
+        action=verified.action,
+    )
+    return handler(call)
+
+
+def access_denied_detail(identity: Identity | None, denied: AccessDenied) -> dict[str, Any]:
+    kind = {
+        IdentityKind.USER: "SubUser",
+        IdentityKind.ROLE_SESSION: "AssumedRoleUser",
+        IdentityKind.ROOT: "Account",
+        IdentityKind.SERVICE: "Service",
+    }
+    return {
+        "AuthAction": denied.action,
+        "AuthResource": denied.resource,
+        "AuthPrincipalType": kind.get(identity.kind, "") if identity else "",
+        "AuthPrincipalOwnerId": identity.account_id if identity else "",
+        "AuthPrincipalDisplayName": identity.arn if identity else "",
+        "PolicyType": "AccountLevelIdentityBasedPolicy",
+        "NoPermissionType": denied.decision.effect,
+        "Explanation": denied.explanation,
+    }
+
+
+def audit_denial(
+    request: HttpRequest,
+    identity: Identity | None,
+    request_id: str,
+    action_name: str,
+    denied: AccessDenied,
+) -> None:
+    owner = denied.resource.split(":")[3] if denied.resource.count(":") >= 4 else ""
+    record(
+        api_actor(request, identity, request_id),
+        denied.action,
+        denied.resource,
+        account_id=owner or (identity.account_id if identity else ""),
+        result=AuditEvent.Result.FAILURE,
+        error_code="NoPermission",
+        details={"ApiAction": action_name, "explanation": denied.explanation},
+    )
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def render_body(
+    body: dict[str, Any], response_format: str, action_name: str, status: int
+) -> HttpResponse:
+    if response_format == "xml":
+        root = f"{action_name}Response" if status < 400 else "Error"
+        text = f'<?xml version="1.0" encoding="UTF-8"?><{root}>{to_xml(body)}</{root}>'
+        return HttpResponse(text, status=status, content_type="text/xml;charset=utf-8")
+    return HttpResponse(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        content_type="application/json;charset=utf-8",
+    )
+
+
+def to_xml(value: Any) -> str:
+    parts = []
+    for key, item in value.items():
+        items = item if isinstance(item, list) else [item]
+        for element in items:
+            if isinstance(element, dict):
+                parts.append(f"<{key}>{to_xml(element)}</{key}>")
+            else:
+                text = str(element).lower() if isinstance(element, bool) else str(element)
+                parts.append(f"<{key}>{escape(text)}</{key}>")
+    return "".join(parts)
+
+
+def render_error(
+    error: errors.ServiceError, response_format: str, request_id: str, host: str
+) -> HttpResponse:
+    body: dict[str, Any] = {
+        "RequestId": request_id,
+        "HostId": host,
+        "Code": error.code,
+        "Message": error.message,
+    }
+    detail = getattr(error, "detail", None)
+    if detail:
+        body["AccessDeniedDetail"] = detail
+    return render_body(body, response_format, "", error.status)
+
+
+def iso(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The action modules register themselves on import.
+from iam import api as _ram_api  # noqa: E402, F401
+from sts import actions as _sts_actions  # noqa: E402, F401

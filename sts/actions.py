@@ -1,0 +1,63 @@
+"""STS 2015-04-01 actions: AssumeRole and GetCallerIdentity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iam.identity import IdentityKind
+from sts.api import STS_VERSION, ApiCall, action, iso
+from sts.assume import AssumeRoleInput, assume_role
+
+
+@action(STS_VERSION, "AssumeRole")
+def assume_role_action(call: ApiCall) -> dict[str, Any]:
+    request = AssumeRoleInput(
+        role_arn=call.param("RoleArn", required=True) or "",
+        session_name=call.param("RoleSessionName", required=True) or "",
+        duration_seconds=call.param("DurationSeconds"),
+        policy=call.param("Policy"),
+        external_id=call.param("ExternalId"),
+        source_identity=call.param("SourceIdentity"),
+    )
+    issued = assume_role(call.identity, request, actor=call.actor, context=call.context)
+    body: dict[str, Any] = {
+        "AssumedRoleUser": {
+            "Arn": issued.assumed_role_arn,
+            "AssumedRoleId": issued.assumed_role_id,
+        },
+        "Credentials": {
+            "AccessKeyId": issued.access_key_id,
+            "AccessKeySecret": issued.access_key_secret,
+            "SecurityToken": issued.security_token,
+            "Expiration": iso(issued.expiration),
+        },
+    }
+    if request.source_identity:
+        body["SourceIdentity"] = request.source_identity
+    return body
+
+
+@action(STS_VERSION, "GetCallerIdentity")
+def get_caller_identity(call: ApiCall) -> dict[str, Any]:
+    identity = call.identity
+    body: dict[str, Any] = {"AccountId": identity.account_id, "Arn": identity.arn}
+    if identity.kind is IdentityKind.ROOT:
+        body.update(IdentityType="Account", PrincipalId=identity.account_id)
+    elif identity.kind is IdentityKind.USER:
+        assert identity.user is not None
+        body.update(
+            IdentityType="RAMUser", PrincipalId=identity.user.user_id, UserId=identity.user.user_id
+        )
+    elif identity.kind is IdentityKind.ROLE_SESSION:
+        assert identity.role is not None and identity.session is not None
+        body.update(
+            IdentityType="AssumedRoleUser",
+            PrincipalId=f"{identity.role.role_id}:{identity.session.session_name}",
+            RoleId=identity.role.role_id,
+        )
+        if identity.session.source_identity:
+            body["SourceIdentity"] = identity.session.source_identity
+    else:
+        assert identity.service is not None
+        body.update(IdentityType="Service", PrincipalId=identity.service.name)
+    return body
