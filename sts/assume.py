@@ -370,7 +370,8 @@ def issue(
         mfa_present=caller.mfa_present,
     )
     token = issue_token(claims, key_ring())
-    Role.objects.filter(pk=role.pk).update(last_used=now)
+    if role.last_used is None or role.last_used < now - timedelta(minutes=1):
+        Role.objects.filter(pk=role.pk).update(last_used=now)
     record(
         actor,
         "sts:AssumeRole",
