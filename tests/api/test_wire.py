@@ -195,7 +195,7 @@ def test_an_expired_token(client, setup) -> None:  # type: ignore[no-untyped-def
 
 def test_a_service_assumes_a_service_role_and_a_user_cannot(client, setup, account_a) -> None:  # type: ignore[no-untyped-def]
     _, key_id, secret = setup
-    service, service_key = services.create_service(SYSTEM_ACTOR, "oss.example.internal")
+    _service, service_key = services.create_service(SYSTEM_ACTOR, "oss.example.internal")
     role = services.create_role(
         SYSTEM_ACTOR,
         account_a,
