@@ -99,8 +99,20 @@ def attached_policies(filter_q: Q) -> list[Any]:
     ]
 
 
-def policy_set_for_user(user: User) -> CompiledPolicySet:
-    key = ("user", user.pk, account_revision(user.account_id))
+def revision_for(identity: Identity | None, account_id: str) -> int:
+    """The account's revision, read once per request: the identity object lives one request."""
+    if identity is None:
+        return account_revision(account_id)
+    key = f"revision:{account_id}"
+    if key not in identity.extra:
+        identity.extra[key] = str(account_revision(account_id))
+    return int(identity.extra[key])
+
+
+def policy_set_for_user(user: User, revision: int | None = None) -> CompiledPolicySet:
+    if revision is None:
+        revision = account_revision(user.account_id)
+    key = ("user", user.pk, revision)
     compiled = policy_sets.get(key)
     if compiled is None:
         policies = attached_policies(Q(user=user) | Q(group__members=user))
@@ -154,10 +166,11 @@ def authorize(
     context = request_context(identity, context)
     if identity.kind is IdentityKind.USER:
         assert identity.user is not None
-        return policy_set_for_user(identity.user).evaluate(action, resource, context)
+        revision = revision_for(identity, identity.user.account_id)
+        return policy_set_for_user(identity.user, revision).evaluate(action, resource, context)
     if identity.kind is IdentityKind.ROLE_SESSION:
         assert identity.role is not None and identity.session is not None
-        compiled = policy_set_for_role(identity.role)
+        compiled = policy_set_for_role(identity.role, revision_for(identity, identity.account_id))
         session_policy = identity.session.session_policy
         return compiled.evaluate(action, resource, context, session=session_policy)
     return policy_root_decision(False)

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from iam import errors
 from iam.audit import Actor, record
-from iam.authz import authorize, explain_decision
+from iam.authz import authorize, explain_decision, revision_for
 from iam.crypto import key_ring
 from iam.identity import Identity, IdentityKind
 from iam.models import Role, role_arn
@@ -225,10 +225,8 @@ def find_role(account_id: str, role_name: str) -> Role:
 
 
 def caller_revision(caller: Identity) -> int:
-    from iam.authz import account_revision
-
     if caller.kind is IdentityKind.USER:
-        return account_revision(caller.account_id)
+        return revision_for(caller, caller.account_id)
     return 0
 
 
