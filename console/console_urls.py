@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from console.views import groups, policies, roles, session, users
+from console.views import groups, policies, roles, session, switch_role, users
 
 app_name = "console"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("logon/", session.logon, name="logon"),
     path("logoff/", session.logoff, name="logoff"),
     path("health/", session.health, name="health"),
+    *switch_role.urlpatterns,
     *roles.urlpatterns,
     *users.urlpatterns,
     *groups.urlpatterns,

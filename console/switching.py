@@ -1,10 +1,102 @@
-"""Switch Role in the console (filled in by the Switch Role issue)."""
+"""Switch Role in the console: the browser session's effective identity becomes a role session.
+
+SwitchRole runs AssumeRole's checks (``sts.assume.assume_role``, channel "console") for the
+logged-on RAM user; the issued role session's id is kept in the Django session. On every request
+``apply_switched_role`` re-reads that session with the one indexed look-up of
+``sts.sessions.check_session``: if it was revoked, its role deleted, its trust withdrawn, the user
+lost ``sts:AssumeRole`` or was disabled, or it simply expired, the user is returned to the logon
+identity with a message saying why, and that return is audited. The session key rotates on every
+switch and switch back.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from iam.audit import record
+from iam.identity import Identity
+from sts.sessions import check_session, session_identity
+
+SESSION_KEY = "switched_role"
+
+
+def switched_state(request: HttpRequest) -> dict | None:
+    return request.session.get(SESSION_KEY)
 
 
 def apply_switched_role(request: HttpRequest) -> HttpResponse | None:
     """Replace ``request.identity`` with the switched role session, if any. None: carry on."""
+    state = switched_state(request)
+    if not state:
+        return None
+    now = timezone.now()
+    if now.timestamp() >= state["expires_at"]:
+        return_to_logon_identity(
+            request,
+            "console:SwitchRoleExpired",
+            f"Your session as role {state['role_name']} ended; you are back "
+            "to your logon identity.",
+        )
+        return None
+    checked = check_session(state["session_id"])
+    if not checked.active:
+        return_to_logon_identity(
+            request,
+            "console:ForcedSwitchBack",
+            f"You were returned to your logon identity: {checked.revoked_reason}.",
+            reason=checked.revoked_reason,
+        )
+        return None
+    logon: Identity = request.logon_identity  # type: ignore[attr-defined]
+    request.identity = session_identity(  # type: ignore[attr-defined]
+        checked,
+        session_name=state["session_name"],
+        expires_at=state["expires_at"],
+        session_policy=None,
+        source_identity=logon.arn,
+        source_account_id=logon.account_id,
+        display_name=state.get("display_name", ""),
+        color=state.get("color", ""),
+    )
     return None
+
+
+def return_to_logon_identity(
+    request: HttpRequest, action: str, message: str, reason: str = ""
+) -> None:
+    from console.actor import console_actor
+
+    state = request.session.pop(SESSION_KEY, None) or {}
+    request.session.cycle_key()
+    request.identity = request.logon_identity  # type: ignore[attr-defined]
+    actor = console_actor(request).with_request(
+        effective_arn=state.get("session_arn", request.logon_identity.arn)
+    )  # type: ignore[attr-defined]
+    record(
+        actor,
+        action,
+        state.get("role_arn", ""),
+        account_id=state.get("account_id", ""),
+        details={
+            "RoleSessionName": state.get("session_name", ""),
+            "SessionId": state.get("session_id", ""),
+            "reason": reason,
+        },
+    )
+    level = messages.INFO if action == "console:SwitchBack" else messages.WARNING
+    messages.add_message(request, level, message)
+
+
+def remember_switch(request: HttpRequest, state: dict) -> None:
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = state
+
+
+def seconds_left(identity: Identity) -> int:
+    if identity.session is None:
+        return 0
+    return max(0, int(identity.session.expires_at - datetime.now(UTC).timestamp()))

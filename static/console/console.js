@@ -19,3 +19,13 @@ document.body?.addEventListener("closeModal", () => { document.getElementById("m
 document.addEventListener("htmx:load", () => {
   document.body.addEventListener("closeModal", () => { document.getElementById("modal").innerHTML = ""; }, { once: true });
 });
+// The switched-role banner counts down the time left in the role session.
+function updateCountdowns() {
+  document.querySelectorAll(".countdown[data-expires]").forEach((element) => {
+    const left = Math.max(0, Number(element.dataset.expires) - Math.floor(Date.now() / 1000));
+    const minutes = Math.floor(left / 60), seconds = left % 60;
+    element.textContent = left > 0 ? `${minutes}:${String(seconds).padStart(2, "0")} left` : "expired";
+  });
+}
+updateCountdowns();
+setInterval(updateCountdowns, 1000);

@@ -1,0 +1,309 @@
+"""Console: Switch Role, Switch Back to Logon Identity, and the Recent roles history."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from console.actor import client_ip, console_actor
+from console.http import ConsoleRequest, get_role_or_404
+from console.models import RecentRole
+from console.switching import SESSION_KEY, remember_switch, return_to_logon_identity
+from iam.audit import record
+from iam.auth import resolve_account
+from iam.errors import ServiceError
+from iam.identity import IdentityKind
+from iam.models import role_arn
+from iam.services import revoke_role_sessions
+from sts.assume import AssumeRoleDenied, AssumeRoleInput, assume_role
+from sts.models import RoleSession
+
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
+
+
+class SwitchRoleForm(forms.Form):
+    account = forms.CharField(
+        label="Account", max_length=32, help_text="Enterprise alias or 16-digit account ID"
+    )
+    role_name = forms.CharField(label="Role name", max_length=64)
+    display_name = forms.CharField(label="Display name", max_length=64, required=False)
+    color = forms.CharField(label="Color", max_length=7, required=False)
+
+    def clean_role_name(self) -> str:
+        value = self.cleaned_data["role_name"].strip()
+        if not ROLE_NAME_RE.match(value):
+            raise forms.ValidationError("Role names are letters, digits, dots and hyphens.")
+        return value
+
+    def clean_color(self) -> str:
+        value = self.cleaned_data["color"].strip()
+        if value and not COLOR_RE.match(value):
+            raise forms.ValidationError("Use a colour like #7b3fe4.")
+        return value
+
+
+def refusal_message(error: ServiceError, account_label: str, role_name: str) -> str:
+    reason = getattr(error, "reason", "")
+    if reason == "root":
+        return (
+            "Root identities cannot switch roles. Log on as a RAM user that holds "
+            "sts:AssumeRole to switch."
+        )
+    if reason == "identity":
+        return (
+            "Your own policies do not allow sts:AssumeRole on role "
+            f"{role_name} of account {account_label}. {getattr(error, 'explanation', '')}"
+        )
+    if reason in ("not_found", "trust"):
+        # The same words for both, so a refusal does not reveal whether the role exists.
+        return f"Role {role_name} of account {account_label} does not exist or does not trust you."
+    return error.message
+
+
+def switch_role(request: ConsoleRequest) -> HttpResponse:
+    form = SwitchRoleForm(request.POST or None, initial=request.GET or None)
+    if request.method == "POST" and form.is_valid():
+        error = perform_switch(request, form.cleaned_data)
+        if error is None:
+            return redirect("console:overview")
+        form.add_error(None, error)
+    return render(
+        request, "console/switch_role/page.html", {"form": form, "recent": recent_roles(request)}
+    )
+
+
+def perform_switch(request: ConsoleRequest, data: dict) -> str | None:
+    """Switch, or return the refusal in words."""
+    logon = request.logon_identity
+    account_text = data["account"].strip().lower()
+    account = resolve_account(account_text)
+    account_id = (
+        account.pk
+        if account
+        else (account_text if account_text.isdigit() and len(account_text) == 16 else "0" * 16)
+    )
+    account_label = account.alias if account else account_text
+    if logon.kind is IdentityKind.ROOT:
+        return refusal_message(
+            AssumeRoleDenied("NoPermission", "", reason="root"), account_label, data["role_name"]
+        )
+    assert logon.user is not None
+    session_name = logon.user.name if len(logon.user.name) >= 2 else f"{logon.user.name}-console"
+    logon_left = int((request.session.get_expiry_date() - timezone.now()).total_seconds())
+    actor = console_actor(request).with_request(
+        effective_arn=logon.arn, account_id=logon.account_id
+    )
+    try:
+        issued = assume_role(
+            logon,
+            AssumeRoleInput(
+                role_arn=role_arn(account_id, data["role_name"]), session_name=session_name
+            ),
+            actor=actor,
+            context={
+                "acs:SourceIp": client_ip(request),
+                "acs:SecureTransport": request.is_secure(),
+                "acs:CurrentTime": timezone.now(),
+            },
+            channel=RoleSession.Channel.CONSOLE,
+            max_duration=max(logon_left, 900),
+        )
+    except ServiceError as error:
+        return refusal_message(error, account_label, data["role_name"])
+    role = issued.role
+    remember_switch(
+        request,
+        {
+            "session_id": issued.session.session_id,
+            "session_name": session_name,
+            "expires_at": int(issued.expiration.timestamp()),
+            "role_name": role.name,
+            "role_arn": role.arn,
+            "session_arn": issued.session.arn,
+            "account_id": role.account_id,
+            "display_name": data.get("display_name", ""),
+            "color": data.get("color", ""),
+        },
+    )
+    record(
+        actor.with_request(effective_arn=issued.session.arn),
+        "console:SwitchRole",
+        role.arn,
+        account_id=role.account_id,
+        details={
+            "RoleSessionName": session_name,
+            "SessionId": issued.session.session_id,
+            "Expiration": issued.expiration.isoformat(),
+        },
+    )
+    RecentRole.objects.update_or_create(
+        user=logon.user,
+        account_id=role.account_id,
+        role_name__iexact=role.name,
+        defaults={
+            "role_name": role.name,
+            "account_label": role.account.alias,
+            "display_name": data.get("display_name", "") or "",
+            "color": data.get("color", "") or "",
+            "last_switched": timezone.now(),
+        },
+    )
+    messages.success(
+        request, f"You are now working as role {role.name} of account {role.account.alias}."
+    )
+    return None
+
+
+def recent_roles(request: ConsoleRequest) -> list[RecentRole]:
+    user = request.logon_identity.user
+    if user is None:
+        return []
+    entries = RecentRole.objects.filter(user=user)
+    query = request.GET.get("q", "").strip()[:64]
+    if query:
+        entries = entries.filter(
+            Q(role_name__icontains=query)
+            | Q(display_name__icontains=query)
+            | Q(account_label__icontains=query)
+        )
+    return list(entries)
+
+
+@require_POST
+def switch_back(request: ConsoleRequest) -> HttpResponse:
+    if request.session.get(SESSION_KEY):
+        return_to_logon_identity(
+            request, "console:SwitchBack", "You are back to your logon identity."
+        )
+    return redirect("console:overview")
+
+
+@require_POST
+def switch_again(request: ConsoleRequest, entry_id: int) -> HttpResponse:
+    entry = get_object_or_404(RecentRole, pk=entry_id, user=request.logon_identity.user)
+    error = perform_switch(
+        request,
+        {
+            "account": entry.account_id,
+            "role_name": entry.role_name,
+            "display_name": entry.display_name,
+            "color": entry.color,
+        },
+    )
+    if error:
+        messages.error(request, error)
+        return redirect("console:switch_role")
+    return redirect("console:overview")
+
+
+class RenameForm(forms.Form):
+    display_name = forms.CharField(max_length=64, required=False)
+    color = forms.CharField(max_length=7, required=False)
+
+    def clean_color(self) -> str:
+        value = self.cleaned_data["color"].strip()
+        if value and not COLOR_RE.match(value):
+            raise forms.ValidationError("Use a colour like #7b3fe4.")
+        return value
+
+
+@require_POST
+def rename_recent(request: ConsoleRequest, entry_id: int) -> HttpResponse:
+    entry = get_object_or_404(RecentRole, pk=entry_id, user=request.logon_identity.user)
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        entry.display_name = form.cleaned_data["display_name"]
+        entry.color = form.cleaned_data["color"]
+        entry.save(update_fields=["display_name", "color"])
+    else:
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("console:switch_role")
+
+
+@require_POST
+def remove_recent(request: ConsoleRequest, entry_id: int) -> HttpResponse:
+    entry = get_object_or_404(RecentRole, pk=entry_id, user=request.logon_identity.user)
+    entry.delete()
+    return redirect("console:switch_role")
+
+
+# --- role sessions on role details: list and revoke ---------------------------------------------
+
+
+def role_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    role = get_role_or_404(request, role_name, action="ram:GetRole")
+    return render(request, "console/switch_role/_sessions.html", sessions_context(request, role))
+
+
+def sessions_context(request: ConsoleRequest, role) -> dict:  # type: ignore[no-untyped-def]
+    from console.http import denial_reason
+
+    now = timezone.now()
+    sessions = list(RoleSession.objects.filter(role=role).order_by("-issued")[:50])
+    for session in sessions:
+        session.is_active = (
+            session.revoked_at is None
+            and session.expires > now
+            and not (role.sessions_revoked_before and session.issued < role.sessions_revoked_before)
+        )
+    return {
+        "role": role,
+        "sessions": sessions,
+        "revoke_denied": denial_reason(request, "ram:RevokeRoleSessions", role.arn),
+    }
+
+
+@require_POST
+def revoke_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    role = get_role_or_404(request, role_name, action="ram:RevokeRoleSessions")
+    revoke_role_sessions(console_actor(request), role)
+    messages.success(request, f"Every active session of role {role.name} was revoked.")
+    return redirect("console:role_detail", role_name=role.name)
+
+
+@require_POST
+def revoke_session(request: ConsoleRequest, role_name: str, session_id: str) -> HttpResponse:
+    role = get_role_or_404(request, role_name, action="ram:RevokeRoleSessions")
+    session = get_object_or_404(RoleSession, pk=session_id, role=role)
+    if session.revoked_at is None:
+        RoleSession.objects.filter(pk=session.pk).update(
+            revoked_at=timezone.now(), revoked_reason="revoked by an administrator"
+        )
+        record(
+            console_actor(request),
+            "ram:RevokeRoleSession",
+            role.arn,
+            account_id=role.account_id,
+            details={
+                "SessionId": session.pk,
+                "RoleSessionName": session.session_name,
+                "SourceIdentity": session.source_identity,
+            },
+        )
+    messages.success(request, f"Session {session.session_name} was revoked.")
+    return redirect("console:role_detail", role_name=role.name)
+
+
+urlpatterns = [
+    path("switch-role/", switch_role, name="switch_role"),
+    path("switch-back/", switch_back, name="switch_back"),
+    path("switch-role/recent/<int:entry_id>/switch/", switch_again, name="switch_again"),
+    path("switch-role/recent/<int:entry_id>/rename/", rename_recent, name="rename_recent"),
+    path("switch-role/recent/<int:entry_id>/remove/", remove_recent, name="remove_recent"),
+    path("roles/<str:role_name>/sessions/", role_sessions, name="role_sessions"),
+    path("roles/<str:role_name>/revoke-sessions/", revoke_sessions, name="revoke_sessions"),
+    path(
+        "roles/<str:role_name>/sessions/<str:session_id>/revoke/",
+        revoke_session,
+        name="revoke_session",
+    ),
+]
