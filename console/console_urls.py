@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from console.views import groups, policies, roles, session, switch_role, users
+from console.views import (
+    audit,
+    groups,
+    policies,
+    roles,
+    session,
+    simulator,
+    switch_role,
+    trust_map,
+    users,
+)
 
 app_name = "console"
 
@@ -18,4 +28,7 @@ urlpatterns = [
     *users.urlpatterns,
     *groups.urlpatterns,
     *policies.urlpatterns,
+    *audit.urlpatterns,
+    *simulator.urlpatterns,
+    *trust_map.urlpatterns,
 ]
