@@ -10,3 +10,6 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-for-the-suite-only")
 from console.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Live-server threads must not keep connections open past a test (the test database is dropped).
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
