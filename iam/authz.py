@@ -112,7 +112,7 @@ def revision_for(identity: Identity | None, account_id: str) -> int:
 def policy_set_for_user(user: User, revision: int | None = None) -> CompiledPolicySet:
     if revision is None:
         revision = account_revision(user.account_id)
-    key = ("user", user.pk, revision)
+    key = ("user", user.account_id, user.pk, revision)
     compiled = policy_sets.get(key)
     if compiled is None:
         policies = attached_policies(Q(user=user) | Q(group__members=user))
@@ -124,7 +124,7 @@ def policy_set_for_user(user: User, revision: int | None = None) -> CompiledPoli
 def policy_set_for_role(role: Role, revision: int | None = None) -> CompiledPolicySet:
     if revision is None:
         revision = account_revision(role.account_id)
-    key = ("role", role.pk, revision)
+    key = ("role", role.account_id, role.pk, revision)
     compiled = policy_sets.get(key)
     if compiled is None:
         compiled = compile_policies(attached_policies(Q(role=role)))
@@ -142,7 +142,8 @@ def resource_account(resource: str) -> str | None:
 
 def outside_account(identity: Identity, action: str, resource: str) -> bool:
     owner = resource_account(resource)
-    if owner is None or owner == "*" or owner == identity.account_id:
+    # System policies (``acs:ram::system:policy/…``) are readable from every account.
+    if owner is None or owner in ("*", "system") or owner == identity.account_id:
         return False
     return action.lower() != "sts:assumerole"
 

@@ -8,6 +8,16 @@ import pytest
 PASSWORD = "Test-pass-123"
 
 
+@pytest.fixture(autouse=True)
+def fresh_policy_caches() -> None:
+    """Per-process caches key on database ids, which a rolled-back test may hand out again."""
+    from iam.authz import policy_sets
+    from sts.sessions import recheck_outcomes
+
+    policy_sets.clear()
+    recheck_outcomes.clear()
+
+
 @pytest.fixture
 def actor():  # type: ignore[no-untyped-def]
     from iam.audit import SYSTEM_ACTOR

@@ -1,0 +1,242 @@
+"""Groups pages: list, create, details (members, attached policies), delete."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from iam import services
+from iam.audit import SYSTEM_ACTOR
+from iam.models import Group, Policy
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def developers(account_a):  # type: ignore[no-untyped-def]
+    return services.create_group(SYSTEM_ACTOR, account_a, "developers", comments="Devs")
+
+
+@pytest.fixture
+def group_b(account_b):  # type: ignore[no-untyped-def]
+    return services.create_group(SYSTEM_ACTOR, account_b, "ops")
+
+
+def url(name: str, *args: str) -> str:
+    return reverse(f"console:{name}", args=args)
+
+
+def test_list_redirects_anonymous_to_logon(client) -> None:
+    response = client.get(url("group_list"))
+    assert response.status_code == 302
+    assert reverse("console:logon") in response.url
+
+
+def test_list_is_403_naming_the_action(client, user_a) -> None:
+    client.force_login(user_a)
+    response = client.get(url("group_list"))
+    assert response.status_code == 403
+    assert b"ram:ListGroups" in response.content
+
+
+def test_list_shows_this_accounts_groups_with_counts(client, admin_a, developers, group_b) -> None:
+    services.add_user_to_group(SYSTEM_ACTOR, developers, admin_a)
+    client.force_login(admin_a)
+    response = client.get(url("group_list"))
+    assert b"developers" in response.content
+    assert b">ops<" not in response.content
+    assert response.context["page"][0].member_count == 1
+
+
+def test_auditor_sees_the_list_with_create_disabled(client, auditor_a, developers) -> None:
+    client.force_login(auditor_a)
+    response = client.get(url("group_list"))
+    assert response.status_code == 200
+    assert b"ram:CreateGroup" in response.content
+
+
+def make_groups(admin, start: int, stop: int) -> None:  # type: ignore[no-untyped-def]
+    for index in range(start, stop):
+        group = services.create_group(SYSTEM_ACTOR, admin.account, f"group{index}")
+        services.add_user_to_group(SYSTEM_ACTOR, group, admin)
+
+
+def test_list_costs_the_same_queries_for_5_and_50(
+    client, admin_a, django_assert_num_queries
+) -> None:
+    make_groups(admin_a, 0, 5)
+    client.force_login(admin_a)
+    client.get(url("group_list"))  # warm the session and policy caches
+    with CaptureQueriesContext(connection) as five:
+        client.get(url("group_list"))
+    queries_for_five = len(five)
+    make_groups(admin_a, 5, 50)
+    client.get(url("group_list"))  # a change may have bumped the account's authz revision
+    with django_assert_num_queries(queries_for_five):
+        response = client.get(url("group_list"))
+    assert len(response.context["page"]) >= 50
+
+
+def test_create_makes_a_group(client, admin_a) -> None:
+    client.force_login(admin_a)
+    response = client.post(url("group_create"), {"group_name": "qa", "comments": "Testers"})
+    assert response.status_code == 302
+    assert Group.objects.get(name="qa").comments == "Testers"
+
+
+def test_create_shows_field_errors(client, admin_a, developers) -> None:
+    client.force_login(admin_a)
+    response = client.post(url("group_create"), {"group_name": "Developers"})
+    assert response.status_code == 200
+    assert b"The group does already EXIST." in response.content
+
+
+def test_create_rejects_bad_names(client, admin_a) -> None:
+    client.force_login(admin_a)
+    response = client.post(url("group_create"), {"group_name": "a b"})
+    assert b"contains invalid chars" in response.content
+
+
+def test_create_is_403_for_the_auditor(client, auditor_a) -> None:
+    client.force_login(auditor_a)
+    response = client.post(url("group_create"), {"group_name": "qa"})
+    assert response.status_code == 403
+    assert not Group.objects.exists()
+
+
+def test_details_show_members_and_policies(client, admin_a, user_a, developers) -> None:
+    services.add_user_to_group(SYSTEM_ACTOR, developers, user_a)
+    policy = Policy.objects.get(name="AliyunOSSFullAccess")
+    services.attach_policy(SYSTEM_ACTOR, developers, policy)
+    client.force_login(admin_a)
+    response = client.get(url("group_detail", "developers"))
+    assert b"bob@company-a" in response.content
+    assert b"AliyunOSSFullAccess" in response.content
+    assert b'hx-trigger="policiesChanged from:body"' in response.content
+
+
+def test_details_link_to_the_authorize_dialog(client, admin_a, developers) -> None:
+    """Needs the ``console:authorize`` URL of the roles area."""
+    client.force_login(admin_a)
+    response = client.get(url("group_detail", "developers"))
+    authorize = reverse("console:authorize", kwargs={"kind": "group", "name": "developers"})
+    assert f'href="{authorize}"'.encode() in response.content
+
+
+def test_details_of_another_accounts_group_are_404(client, admin_a, group_b) -> None:
+    client.force_login(admin_a)
+    assert client.get(url("group_detail", "ops")).status_code == 404
+
+
+def test_details_are_403_without_get_group(client, user_a, developers) -> None:
+    client.force_login(user_a)
+    response = client.get(url("group_detail", "developers"))
+    assert response.status_code == 403
+    assert b"ram:GetGroup" in response.content
+
+
+def test_auditor_sees_details_with_write_buttons_disabled(client, auditor_a, developers) -> None:
+    client.force_login(auditor_a)
+    content = client.get(url("group_detail", "developers")).content.decode()
+    for action in ("ram:DeleteGroup", "ram:AddUserToGroup", "ram:AttachPolicyToGroup"):
+        assert action in content
+
+
+def test_admin_adds_a_member(client, admin_a, user_a, developers) -> None:
+    client.force_login(admin_a)
+    response = client.post(url("group_member_add", "developers"), {"name": "bob"}, **HTMX)
+    assert response["HX-Redirect"] == url("group_detail", "developers")
+    assert developers.members.filter(pk=user_a.pk).exists()
+
+
+def test_adding_an_unknown_user_is_a_field_error(client, admin_a, developers, user_b) -> None:
+    client.force_login(admin_a)
+    response = client.post(url("group_member_add", "developers"), {"name": "alice"}, **HTMX)
+    assert response.status_code == 200
+    assert b"field-error" in response.content
+    assert not developers.members.exists()
+
+
+def test_add_member_is_403_for_the_auditor(client, auditor_a, user_a, developers) -> None:
+    client.force_login(auditor_a)
+    response = client.post(url("group_member_add", "developers"), {"name": "bob"})
+    assert response.status_code == 403
+    assert b"ram:AddUserToGroup" in response.content
+
+
+def test_admin_removes_a_member(client, admin_a, user_a, developers) -> None:
+    services.add_user_to_group(SYSTEM_ACTOR, developers, user_a)
+    client.force_login(admin_a)
+    client.post(url("group_member_remove", "developers", "bob"))
+    assert not developers.members.exists()
+
+
+def test_remove_member_is_403_for_the_auditor(client, auditor_a, user_a, developers) -> None:
+    services.add_user_to_group(SYSTEM_ACTOR, developers, user_a)
+    client.force_login(auditor_a)
+    response = client.post(url("group_member_remove", "developers", "bob"))
+    assert response.status_code == 403
+    assert developers.members.exists()
+
+
+def test_removing_a_non_member_is_404(client, admin_a, user_a, developers) -> None:
+    client.force_login(admin_a)
+    assert client.post(url("group_member_remove", "developers", "bob")).status_code == 404
+
+
+def test_admin_detaches_a_policy(client, admin_a, developers) -> None:
+    services.attach_policy(SYSTEM_ACTOR, developers, Policy.objects.get(name="AliyunOSSFullAccess"))
+    client.force_login(admin_a)
+    response = client.post(
+        url("group_policy_detach", "developers", "System", "AliyunOSSFullAccess"), **HTMX
+    )
+    assert b'id="group-policies"' in response.content
+    assert not developers.attachments.exists()
+
+
+def test_detach_is_403_for_the_auditor(client, auditor_a, developers) -> None:
+    services.attach_policy(SYSTEM_ACTOR, developers, Policy.objects.get(name="AliyunOSSFullAccess"))
+    client.force_login(auditor_a)
+    response = client.post(
+        url("group_policy_detach", "developers", "System", "AliyunOSSFullAccess")
+    )
+    assert response.status_code == 403
+    assert b"ram:DetachPolicyFromGroup" in response.content
+
+
+def test_policies_fragment_alone(client, admin_a, developers) -> None:
+    client.force_login(admin_a)
+    response = client.get(url("group_policies", "developers"), **HTMX)
+    assert b'id="group-policies"' in response.content
+    assert b"<html" not in response.content
+
+
+def test_delete_explains_a_conflict(client, admin_a, user_a, developers) -> None:
+    services.add_user_to_group(SYSTEM_ACTOR, developers, user_a)
+    client.force_login(admin_a)
+    response = client.post(url("group_delete", "developers"), **HTMX)
+    assert response.status_code == 200
+    assert b"CAN NOT has any user" in response.content
+
+
+def test_delete_removes_an_empty_group(client, admin_a, developers) -> None:
+    client.force_login(admin_a)
+    response = client.post(url("group_delete", "developers"))
+    assert response.status_code == 302
+    assert not Group.objects.exists()
+
+
+def test_delete_is_403_for_the_auditor(client, auditor_a, developers) -> None:
+    client.force_login(auditor_a)
+    response = client.post(url("group_delete", "developers"))
+    assert response.status_code == 403
+    assert b"ram:DeleteGroup" in response.content
+
+
+def test_delete_of_another_accounts_group_is_404(client, admin_a, group_b) -> None:
+    client.force_login(admin_a)
+    assert client.post(url("group_delete", "ops")).status_code == 404
