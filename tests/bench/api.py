@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing import Pool
@@ -102,18 +103,16 @@ def signed_path(action: str, key: str, secret: str, token: str | None = None, **
     return "/?" + urlencode(signed)
 
 
-def client_process(args: tuple) -> list[float]:
-    port, kind, creds, seconds, threads = args
-    deadline = time.monotonic() + seconds
-
-    def worker(_: int) -> list[float]:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        latencies = []
-        while time.monotonic() < deadline:
-            if kind == "baseline":
-                method, path = "GET", "/health/"
-            elif kind == "assume":
-                method, path = (
+def presigned(kind: str, creds: dict, count: int) -> deque[tuple[str, str]]:
+    """Requests signed before the clock starts (fresh nonce each), so the clients' signing work
+    does not compete with the server for the same two cores while it is measured."""
+    requests: deque[tuple[str, str]] = deque()
+    for _ in range(count):
+        if kind == "baseline":
+            requests.append(("GET", "/health/"))
+        elif kind == "assume":
+            requests.append(
+                (
                     "POST",
                     signed_path(
                         "AssumeRole",
@@ -123,13 +122,31 @@ def client_process(args: tuple) -> list[float]:
                         RoleSessionName="bench",
                     ),
                 )
-            else:
-                method, path = (
+            )
+        else:
+            requests.append(
+                (
                     "POST",
                     signed_path(
                         "GetCallerIdentity", creds["sts_key"], creds["sts_secret"], creds["token"]
                     ),
                 )
+            )
+    return requests
+
+
+def client_process(args: tuple) -> list[float]:
+    port, kind, requests, seconds, threads = args
+    deadline = time.monotonic() + seconds
+
+    def worker(_: int) -> list[float]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        latencies = []
+        while time.monotonic() < deadline:
+            try:
+                method, path = requests.popleft()
+            except IndexError:
+                break
             started = time.perf_counter()
             connection.request(method, path, headers={"Content-Length": "0"})
             response = connection.getresponse()
@@ -147,9 +164,13 @@ def client_process(args: tuple) -> list[float]:
 def measure(
     port: int, kind: str, creds: dict, seconds: float, processes: int, threads: int
 ) -> dict[str, float]:
+    budget = int(seconds * 1500 / processes) + 100
+    batches = [presigned(kind, creds, budget) for _ in range(processes)]
     with Pool(processes) as pool:
         started = time.monotonic()
-        results = pool.map(client_process, [(port, kind, creds, seconds, threads)] * processes)
+        results = pool.map(
+            client_process, [(port, kind, batch, seconds, threads) for batch in batches]
+        )
         elapsed = time.monotonic() - started
     latencies = sorted(latency for chunk in results for latency in chunk)
     return {
