@@ -1,19 +1,565 @@
-"""Console: roles."""
+"""Console: roles. The Role Management list, the create-role wizard, role details and delete.
+
+Every view authorizes first (``get_role_or_404`` / ``require_account_action``), validates the
+form's shape, makes one service call and responds: the fragment to htmx, the page otherwise.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Count
+from django.db.models.functions import Lower
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from console.http import ConsoleRequest, require_account_action
+from console import trust_words
+from console.actor import console_actor
+from console.http import (
+    ConsoleRequest,
+    current_account,
+    denial_reason,
+    get_role_or_404,
+    require_account_action,
+)
+from console.views import authorize
+from iam import services
+from iam.auth import resolve_account
+from iam.authz import explain_decision, policy_set_for_role, policy_set_for_user, request_context
+from iam.errors import ServiceError
+from iam.identity import IdentityKind
+from iam.models import Account, PolicyAttachment, Role, Service
+from iam.policy import PolicyError, parse_policy
+
+PAGE_SIZE = 50
+MAX_PAGE = 100_000
+MAX_QUERY_LENGTH = 64
+
+# --- helpers ------------------------------------------------------------------------------------
 
 
+def page_denial_reasons(request: ConsoleRequest) -> Callable[[str, str], str]:
+    """``denial_reason`` for the many rows of one page at a constant query count.
+
+    ``iam.authz.authorize`` looks up the account's authorization revision on every call; a list
+    of 50 rows with two buttons each would cost 100 queries. The rows all belong to the current
+    account, so the rules of ``authorize`` for cross-account resources never apply: look the
+    compiled policy set up once and evaluate each row in memory.
+    """
+    identity = request.identity
+    if identity.kind is IdentityKind.USER:
+        assert identity.user is not None
+        compiled, session = policy_set_for_user(identity.user), None
+    elif identity.kind is IdentityKind.ROLE_SESSION:
+        assert identity.role is not None and identity.session is not None
+        compiled, session = policy_set_for_role(identity.role), identity.session.session_policy
+    else:
+        return lambda action, resource: denial_reason(request, action, resource)
+    context = request_context(identity, None)
+
+    def reason(action: str, resource: str) -> str:
+        decision = compiled.evaluate(action, resource, context, session=session)
+        if decision.allowed:
+            return ""
+        return explain_decision(identity, decision, action, resource)
+
+    return reason
+
+
+def page_number(value: str | None) -> int:
+    try:
+        number = int(value or 1)
+    except ValueError:
+        return 1
+    return min(max(number, 1), MAX_PAGE)
+
+
+def without_nul(text: str) -> str:
+    """NUL characters cannot be stored (PostgreSQL refuses them); they are never meant."""
+    return text.replace("\x00", "")
+
+
+def is_fragment_request(request: ConsoleRequest, target: str) -> bool:
+    return bool(request.htmx) and not request.htmx.boosted and request.htmx.target == target
+
+
+def role_detail_url(role: Role) -> str:
+    return reverse("console:role_detail", args=[role.name])
+
+
+# --- Role Management ----------------------------------------------------------------------------
+
+
+@dataclass
+class RoleRow:
+    role: Role
+    role_type: str
+    trusted: list[str]
+    attach_reason: str
+    delete_reason: str
+
+
+def role_rows(
+    request: ConsoleRequest, roles: list[Role], reason: Callable[[str, str], str]
+) -> list[RoleRow]:
+    """Rows of the list: trust in words with every trusted account's alias found in ONE query."""
+    account_id = current_account(request).pk
+    actors = {role.pk: trust_words.trusted_actors(role.trust_policy) for role in roles}
+    aliases = trust_words.account_aliases(
+        account_id for found in actors.values() for account_id in trust_words.account_ids(found)
+    )
+    return [
+        RoleRow(
+            role=role,
+            role_type=trust_words.role_type(actors[role.pk]),
+            trusted=[
+                trust_words.actor_words(actor, account_id, aliases)
+                for actor in actors[role.pk]
+                if not actor.denied
+            ],
+            attach_reason=reason("ram:AttachPolicyToRole", role.arn),
+            delete_reason=reason("ram:DeleteRole", role.arn),
+        )
+        for role in roles
+    ]
+
+
+@require_http_methods(["GET"])
 def role_list(request: ConsoleRequest) -> HttpResponse:
-    require_account_action(request, "ram:ListRoles", "role")
-    return render(request, "console/overview.html", {})
+    resource = require_account_action(request, "ram:ListRoles", "role")
+    query = without_nul(request.GET.get("q", "")).strip()[:MAX_QUERY_LENGTH]
+    page = page_number(request.GET.get("page"))
+    roles = Role.objects.filter(account=current_account(request))
+    if query:
+        roles = roles.filter(name__icontains=query)
+    offset = (page - 1) * PAGE_SIZE
+    found = list(
+        roles.annotate(policy_count=Count("attachments")).order_by(Lower("name"))[
+            offset : offset + PAGE_SIZE + 1
+        ]
+    )
+    reason = page_denial_reasons(request)
+    context = {
+        "rows": role_rows(request, found[:PAGE_SIZE], reason),
+        "query": query,
+        "page": page,
+        "previous_page": page - 1 if page > 1 else None,
+        "next_page": page + 1 if len(found) > PAGE_SIZE else None,
+        "create_reason": reason("ram:CreateRole", resource),
+    }
+    if is_fragment_request(request, "role-table"):
+        return render(request, "console/roles/_table.html", context)
+    return render(request, "console/roles/list.html", context)
+
+
+# --- delete -------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def role_delete(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    role = get_role_or_404(request, role_name, action="ram:DeleteRole")
+    policy_count = role.attachments.count()
+    error = ""
+    if request.method == "POST":
+        try:
+            services.delete_role(console_actor(request), role)
+        except ServiceError as service_error:
+            error = service_error.message
+        else:
+            return role_deleted_response(request, role_name)
+    context = {"role": role, "policy_count": policy_count, "error": error}
+    template = "console/roles/_delete_dialog.html" if request.htmx else "console/roles/delete.html"
+    return render(request, template, context)
+
+
+def role_deleted_response(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    messages.success(request, f"Role {role_name} deleted.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("console:role_list"))
+    return HttpResponseRedirect(reverse("console:role_list"))
+
+
+# --- the create-role wizard ---------------------------------------------------------------------
+
+WIZARD_STEPS = ["Select role type", "Select trusted actors", "Configure role", "Finish"]
+
+
+@dataclass
+class WizardState:
+    """What the wizard has been told so far; every step carries it in hidden fields."""
+
+    role_type: str = ""  # "user" or "service"
+    trust_kind: str = "current"  # "current" or "other"
+    trusted_account: str = ""
+    service: str = ""
+    trust_policy: str = ""
+    generated_policy: str = ""
+    role_name: str = ""
+    description: str = ""
+    max_session_duration: str = "3600"
+
+    @classmethod
+    def from_post(cls, data: Any) -> WizardState:
+        defaults = cls()
+        return cls(
+            **{
+                f.name: without_nul(data.get(f.name, getattr(defaults, f.name)))
+                for f in fields(cls)
+            }
+        )
+
+
+STEP_FIELDS = {
+    1: {"role_type"},
+    2: {"trust_kind", "trusted_account", "service", "trust_policy", "generated_policy"},
+    3: {"role_name", "description", "max_session_duration"},
+}
+
+
+@dataclass
+class TrustChoice:
+    """The trust policy the wizard will use and its words, or the errors that prevent it."""
+
+    document: str = ""
+    generated: str = ""
+    words: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_trusted_account(value: str) -> tuple[str, str]:
+    """The account id and its words, for an id or an alias; raises ValueError with the reason."""
+    value = value.strip()
+    if not value:
+        raise ValueError("Enter the trusted account's 16-digit ID or its enterprise alias.")
+    if value.isdigit() and len(value) != 16:
+        raise ValueError("An account ID has 16 digits.")
+    account = resolve_account(value) if len(value) <= 64 else None
+    if account is not None:
+        return account.pk, f"Account {account.alias} ({account.pk})"
+    if value.isdigit():
+        return value, f"Account {value} (not hosted here)"
+    raise ValueError(
+        f"No account has the alias “{value[:64]}”. Enter its 16-digit account ID instead."
+    )
+
+
+def wizard_trust(state: WizardState, account: Account) -> TrustChoice:
+    choice = TrustChoice()
+    if state.role_type == "service":
+        if not Service.objects.filter(name=state.service).exists():
+            choice.errors["service"] = "Choose the service that will assume this role."
+            return choice
+        choice.generated = trust_words.trust_policy_document(service=state.service)
+        choice.words = f"Service {state.service}"
+    elif state.trust_kind == "other":
+        try:
+            account_id, choice.words = resolve_trusted_account(state.trusted_account)
+        except ValueError as error:
+            choice.errors["trusted_account"] = str(error)
+            return choice
+        choice.generated = trust_words.trust_policy_document(account_id=account_id)
+    else:
+        choice.generated = trust_words.trust_policy_document(account_id=account.pk)
+        choice.words = "Current account"
+    choice.document = choice.generated
+    if edited_trust_policy(state):
+        choice.document = state.trust_policy
+        choice.words = "As written in the trust policy below"
+        message = trust_policy_problem(state.trust_policy)
+        if message:
+            choice.errors["trust_policy"] = message
+    return choice
+
+
+def edited_trust_policy(state: WizardState) -> bool:
+    """Did the person change the generated document? (If not, regenerate it from the choices.)"""
+    return bool(state.trust_policy.strip()) and normalized(state.trust_policy) != normalized(
+        state.generated_policy
+    )
+
+
+def normalized(text: str) -> str:
+    return "".join(text.split())
+
+
+def trust_policy_problem(text: str) -> str:
+    """The PolicyError message (with line and column for JSON syntax errors), or ""."""
+    try:
+        parse_policy(text, kind="trust")
+    except PolicyError as error:
+        return error.message
+    return ""
+
+
+def wizard_errors(state: WizardState, account: Account, target: int) -> tuple[int, dict[str, str]]:
+    """Validate every step before ``target``; the first step with errors and those errors."""
+    if target >= 2 and state.role_type not in ("user", "service"):
+        return 1, {"role_type": "Choose User role or Service role."}
+    if target >= 3:
+        trust = wizard_trust(state, account)
+        if trust.errors:
+            return 2, trust.errors
+    return target, {}
+
+
+def render_wizard(
+    request: ConsoleRequest,
+    state: WizardState,
+    step: int,
+    errors: dict[str, str] | None = None,
+    created: Role | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    account = current_account(request)
+    trust = wizard_trust(state, account) if step >= 2 and state.role_type else TrustChoice()
+    if step == 2 and not edited_trust_policy(state):
+        # Prefill the editor with the document the choices give; remember what was generated,
+        # so an unedited editor follows later changes of the choices.
+        state.trust_policy = trust.generated or trust_words.trust_policy_document(
+            account_id=account.pk
+        )
+        state.generated_policy = state.trust_policy
+    visible = STEP_FIELDS.get(step, set())
+    context = {
+        "step": step,
+        "steps": WIZARD_STEPS,
+        "state": state,
+        "errors": errors or {},
+        "hidden": [
+            (f.name, getattr(state, f.name)) for f in fields(state) if f.name not in visible
+        ],
+        "services": Service.objects.all(),
+        "trust_words": trust.words,
+        "account": account,
+        "created": created,
+    }
+    if created is not None:
+        context["attach_reason"] = denial_reason(request, "ram:AttachPolicyToRole", created.arn)
+        context["created_policies"] = list(
+            PolicyAttachment.objects.filter(role=created).select_related("policy")
+        )
+    template = "console/roles/_wizard.html" if request.htmx else "console/roles/new.html"
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def role_create(request: ConsoleRequest) -> HttpResponse:
+    require_account_action(request, "ram:CreateRole", "role")
+    account = current_account(request)
+    if request.method == "GET":
+        created = Role.objects.filter(
+            account=account, name__iexact=request.GET.get("created", "")[:64]
+        ).first()
+        return render_wizard(request, WizardState(), 4 if created else 1, created=created)
+    state = WizardState.from_post(request.POST)
+    target = page_number(request.POST.get("step"))
+    step, errors = wizard_errors(state, account, min(target, 4))
+    if errors or step < 4:
+        return render_wizard(request, state, step, errors)
+    try:
+        role = services.create_role(
+            console_actor(request),
+            account,
+            state.role_name.strip(),
+            trust_policy=wizard_trust(state, account).document,
+            description=state.description,
+            max_session_duration=state.max_session_duration,
+        )
+    except ServiceError as error:
+        name = error.field or "form"
+        return render_wizard(
+            request, state, 2 if name == "trust_policy" else 3, {name: error.message}
+        )
+    if request.htmx:
+        return render_wizard(request, state, 4, created=role)
+    return HttpResponseRedirect(f"{reverse('console:role_create')}?created={role.name}")
+
+
+@require_POST
+def role_check_account(request: ConsoleRequest) -> HttpResponse:
+    """As-you-type words for the Trusted account ID field."""
+    require_account_action(request, "ram:CreateRole", "role")
+    try:
+        _, words = resolve_trusted_account(request.POST.get("trusted_account", ""))
+    except ValueError as error:
+        return render(request, "console/roles/_check.html", {"error": str(error)})
+    return render(request, "console/roles/_check.html", {"ok": words})
+
+
+@require_POST
+def role_check_name(request: ConsoleRequest) -> HttpResponse:
+    """As-you-type check of the role name: the naming rules, then whether it is taken."""
+    require_account_action(request, "ram:CreateRole", "role")
+    name = request.POST.get("role_name", "").strip()
+    try:
+        services.check_name(name, "RoleName", services.ROLE_NAME_RE, 64)
+    except ServiceError as error:
+        return render(request, "console/roles/_check.html", {"error": error.message})
+    taken = Role.objects.filter(account=current_account(request), name__iexact=name).exists()
+    if taken:
+        return render(request, "console/roles/_check.html", {"error": "This role name is taken."})
+    return render(request, "console/roles/_check.html", {"ok": "Available."})
+
+
+@require_POST
+def role_check_trust(request: ConsoleRequest) -> HttpResponse:
+    """As-you-type check of a trust policy document. Reads nothing but the posted text."""
+    problem = trust_policy_problem(request.POST.get("trust_policy", ""))
+    context = {"error": problem} if problem else {"ok": "Valid trust policy."}
+    return render(request, "console/roles/_check.html", context)
+
+
+# --- role details -------------------------------------------------------------------------------
+
+
+def detail_context(request: ConsoleRequest, role: Role, **extra: Any) -> dict[str, Any]:
+    account_id = current_account(request).pk
+    actors = trust_words.trusted_actors(role.trust_policy)
+    aliases = trust_words.account_aliases(trust_words.account_ids(actors))
+    context = {
+        "role": role,
+        "role_type": trust_words.role_type(actors),
+        "trust_sentences": [
+            trust_words.actor_sentence(actor, account_id, aliases) for actor in actors
+        ],
+        "trust_document": trust_words.pretty_document(role.trust_policy),
+        "attachments": list(PolicyAttachment.objects.filter(role=role).select_related("policy")),
+        "update_reason": denial_reason(request, "ram:UpdateRole", role.arn),
+        "attach_reason": denial_reason(request, "ram:AttachPolicyToRole", role.arn),
+        "detach_reason": denial_reason(request, "ram:DetachPolicyFromRole", role.arn),
+        "errors": {},
+        "trust_text": trust_words.pretty_document(role.trust_policy),
+        "settings_form": {
+            "description": role.description,
+            "max_session_duration": role.max_session_duration,
+        },
+    }
+    from console.views.switch_role import sessions_context
+
+    context.update(sessions_context(request, role))
+    context.update(extra)
+    return context
+
+
+@require_http_methods(["GET"])
+def role_detail(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    role = get_role_or_404(request, role_name, action="ram:GetRole")
+    context = detail_context(request, role, editing_basic=request.GET.get("edit") == "basic")
+    if is_fragment_request(request, "role-permissions"):
+        return render(request, "console/roles/_permissions.html", context)
+    return render(request, "console/roles/detail.html", context)
+
+
+@require_POST
+def role_update(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    """Basic information: description and maximum session duration."""
+    role = get_role_or_404(request, role_name, action="ram:UpdateRole")
+    form = {
+        "description": without_nul(request.POST.get("description", "")),
+        "max_session_duration": request.POST.get("max_session_duration", "").strip()[:32],
+    }
+    errors = {}
+    if not form["max_session_duration"]:
+        errors["max_session_duration"] = "Enter a number of seconds from 3600 to 43200."
+    else:
+        try:
+            services.update_role(
+                console_actor(request),
+                role,
+                description=form["description"],
+                max_session_duration=form["max_session_duration"],
+            )
+        except ServiceError as error:
+            role.refresh_from_db()
+            field_name = {"new_description": "description"}.get(error.field or "", error.field)
+            errors[field_name or "form"] = error.message
+    if errors:
+        return render_detail_part(
+            request, role, "_basic.html", errors=errors, settings_form=form, editing_basic=True
+        )
+    return updated_response(request, role, "_basic.html", "Basic information saved.")
+
+
+@require_POST
+def role_update_trust(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    role = get_role_or_404(request, role_name, action="ram:UpdateRole")
+    text = without_nul(request.POST.get("trust_policy", ""))
+    problem = trust_policy_problem(text)
+    if not problem:
+        try:
+            services.update_role(console_actor(request), role, trust_policy=text)
+        except ServiceError as error:
+            problem = error.message
+    if problem:
+        role.refresh_from_db()
+        errors = {"trust_policy": problem}
+        return render_detail_part(request, role, "_trust.html", errors=errors, trust_text=text)
+    return updated_response(request, role, "_trust.html", "Trust policy saved.")
+
+
+def render_detail_part(
+    request: ConsoleRequest, role: Role, fragment: str, **extra: Any
+) -> HttpResponse:
+    """Re-render after a form error (status 200): the card to htmx, the whole page otherwise."""
+    context = detail_context(request, role, **extra)
+    template = f"console/roles/{fragment}" if request.htmx else "console/roles/detail.html"
+    return render(request, template, context)
+
+
+def updated_response(
+    request: ConsoleRequest, role: Role, fragment: str, notice: str
+) -> HttpResponse:
+    if request.htmx:
+        context = detail_context(request, role, saved=notice)
+        return render(request, f"console/roles/{fragment}", context)
+    messages.success(request, notice)
+    return HttpResponseRedirect(role_detail_url(role))
+
+
+@require_POST
+def role_detach_policy(
+    request: ConsoleRequest, role_name: str, policy_type: str, policy_name: str
+) -> HttpResponse:
+    role = get_role_or_404(request, role_name, action="ram:DetachPolicyFromRole")
+    attachment = (
+        PolicyAttachment.objects.filter(
+            role=role, policy__policy_type=policy_type, policy__name__iexact=policy_name
+        )
+        .select_related("policy")
+        .first()
+    )
+    if attachment is None:
+        raise Http404("The policy is not attached to this role.")
+    try:
+        services.detach_policy(console_actor(request), role, attachment.policy)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    if request.htmx:
+        response = HttpResponse(status=204)
+        return trigger_client_event(response, "policiesChanged", {"principal": role.arn})
+    return HttpResponseRedirect(role_detail_url(role))
 
 
 urlpatterns = [
     path("roles/", role_list, name="role_list"),
+    path("roles/new/", role_create, name="role_create"),
+    path("roles/new/check-account/", role_check_account, name="role_check_account"),
+    path("roles/new/check-name/", role_check_name, name="role_check_name"),
+    path("roles/new/check-trust/", role_check_trust, name="role_check_trust"),
+    path("roles/<str:role_name>/", role_detail, name="role_detail"),
+    path("roles/<str:role_name>/settings/", role_update, name="role_update"),
+    path("roles/<str:role_name>/trust/", role_update_trust, name="role_update_trust"),
+    path("roles/<str:role_name>/delete/", role_delete, name="role_delete"),
+    path(
+        "roles/<str:role_name>/policies/<str:policy_type>/<str:policy_name>/remove/",
+        role_detach_policy,
+        name="role_detach_policy",
+    ),
+    *authorize.urlpatterns,
 ]

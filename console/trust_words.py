@@ -1,0 +1,157 @@
+"""A role's trust policy in words: who may assume it, and whether it is a user or a service role.
+
+The console shows trust policies to people, not JSON: ``Account company2 (1234567890123456)``,
+``Service oss.example.internal``. Account aliases are looked up for a whole page of roles in one
+query (``account_aliases``); everything else here is pure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from iam.models import Account
+from iam.policy import PolicyError, parse_policy
+
+USER_ROLE = "User role"
+SERVICE_ROLE = "Service role"
+
+RAM_PRINCIPAL = re.compile(
+    r"^acs:ram::(?P<account>\d+|\*):(?:root|(?P<kind>user|role)/(?P<name>.+))$"
+)
+
+
+@dataclass(frozen=True)
+class TrustedActor:
+    """One principal named by an Allow statement of a trust policy."""
+
+    kind: str  # "account", "user", "role", "service" or "federated"
+    account_id: str = ""  # "*" for any account
+    name: str = ""
+    conditional: bool = False
+    denied: bool = False
+
+
+def trusted_actors(text: str) -> list[TrustedActor]:
+    """The principals of the trust policy, in document order, without repeats.
+
+    Unreadable documents (never stored by the services, but the console must not fail on one)
+    give an empty list.
+    """
+    try:
+        parsed = parse_policy(text, kind="trust")
+    except (PolicyError, TypeError, ValueError):
+        return []
+    actors: list[TrustedActor] = []
+    for statement in parsed.statements:
+        principals = statement.principals
+        if principals is None:
+            continue
+        options = {"conditional": bool(statement.conditions), "denied": statement.effect == "Deny"}
+        for arn in principals.ram:
+            actors.append(ram_actor(arn, **options))
+        actors.extend(TrustedActor("service", name=name, **options) for name in principals.service)
+        actors.extend(
+            TrustedActor("federated", name=name, **options) for name in principals.federated
+        )
+    return list(dict.fromkeys(actors))
+
+
+def ram_actor(arn: str, *, conditional: bool = False, denied: bool = False) -> TrustedActor:
+    match = RAM_PRINCIPAL.match(arn)
+    if match is None:
+        return TrustedActor("federated", name=arn, conditional=conditional, denied=denied)
+    kind = match["kind"] or "account"
+    return TrustedActor(
+        kind, match["account"], match["name"] or "", conditional=conditional, denied=denied
+    )
+
+
+def role_type(actors: Iterable[TrustedActor]) -> str:
+    """A role that trusts a service principal is a service role; any other is a user role."""
+    if any(actor.kind == "service" and not actor.denied for actor in actors):
+        return SERVICE_ROLE
+    return USER_ROLE
+
+
+def account_ids(actors: Iterable[TrustedActor]) -> set[str]:
+    return {actor.account_id for actor in actors if actor.account_id not in ("", "*")}
+
+
+def account_aliases(ids: Iterable[str]) -> dict[str, str]:
+    """Aliases of the hosted accounts among ``ids``, in one query (none when ``ids`` is empty)."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    return dict(Account.objects.filter(pk__in=ids).values_list("pk", "alias"))
+
+
+def account_words(account_id: str, current_account_id: str, aliases: dict[str, str]) -> str:
+    """``the current account``, ``account company2``, ``account 9999… (not hosted here)``."""
+    if account_id == "*":
+        return "any account"
+    if account_id == current_account_id:
+        return "the current account"
+    if account_id in aliases:
+        return f"account {aliases[account_id]}"
+    return f"account {account_id} (not hosted here)"
+
+
+def actor_words(actor: TrustedActor, current_account_id: str, aliases: dict[str, str]) -> str:
+    """The short phrase of the role list: ``Account company2 (1234567890123456)``."""
+    if actor.kind == "service":
+        return f"Service {actor.name}"
+    if actor.kind == "federated":
+        return f"Identity provider {actor.name}"
+    where = account_words(actor.account_id, current_account_id, aliases)
+    if actor.kind == "user":
+        return f"User {actor.name} of {where}"
+    if actor.kind == "role":
+        return f"Role {actor.name} of {where}"
+    if actor.account_id == current_account_id:
+        return "Current account"
+    if actor.account_id == "*":
+        return "Any account"
+    if actor.account_id in aliases:
+        return f"Account {aliases[actor.account_id]} ({actor.account_id})"
+    return f"Account {actor.account_id} (not hosted here)"
+
+
+def actor_sentence(actor: TrustedActor, current_account_id: str, aliases: dict[str, str]) -> str:
+    """The sentence of the role details: ``Users of account company2 who hold sts:AssumeRole``."""
+    where = account_words(actor.account_id, current_account_id, aliases)
+    if actor.kind == "account":
+        sentence = f"Users of {where} who hold sts:AssumeRole"
+    elif actor.kind == "user":
+        sentence = f"User {actor.name} of {where}"
+    elif actor.kind == "role":
+        sentence = f"Sessions of role {actor.name} of {where}"
+    elif actor.kind == "service":
+        sentence = f"Service {actor.name}"
+    else:
+        sentence = f"Identities from provider {actor.name}"
+    if actor.conditional:
+        sentence += ", when the statement's conditions hold"
+    if actor.denied:
+        sentence = f"Never: {sentence[0].lower()}{sentence[1:]}"
+    return sentence
+
+
+def trust_policy_document(*, account_id: str = "", service: str = "") -> str:
+    """The trust policy the create-role wizard generates: an account's root or one service."""
+    principal = {"Service": [service]} if service else {"RAM": [f"acs:ram::{account_id}:root"]}
+    document = {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}],
+    }
+    return json.dumps(document, indent=2)
+
+
+def pretty_document(text: str) -> str:
+    """The document indented for reading; as stored when it is not JSON."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return text

@@ -1,0 +1,78 @@
+"""Role Management in a real browser: create a role with the wizard, authorize it, find it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from iam.demo import seed_demo_world
+from tests.browser.conftest import log_on, screenshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_admin_creates_and_authorizes_a_role(new_page) -> None:  # type: ignore[no-untyped-def]
+    seed_demo_world()
+    page = new_page()
+    log_on(page, "admin@company1", "Company1-admin")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Roles").click()
+    page.get_by_role("heading", name="Role Management").wait_for()
+    page.get_by_role("link", name="New Role").click()
+
+    page.get_by_text("User role", exact=True).click()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_text("Other account", exact=True).click()
+    page.get_by_label("Trusted account ID").press_sequentially("company2", delay=20)
+    page.locator("#trusted-account-status").get_by_text(
+        re.compile(r"Account company2 \(\d{16}\)")
+    ).wait_for()
+    page.get_by_role("button", name="Next").click()
+
+    page.get_by_label("Role name").press_sequentially("ops-test", delay=20)
+    page.locator("#role-name-status").get_by_text("Available.").wait_for()
+    page.get_by_label("Description").fill("Operations from company2")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("heading", name="Role created").wait_for()
+
+    page.get_by_role("link", name="Authorize").click()
+    dialog = page.locator("#authorize-dialog")
+    dialog.wait_for()
+    dialog.get_by_role("checkbox", name=re.compile(r"^AliyunOSSReadOnlyAccess ")).check()
+    dialog.get_by_role("checkbox", name=re.compile(r"^ReadOnlyAccess ")).check()
+    dialog.get_by_role("button", name="OK").click()
+    dialog.wait_for(state="detached")
+    page.get_by_text("Authorized: ").wait_for()
+
+    page.get_by_role("link", name="Close").click()
+    page.get_by_role("searchbox", name="Search roles").fill("ops-te")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#role-table tbody tr[data-role]').length === 1"
+    )
+    row = page.locator("tr[data-role='ops-test']")
+    assert "company2" in row.inner_text()
+    screenshot(page, "role-management")
+
+    row.get_by_role("link", name="ops-test").click()
+    page.get_by_role("heading", name="ops-test").wait_for()
+    body = page.locator("main").inner_text()
+    assert re.search(r"acs:ram::\d{16}:role/ops-test", body)
+    assert "Users of account company2 who hold sts:AssumeRole" in body
+    permissions = page.locator("#role-permissions").inner_text()
+    assert "ReadOnlyAccess" in permissions and "AliyunOSSReadOnlyAccess" in permissions
+    screenshot(page, "role-details")
+
+
+def test_auditor_sees_roles_but_cannot_change_them(new_page) -> None:  # type: ignore[no-untyped-def]
+    seed_demo_world()
+    page = new_page()
+    log_on(page, "auditor@company1", "Company1-auditor")
+    page.goto("/roles/")
+    assert page.get_by_role("button", name="New Role").is_disabled()
+    row = page.locator("tr[data-role='ecs-admin']")
+    assert row.get_by_role("button", name="Authorize").is_disabled()
+    assert "ram:DeleteRole" in row.get_by_role("button", name="Delete").get_attribute("title")
+    row.get_by_role("link", name="ecs-admin").click()
+    page.get_by_role("heading", name="Permissions").wait_for()
+    assert page.locator("#role-permissions").get_by_role("button", name="Authorize").is_disabled()
+    assert page.get_by_role("button", name="Edit trust policy").is_disabled()
