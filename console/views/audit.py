@@ -1,0 +1,5 @@
+"""Console: audit (being written)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

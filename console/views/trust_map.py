@@ -1,0 +1,5 @@
+"""Console: trust_map (being written)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
