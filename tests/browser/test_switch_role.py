@@ -25,9 +25,19 @@ def switch_to_ecs_admin(page) -> None:  # type: ignore[no-untyped-def]
 
 def remove_company2_from_trust(page) -> None:  # type: ignore[no-untyped-def]
     company1 = Account.objects.get(alias="company1")
-    only_company1 = json.dumps({"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"RAM": [f"acs:ram::{company1.pk}:root"]}}]}, indent=2)
+    only_company1 = json.dumps(
+        {
+            "Version": "1",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"RAM": [f"acs:ram::{company1.pk}:root"]},
+                }
+            ],
+        },
+        indent=2,
+    )
     page.goto("/roles/ecs-admin/")
     page.get_by_role("button", name="Edit trust policy").click()
     page.locator("textarea[name=trust_policy]").fill(only_company1)
