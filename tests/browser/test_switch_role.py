@@ -42,7 +42,7 @@ def remove_company2_from_trust(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="Edit trust policy").click()
     page.locator("textarea[name=trust_policy]").fill(only_company1)
     page.get_by_role("button", name=re.compile("^(Save|OK)")).first.click()
-    page.wait_for_load_state()
+    page.get_by_text("Trust policy saved.").wait_for()
 
 
 def test_alice_switches_works_as_the_role_switches_back_and_is_revoked(new_page) -> None:  # type: ignore[no-untyped-def]
