@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -194,13 +194,18 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
 
 
 def spend_nonce(access_key_id: str, nonce: str, now: datetime) -> None:
-    try:
-        with transaction.atomic():
-            UsedNonce.objects.create(access_key_id=access_key_id, nonce=nonce[:128], seen=now)
-    except IntegrityError:
-        raise ApiError(
-            "SignatureNonceUsed", "Specified signature nonce was used already."
-        ) from None
+    """Record the nonce; a second use within the window is refused. One round trip: the unique
+    constraint decides, so this holds across every server process."""
+    table = UsedNonce._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (access_key_id, nonce, seen) VALUES (%s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (access_key_id, nonce) DO NOTHING RETURNING 1",
+            [access_key_id, nonce[:128], now],
+        )
+        inserted = cursor.fetchone() is not None
+    if not inserted:
+        raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
     if random.random() < 0.01:
         UsedNonce.objects.filter(seen__lt=now - 2 * NONCE_WINDOW).delete()
 
