@@ -548,10 +548,11 @@ def role_detach_policy(
 
 urlpatterns = [
     path("roles/", role_list, name="role_list"),
-    path("roles/new/", role_create, name="role_create"),
-    path("roles/new/check-account/", role_check_account, name="role_check_account"),
-    path("roles/new/check-name/", role_check_name, name="role_check_name"),
-    path("roles/new/check-trust/", role_check_trust, name="role_check_trust"),
+    # "_" cannot occur in a role name, so no role's details page is shadowed by the wizard.
+    path("roles/_new/", role_create, name="role_create"),
+    path("roles/_new/check-account/", role_check_account, name="role_check_account"),
+    path("roles/_new/check-name/", role_check_name, name="role_check_name"),
+    path("roles/_new/check-trust/", role_check_trust, name="role_check_trust"),
     path("roles/<str:role_name>/", role_detail, name="role_detail"),
     path("roles/<str:role_name>/settings/", role_update, name="role_update"),
     path("roles/<str:role_name>/trust/", role_update_trust, name="role_update_trust"),

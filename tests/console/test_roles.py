@@ -415,3 +415,11 @@ def test_nul_characters_in_input_are_not_a_500(client, admin_a, role_a) -> None:
     role_a.refresh_from_db()
     assert response.status_code == 302
     assert role_a.description == "ab"
+
+
+def test_a_role_named_new_still_has_a_details_page(client, admin_a, account_a) -> None:  # type: ignore[no-untyped-def]
+    services.create_role(SYSTEM_ACTOR, account_a, "new", trust_policy=trust_accounts(account_a.pk))
+    client.force_login(admin_a)
+    response = client.get("/roles/new/")
+    assert response.status_code == 200
+    assert b"Basic information" in response.content

@@ -14,7 +14,7 @@ from iam.models import Role
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-URL = "/roles/new/"
+URL = "/roles/_new/"
 
 
 def post(client, step, htmx=True, **fields):  # type: ignore[no-untyped-def]

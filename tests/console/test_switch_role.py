@@ -55,7 +55,7 @@ def test_alices_own_account_is_out_of_reach_while_switched(client, demo) -> None
 def test_the_roles_permissions_apply_not_the_users(client, demo) -> None:  # type: ignore[no-untyped-def]
     logged_on(client, "alice", "company2")
     switch(client)
-    response = client.get("/roles/new/")
+    response = client.get("/roles/_new/")
     assert response.status_code == 403
     assert b"ram:CreateRole" in response.content
 
