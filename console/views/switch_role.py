@@ -99,6 +99,8 @@ def perform_switch(request: ConsoleRequest, data: dict) -> str | None:
     assert logon.user is not None
     session_name = logon.user.name if len(logon.user.name) >= 2 else f"{logon.user.name}-console"
     logon_left = int((request.session.get_expiry_date() - timezone.now()).total_seconds())
+    if logon_left < 900:
+        return "Your logon session ends in less than 15 minutes; log on again to switch roles."
     actor = console_actor(request).with_request(
         effective_arn=logon.arn, account_id=logon.account_id
     )
@@ -115,7 +117,7 @@ def perform_switch(request: ConsoleRequest, data: dict) -> str | None:
                 "acs:CurrentTime": timezone.now(),
             },
             channel=RoleSession.Channel.CONSOLE,
-            max_duration=max(logon_left, 900),
+            max_duration=logon_left,
         )
     except ServiceError as error:
         return refusal_message(error, account_label, data["role_name"])

@@ -244,3 +244,13 @@ def test_an_auditor_cannot_revoke_sessions(client, demo) -> None:  # type: ignor
     response = client.post("/roles/ecs-admin/revoke-sessions/")
     assert response.status_code == 403
     assert b"ram:RevokeRoleSessions" in response.content
+
+
+def test_the_role_session_never_outlives_the_logon_session(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    session = client.session
+    session.set_expiry(1200)
+    session.save()
+    switch(client)
+    issued = RoleSession.objects.get(channel="console")
+    assert issued.expires - issued.issued <= timedelta(seconds=1200)
