@@ -29,6 +29,7 @@ from console.http import (
     require_account_action,
 )
 from iam.models import AuditEvent
+from iam.who_can_assume import who_can_assume
 
 PAGE_SIZE = 50
 CSV_COLUMNS = [
@@ -212,9 +213,25 @@ def role_events(request: ConsoleRequest, role_name: str) -> HttpResponse:
     )
 
 
+@require_GET
+def role_who_can_assume(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    """The role's trust policy resolved to identities (a fragment of role details)."""
+    role = get_role_or_404(request, role_name, action="ram:GetRole")
+    return render(
+        request,
+        "console/audit/_who_can_assume.html",
+        {"role": role, "entries": who_can_assume(role)},
+    )
+
+
 urlpatterns = [
     path("audit/", audit_trail, name="audit_trail"),
     path("audit/export.csv", audit_export, name="audit_export"),
     path("audit/<int:event_id>/", audit_event, name="audit_event"),
     path("roles/<str:role_name>/events/", role_events, name="role_events"),
+    path(
+        "roles/<str:role_name>/who-can-assume/",
+        role_who_can_assume,
+        name="role_who_can_assume",
+    ),
 ]

@@ -1,5 +1,188 @@
-"""Console: simulator (being written)."""
+"""Console: the policy simulator — what would be decided for a principal, and why.
+
+Read-only: both forms submit with GET (so a 403 page can link here prefilled), and every decision
+comes from the real authorizer through ``iam.simulate``. Open to anyone who may read the
+account's policies (``ram:GetPolicy`` on ``policy/*``), so read-only auditors can use it.
+"""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from typing import Any
+
+from django import forms
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from console.http import ConsoleRequest, current_account, require_account_action
+from iam.models import Account, Group, Role, User
+from iam.simulate import (
+    SimulationError,
+    find_caller,
+    load_principal,
+    simulate,
+    simulate_assume_role,
+    split_actions,
+)
+from sts.assume import ROLE_ARN_RE
+
+TRI_STATE = [("", "Not set"), ("true", "Yes"), ("false", "No")]
+
+
+def principal_choices(account: Account) -> list[tuple[str, Any]]:
+    users = User.objects.filter(account=account, kind=User.Kind.RAM).order_by("name")
+    groups = Group.objects.filter(account=account).order_by("name")
+    roles = Role.objects.filter(account=account).order_by("name")
+    return [
+        ("", "Choose…"),
+        ("Users", [(f"user:{user.name}", user.name) for user in users]),
+        ("Groups", [(f"group:{group.name}", group.name) for group in groups]),
+        (
+            "Roles (a session, with the session policy below if any)",
+            [(f"role:{role.name}", role.name) for role in roles],
+        ),
+    ]
+
+
+class SimulatorForm(forms.Form):
+    principal = forms.ChoiceField(label="Principal")
+    session_policy = forms.CharField(
+        label="Session policy",
+        required=False,
+        max_length=4096,
+        widget=forms.Textarea(attrs={"rows": 5, "class": "short"}),
+        help_text="Roles only: simulate a role session narrowed by this session policy.",
+    )
+    action = forms.CharField(
+        label="Action",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "short"}),
+        help_text="One or more actions, separated by commas or new lines (ram:CreateRole).",
+    )
+    resource = forms.CharField(label="Resource", max_length=400, required=False)
+    source_ip = forms.GenericIPAddressField(label="Source IP", required=False)
+    current_time = forms.DateTimeField(
+        label="Current time",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    mfa = forms.ChoiceField(label="MFA present", choices=TRI_STATE, required=False)
+    secure_transport = forms.ChoiceField(
+        label="Secure transport", choices=TRI_STATE, required=False
+    )
+    external_id = forms.CharField(label="ExternalId", max_length=1224, required=False)
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["principal"].choices = principal_choices(account)
+
+    def request_context(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        context: dict[str, Any] = {}
+        if data["source_ip"]:
+            context["acs:SourceIp"] = data["source_ip"]
+        moment = data["current_time"]
+        if moment:
+            context["acs:CurrentTime"] = (
+                moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+            )
+        if data["mfa"]:
+            context["acs:MFAPresent"] = data["mfa"] == "true"
+        if data["secure_transport"]:
+            context["acs:SecureTransport"] = data["secure_transport"] == "true"
+        if data["external_id"]:
+            context["sts:ExternalId"] = data["external_id"]
+        return context
+
+
+class AssumeRoleForm(forms.Form):
+    caller = forms.CharField(
+        label="Caller",
+        max_length=200,
+        widget=forms.TextInput(attrs={"list": "simulator-users"}),
+        help_text="A user of this account (alice), or any user as alice@company2 or "
+        "<account id>/alice.",
+    )
+    role_arn = forms.CharField(
+        label="Role ARN", max_length=200, widget=forms.TextInput(attrs={"list": "simulator-roles"})
+    )
+    external_id = forms.CharField(label="ExternalId", max_length=1224, required=False)
+    source_ip = forms.GenericIPAddressField(label="Source IP", required=False)
+    duration = forms.CharField(label="Duration (seconds)", max_length=12, required=False)
+    session_policy = forms.CharField(
+        label="Session policy",
+        required=False,
+        max_length=4096,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "short"}),
+    )
+
+
+def run_permissions(form: SimulatorForm, account: Account) -> list[Any]:
+    data = form.cleaned_data
+    try:
+        principal = load_principal(account, data["principal"], data["session_policy"])
+    except SimulationError as error:
+        form.add_error("session_policy" if data["session_policy"] else "principal", str(error))
+        return []
+    actions = split_actions(data["action"])
+    return simulate(principal, actions, data["resource"].strip() or "*", form.request_context())
+
+
+def run_assume_role(form: AssumeRoleForm, account: Account) -> Any:
+    data = form.cleaned_data
+    try:
+        caller = find_caller(account, data["caller"])
+    except SimulationError as error:
+        form.add_error("caller", str(error))
+        return None
+    match = ROLE_ARN_RE.match(data["role_arn"].strip())
+    if caller.account_id != account.pk and (match is None or match.group(1) != account.pk):
+        # Another account's users are only simulated against this account's roles: the
+        # simulator must not tell one tenant about another tenant's permissions elsewhere.
+        form.add_error("role_arn", "For a caller of another account, choose a role of this one.")
+        return None
+    return simulate_assume_role(
+        caller,
+        data["role_arn"],
+        external_id=data["external_id"],
+        source_ip=data["source_ip"] or "",
+        duration=data["duration"],
+        session_policy=data["session_policy"],
+    )
+
+
+@require_GET
+def simulator(request: ConsoleRequest) -> HttpResponse:
+    require_account_action(request, "ram:GetPolicy", "policy")
+    account = current_account(request)
+    mode = "assume" if request.GET.get("mode") == "assume" else "permissions"
+    bound = mode == "permissions" and ("principal" in request.GET or "action" in request.GET)
+    form = SimulatorForm(request.GET if bound else None, account=account)
+    assume_bound = mode == "assume" and "assume-caller" in request.GET
+    assume_form = AssumeRoleForm(request.GET if assume_bound else None, prefix="assume")
+    results: list[Any] = []
+    assume_result = None
+    if bound and form.is_valid():
+        results = run_permissions(form, account)
+    if assume_bound and assume_form.is_valid():
+        assume_result = run_assume_role(assume_form, account)
+    context = {
+        "form": form,
+        "assume_form": assume_form,
+        "mode": mode,
+        "results": results,
+        "assume_result": assume_result,
+        "users": User.objects.filter(account=account, kind=User.Kind.RAM).order_by("name"),
+        "roles": Role.objects.filter(account=account).order_by("name"),
+    }
+    if request.htmx:
+        template = "_assume.html" if mode == "assume" else "_permissions.html"
+        return render(request, f"console/simulator/{template}", context)
+    return render(request, "console/simulator/page.html", context)
+
+
+urlpatterns = [
+    path("simulator/", simulator, name="simulator"),
+]

@@ -1,0 +1,236 @@
+"""The policy simulator: permissions, the verdicts and deciding statements of the real
+authorizer, and AssumeRole simulations that agree with AssumeRole itself."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import transaction
+from django.template import Context, Template
+from django.test import RequestFactory
+
+from iam import services
+from iam.audit import SYSTEM_ACTOR
+from iam.demo import seed_demo_world, trust_accounts
+from iam.errors import ServiceError
+from iam.identity import identity_for_user
+from iam.models import Account, Policy, Role, User
+from iam.simulate import simulate_assume_role
+from sts.assume import AssumeRoleInput, assume_role
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_is_sent_to_logon(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/simulator/")
+    assert response.status_code == 302 and "/logon/" in response["Location"]
+
+
+def test_a_user_without_read_access_gets_403(client, user_a) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(user_a)
+    response = client.get("/simulator/")
+    assert response.status_code == 403 and b"ram:GetPolicy" in response.content
+
+
+@pytest.mark.parametrize("persona", ["admin_a", "auditor_a"])
+def test_admins_and_auditors_use_the_simulator(client, request, persona: str) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(request.getfixturevalue(persona))
+    content = client.get("/simulator/").content.decode()
+    for label in ("Principal", "Action", "Resource", "Simulate"):
+        assert label in content
+
+
+def test_it_refuses_to_change_anything(client, admin_a) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    assert client.post("/simulator/").status_code == 405
+
+
+def test_a_user_without_policies_gets_an_implicit_deny_with_the_reason(
+    client, admin_a, user_a
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    response = client.get(
+        "/simulator/", {"principal": "user:bob", "action": "ram:CreateRole", "resource": "*"}
+    )
+    content = response.content.decode()
+    assert "Implicit deny" in content
+    assert "no policy of user bob allows ram:CreateRole" in content
+
+
+def test_an_allow_marks_the_deciding_statement(client, admin_a, auditor_a) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(auditor_a)
+    response = client.get(
+        "/simulator/",
+        {
+            "principal": "user:admin",
+            "action": "ram:CreateRole",
+            "resource": f"acs:ram::{admin_a.account_id}:role/x",
+        },
+    )
+    content = response.content.decode()
+    assert '<span class="badge badge-ok verdict">Allow</span>' in content
+    assert 'statement-decided statement-allow" data-statement="0"' in content
+    assert "AdministratorAccess" in content
+
+
+def test_several_actions_and_an_explicit_deny_from_a_session_policy(
+    client, admin_a, account_a
+) -> None:  # type: ignore[no-untyped-def]
+    role = services.create_role(
+        SYSTEM_ACTOR, account_a, "ops", trust_policy=trust_accounts(account_a.pk)
+    )
+    services.attach_policy(
+        SYSTEM_ACTOR, role, Policy.objects.get(account__isnull=True, name="AdministratorAccess")
+    )
+    session_policy = json.dumps(
+        {
+            "Version": "1",
+            "Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "ram:DeleteRole", "Resource": "*"},
+            ],
+        }
+    )
+    client.force_login(admin_a)
+    response = client.get(
+        "/simulator/",
+        {
+            "principal": "role:ops",
+            "session_policy": session_policy,
+            "action": "ram:GetRole, ram:DeleteRole",
+            "resource": "*",
+        },
+    )
+    results = response.context["results"]
+    assert [result.verdict for result in results] == ["Allow", "Explicit deny"]
+    assert 'statement-decided statement-deny" data-statement="1"' in response.content.decode()
+
+
+def test_a_source_ip_condition_is_simulated(client, admin_a, user_a, account_a) -> None:  # type: ignore[no-untyped-def]
+    document = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ram:ListUsers",
+                "Resource": "*",
+                "Condition": {"IpAddress": {"acs:SourceIp": "10.0.0.0/8"}},
+            }
+        ],
+    }
+    policy = services.create_policy(
+        SYSTEM_ACTOR, account_a, "office", document=json.dumps(document)
+    )
+    services.attach_policy(SYSTEM_ACTOR, user_a, policy)
+    client.force_login(admin_a)
+    query = {"principal": "user:bob", "action": "ram:ListUsers", "resource": "*"}
+    inside = client.get("/simulator/", {**query, "source_ip": "10.1.2.3"}).context["results"]
+    outside = client.get("/simulator/", {**query, "source_ip": "192.0.2.1"}).context["results"]
+    assert inside[0].verdict == "Allow" and outside[0].verdict == "Implicit deny"
+
+
+def test_the_simulate_link_is_prefilled(rf: RequestFactory, user_a) -> None:  # type: ignore[no-untyped-def]
+    request = rf.get("/")
+    request.identity = identity_for_user(user_a)
+    html = Template('{% include "console/_simulate_link.html" %}').render(
+        Context({"request": request, "action": "ram:CreateRole", "resource": "acs:ram::1:role/*"})
+    )
+    assert "/simulator/?principal=user:bob&amp;action=ram%3ACreateRole" in html
+
+
+# --- AssumeRole ------------------------------------------------------------------------------------
+
+
+def really_assumes(user: User, role_arn: str, **kwargs: str) -> bool:
+    context = {"acs:SourceIp": kwargs["source_ip"]} if kwargs.get("source_ip") else {}
+    with transaction.atomic():
+        try:
+            assume_role(
+                identity_for_user(user),
+                AssumeRoleInput(
+                    role_arn=role_arn,
+                    session_name="simulator",
+                    external_id=kwargs.get("external_id") or None,
+                    duration_seconds=kwargs.get("duration") or None,
+                ),
+                actor=SYSTEM_ACTOR,
+                context=context,
+            )
+            outcome = True
+        except ServiceError:
+            outcome = False
+        transaction.set_rollback(True)
+    return outcome
+
+
+def external_id_role() -> Role:
+    company1 = Account.objects.get(alias="company1")
+    company2 = Account.objects.get(alias="company2")
+    trust = json.loads(trust_accounts(company2.pk))
+    trust["Statement"][0]["Condition"] = {"StringEquals": {"sts:ExternalId": "abc123"}}
+    return services.create_role(SYSTEM_ACTOR, company1, "vendor", trust_policy=json.dumps(trust))
+
+
+CASES = [
+    ("alice@company2", "ecs-admin", {}, None),
+    ("alice@company2", "devops", {}, "Trust policy trusts the caller"),
+    ("admin@company1", "devops", {}, None),
+    ("auditor@company1", "devops", {}, "Identity policy allows sts:AssumeRole"),
+    ("root@company1.example", "devops", {}, "Caller kind"),
+    ("admin@company1", "no-such-role", {}, "Role exists"),
+    ("admin@company1", "devops", {"duration": "7200"}, "Duration"),
+    ("admin@company1", "devops", {"duration": "60"}, "Request parameters"),
+    ("alice@company2", "vendor", {"external_id": "abc123"}, None),
+    ("alice@company2", "vendor", {"external_id": "wrong1"}, "Trust policy trusts the caller"),
+]
+
+
+@pytest.mark.parametrize(("caller", "role_name", "extra", "failing"), CASES)
+def test_the_assume_role_simulation_agrees_with_assume_role(
+    caller: str, role_name: str, extra: dict, failing: str | None
+) -> None:
+    seed_demo_world()
+    external_id_role()
+    from iam.auth import find_identity
+
+    user = find_identity(caller)
+    assert user is not None
+    role_arn = f"acs:ram::{Account.objects.get(alias='company1').pk}:role/{role_name}"
+    simulation = simulate_assume_role(user, role_arn, **extra)
+    assert simulation.succeeds == really_assumes(user, role_arn, **extra)
+    failed = simulation.failed_check
+    assert (failed.name if failed else None) == failing
+
+
+def test_the_assume_role_page_shows_each_check(client) -> None:  # type: ignore[no-untyped-def]
+    seed_demo_world()
+    auditor = User.objects.get(account__alias="company1", name="auditor")
+    role = Role.objects.get(name="ecs-admin")
+    client.force_login(auditor)
+    response = client.get(
+        "/simulator/",
+        {"mode": "assume", "assume-caller": "alice@company2", "assume-role_arn": role.arn},
+    )
+    content = response.content.decode()
+    assert response.context["assume_result"].succeeds
+    assert "Trust policy trusts the caller" in content and "Failed" not in content
+
+
+def test_another_accounts_caller_is_only_simulated_against_this_accounts_roles(client) -> None:  # type: ignore[no-untyped-def]
+    seed_demo_world()
+    client.force_login(User.objects.get(account__alias="company1", name="auditor"))
+    elsewhere = "acs:ram::9999999999999999:role/x"
+    response = client.get(
+        "/simulator/",
+        {"mode": "assume", "assume-caller": "alice@company2", "assume-role_arn": elsewhere},
+    )
+    assert response.context["assume_result"] is None
+    assert "choose a role of this one" in response.content.decode()
+
+
+def test_a_403_page_links_to_the_simulator_prefilled(client, user_a) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(user_a)
+    content = client.get("/roles/").content.decode()
+    assert "Open in the Policy simulator" in content
+    assert "principal=user:bob&amp;action=ram%3AListRoles" in content
