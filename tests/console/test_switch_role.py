@@ -254,3 +254,12 @@ def test_the_role_session_never_outlives_the_logon_session(client, demo) -> None
     switch(client)
     issued = RoleSession.objects.get(channel="console")
     assert issued.expires - issued.issued <= timedelta(seconds=1200)
+
+
+def test_role_details_show_when_the_role_was_last_used(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    client.post("/switch-back/")
+    client.force_login(User.objects.get(name="auditor"))
+    content = client.get("/roles/ecs-admin/").content.decode()
+    assert "Last used" in content and "Never" not in content.split("Last used")[1][:80]
