@@ -31,9 +31,7 @@ from console.http import (
 from console.views import authorize
 from iam import services
 from iam.auth import resolve_account
-from iam.authz import explain_decision, policy_set_for_role, policy_set_for_user, request_context
 from iam.errors import ServiceError
-from iam.identity import IdentityKind
 from iam.models import Account, PolicyAttachment, Role, Service
 from iam.policy import PolicyError, parse_policy
 
@@ -42,34 +40,6 @@ MAX_PAGE = 100_000
 MAX_QUERY_LENGTH = 64
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def page_denial_reasons(request: ConsoleRequest) -> Callable[[str, str], str]:
-    """``denial_reason`` for the many rows of one page at a constant query count.
-
-    ``iam.authz.authorize`` looks up the account's authorization revision on every call; a list
-    of 50 rows with two buttons each would cost 100 queries. The rows all belong to the current
-    account, so the rules of ``authorize`` for cross-account resources never apply: look the
-    compiled policy set up once and evaluate each row in memory.
-    """
-    identity = request.identity
-    if identity.kind is IdentityKind.USER:
-        assert identity.user is not None
-        compiled, session = policy_set_for_user(identity.user), None
-    elif identity.kind is IdentityKind.ROLE_SESSION:
-        assert identity.role is not None and identity.session is not None
-        compiled, session = policy_set_for_role(identity.role), identity.session.session_policy
-    else:
-        return lambda action, resource: denial_reason(request, action, resource)
-    context = request_context(identity, None)
-
-    def reason(action: str, resource: str) -> str:
-        decision = compiled.evaluate(action, resource, context, session=session)
-        if decision.allowed:
-            return ""
-        return explain_decision(identity, decision, action, resource)
-
-    return reason
 
 
 def page_number(value: str | None) -> int:
@@ -144,7 +114,10 @@ def role_list(request: ConsoleRequest) -> HttpResponse:
             offset : offset + PAGE_SIZE + 1
         ]
     )
-    reason = page_denial_reasons(request)
+
+    def reason(action: str, resource: str) -> str:
+        return denial_reason(request, action, resource)
+
     context = {
         "rows": role_rows(request, found[:PAGE_SIZE], reason),
         "query": query,
