@@ -109,6 +109,12 @@ def revision_for(identity: Identity | None, account_id: str) -> int:
     return int(identity.extra[key])
 
 
+def remember_revision(identity: Identity, account: Account) -> None:
+    """Use the revision of an account row the request has already read (with the caller's key or
+    role session), instead of reading it again."""
+    identity.extra.setdefault(f"revision:{account.pk}", str(account.authz_revision))
+
+
 def policy_set_for_user(user: User, revision: int | None = None) -> CompiledPolicySet:
     if revision is None:
         revision = account_revision(user.account_id)

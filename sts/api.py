@@ -26,10 +26,11 @@ from django.utils import timezone
 
 from iam import errors
 from iam.audit import Actor, new_request_id, record
-from iam.authz import AccessDenied
+from iam.authz import AccessDenied, remember_revision
 from iam.crypto import decrypt_secret, key_ring
 from iam.identity import Identity, IdentityKind, identity_for_user
-from iam.models import AccessKey, AuditEvent
+from iam.models import AccessKey, Account, AuditEvent, Service, User
+from iam.rows import Table, fetch_one
 from sts.models import UsedNonce
 from sts.sessions import check_session, session_identity
 from sts.signing import (
@@ -172,11 +173,7 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
             caller.token_claims = claims
             caller.secret = claims.access_key_secret
             return caller.secret
-        access_key = (
-            AccessKey.objects.select_related("user", "user__account", "service")
-            .filter(pk=access_key_id)
-            .first()
-        )
+        access_key = load_access_key(access_key_id)
         if access_key is None:
             raise ApiError(
                 "InvalidAccessKeyId.NotFound", "Specified access key is not found.", status=404
@@ -191,6 +188,27 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
 
     lookup_secret.caller = caller  # type: ignore[attr-defined]
     return lookup_secret
+
+
+ACCESS_KEY_TABLES = (
+    Table(AccessKey, "k"),
+    Table(User, "u", on="u.id = k.user_id"),
+    Table(Account, "a", on="a.id = u.account_id"),
+    Table(Service, "v", on="v.id = k.service_id"),
+)
+
+
+def load_access_key(access_key_id: str) -> AccessKey | None:
+    """The key with its owner (user and account, or service): one prepared join."""
+    found = fetch_one(ACCESS_KEY_TABLES, "k.access_key_id = %s", [access_key_id])
+    if found is None:
+        return None
+    access_key, user, account, service = found
+    if user is not None:
+        user.account = account
+    access_key.user = user
+    access_key.service = service
+    return access_key
 
 
 def spend_nonce(access_key_id: str, nonce: str, now: datetime) -> None:
@@ -220,7 +238,7 @@ def identity_of(caller: Caller, now: datetime) -> Identity:
                 f"Specified SecurityToken was revoked: {state.revoked_reason}.",
                 status=403,
             )
-        return session_identity(
+        identity = session_identity(
             state,
             session_name=claims.session_name,
             expires_at=claims.expires_at,
@@ -230,6 +248,9 @@ def identity_of(caller: Caller, now: datetime) -> Identity:
             chain_depth=claims.chain_depth,
             mfa_present=claims.mfa_present,
         )
+        assert state.role is not None
+        remember_revision(identity, state.role.account)
+        return identity
     access_key = caller.access_key
     assert access_key is not None
     if access_key.last_used is None or access_key.last_used < now - ACCESS_KEY_TOUCH_INTERVAL:
@@ -237,7 +258,9 @@ def identity_of(caller: Caller, now: datetime) -> Identity:
     if access_key.service is not None:
         return Identity(kind=IdentityKind.SERVICE, account_id="", service=access_key.service)
     assert access_key.user is not None
-    return identity_for_user(access_key.user)
+    identity = identity_for_user(access_key.user)
+    remember_revision(identity, access_key.user.account)
+    return identity
 
 
 def api_actor(request: HttpRequest, identity: Identity | None, request_id: str) -> Actor:

@@ -29,8 +29,9 @@ from iam.audit import Actor, record
 from iam.authz import authorize, explain_decision, revision_for
 from iam.crypto import key_ring
 from iam.identity import Identity, IdentityKind
-from iam.models import Role, role_arn
+from iam.models import Account, Role, role_arn
 from iam.policy import PolicyError, TrustPrincipal, parse_policy, trust_allows
+from iam.rows import Table, fetch_one
 from sts.models import RoleSession
 from sts.tokens import RoleTokenClaims, issue_token, new_secret, new_sts_access_key_id
 
@@ -207,12 +208,19 @@ def check_trust(caller: Identity, role: Role, context: dict[str, Any]) -> None:
         )
 
 
+ROLE_TABLES = (Table(Role, "r"), Table(Account, "a", on="a.id = r.account_id", required=True))
+
+
 def find_role(account_id: str, role_name: str) -> Role:
-    role = (
-        Role.objects.select_related("account")
-        .filter(account_id=account_id, name__iexact=role_name)
-        .first()
+    """The role and its account by (account, case-insensitive name): one prepared statement on
+    the ``iam_role_account_lname`` index."""
+    found = fetch_one(
+        ROLE_TABLES, "r.account_id = %s AND LOWER(r.name) = LOWER(%s)", [account_id, role_name]
     )
+    role = None
+    if found is not None:
+        role, account = found
+        role.account = account
     if role is None:
         raise AssumeRoleDenied(
             "EntityNotExist.Role",

@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from iam.authz import BoundedCache, authorize
 from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
-from iam.models import Role
+from iam.models import Account, Role, User
 from iam.policy import TrustPrincipal, trust_allows
+from iam.rows import Table, fetch_one
 from sts.models import RoleSession
 
 recheck_outcomes = BoundedCache(8192)
@@ -42,14 +43,30 @@ class SessionState:
         return not self.revoked_reason
 
 
+SESSION_TABLES = (
+    Table(RoleSession, "s"),
+    Table(Role, "r", on="r.id = s.role_id"),
+    Table(Account, "ra", on="ra.id = r.account_id"),
+    Table(User, "u", on="u.id = s.caller_user_id"),
+    Table(Account, "ua", on="ua.id = u.account_id"),
+)
+
+
 def load_session(session_id: str) -> RoleSession | None:
-    return (
-        RoleSession.objects.select_related(
-            "role", "role__account", "caller_user", "caller_user__account"
-        )
-        .filter(session_id=session_id)
-        .first()
-    )
+    """The session row with its role and its caller (and their accounts): one prepared join."""
+    found = fetch_one(SESSION_TABLES, "s.session_id = %s", [session_id])
+    if found is None:
+        return None
+    session, role, role_account, caller, caller_account = found
+    # Assigning fills Django's related-object caches, so ``session.role.account`` and
+    # ``session.caller_user.account`` cost no further query (None when the role is gone).
+    if role is not None:
+        role.account = role_account
+    if caller is not None:
+        caller.account = caller_account
+    session.role = role
+    session.caller_user = caller
+    return session
 
 
 def check_session(session_id: str) -> SessionState:

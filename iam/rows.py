@@ -1,0 +1,96 @@
+"""Hand-written joins for the API's hot path, read back into model instances.
+
+The ORM compiles a query's SQL anew on every call. For the few joins every API request runs
+(the caller's access key, a role session's revocation check, the role AssumeRole targets) that
+compilation cost more than PostgreSQL's whole answer. Here the select list of a join is built once
+per process from the models' own metadata, the SQL text is fixed (so psycopg prepares it once per
+connection, see ``DB_PREPARED_STATEMENTS`` in settings), and each row is split back into model
+instances with the same database converters the ORM applies. The statements still run through
+Django's cursor, so query logging and ``assertNumQueries`` see them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+
+@dataclass(frozen=True)
+class Table:
+    """One model in a join, under its SQL alias; every table after the first is joined ``on`` a
+    condition (an outer join unless ``required``)."""
+
+    model: type[Model]
+    alias: str
+    on: str = ""
+    required: bool = False
+
+
+Converter = tuple[Callable[[Any, Any, Any], Any], Any]
+
+
+@cache
+def _reader(
+    model: type[Model], alias: str, vendor: str
+) -> tuple[str, list[str], int, list[list[Converter]]]:
+    """Select list, attribute names, primary-key position and per-column converters."""
+    del vendor  # part of the cache key only: converters depend on the database backend
+    fields = model._meta.concrete_fields
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+    converters: list[list[Converter]] = []
+    for field in fields:
+        column = field.get_col(alias)
+        functions = [
+            *connection.ops.get_db_converters(column),
+            *field.get_db_converters(connection),
+        ]
+        converters.append([(function, column) for function in functions])
+    primary_key = next(index for index, field in enumerate(fields) if field.primary_key)
+    return columns, [field.attname for field in fields], primary_key, converters
+
+
+@cache
+def _statement(tables: tuple[Table, ...], where: str, vendor: str) -> str:
+    """The SELECT text, built once: only model metadata and our own constant conditions go into
+    it; every value is a parameter."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(_reader(table.model, table.alias, vendor)[0] for table in tables)
+    first, *joined = tables
+    parts = [f"SELECT {columns} FROM {quote(first.model._meta.db_table)} {first.alias}"]  # noqa: S608 (names from model metadata)
+    for table in joined:
+        kind = "JOIN" if table.required else "LEFT JOIN"
+        parts.append(f"{kind} {quote(table.model._meta.db_table)} {table.alias} ON {table.on}")
+    parts.append(f"WHERE {where}")
+    return " ".join(parts)
+
+
+def fetch_one(
+    tables: tuple[Table, ...], where: str, params: Sequence[Any]
+) -> list[Model | None] | None:
+    """The first row of the join of ``tables`` filtered by ``where``, as one instance per table
+    (None for a table an outer join left out), or None when no row matches."""
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(tables, where, connection.vendor), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    instances: list[Model | None] = []
+    offset = 0
+    for table in tables:
+        _, names, primary_key, converters = _reader(table.model, table.alias, connection.vendor)
+        values = list(row[offset : offset + len(names)])
+        offset += len(names)
+        if values[primary_key] is None:
+            instances.append(None)
+            continue
+        for index, column_converters in enumerate(converters):
+            for convert, column in column_converters:
+                values[index] = convert(values[index], column, connection)
+        instances.append(table.model.from_db(connection.alias, names, values))
+    return instances
