@@ -53,7 +53,32 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. ``account_id`` is the account whose trail it belongs to."""
-    return AuditEvent.objects.create(
+    event = new_event(
+        actor,
+        action,
+        resource_arn,
+        account_id=account_id,
+        result=result,
+        error_code=error_code,
+        details=details,
+    )
+    event.save()
+    return event
+
+
+def new_event(
+    actor: Actor,
+    action: str,
+    resource_arn: str = "",
+    *,
+    account_id: str = "",
+    result: str = AuditEvent.Result.SUCCESS,
+    error_code: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The event ``record`` would append, unsaved: for a caller that inserts it together with
+    the change it describes (``iam.rows.insert_together``)."""
+    return AuditEvent(
         request_id=actor.request_id,
         channel=actor.channel,
         account_id=account_id or actor.account_id,

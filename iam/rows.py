@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 
 
@@ -94,3 +94,55 @@ def fetch_one(
                 values[index] = convert(values[index], column, connection)
         instances.append(table.model.from_db(connection.alias, names, values))
     return instances
+
+
+@cache
+def _insert_statement(models: tuple[type[Model], ...], vendor: str) -> str:
+    """``WITH`` each model's INSERT but the last, then the last: one statement, so PostgreSQL
+    writes every row or none in one round trip and one commit."""
+    del vendor
+    quote = connection.ops.quote_name
+    inserts = []
+    for model in models:
+        fields = _insert_fields(model)
+        columns = ", ".join(quote(field.column) for field in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        inserts.append(
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        )
+    *first, last = inserts
+    if not first:
+        return last
+    ctes = ", ".join(f"insert_{index} AS ({sql})" for index, sql in enumerate(first))
+    return f"WITH {ctes} {last}"
+
+
+@cache
+def _insert_fields(model: type[Model]) -> list[Any]:
+    """The columns an INSERT writes: every concrete field but a database-generated primary key."""
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and getattr(field, "db_returning", False))
+    ]
+
+
+def insert_together(*instances: Model) -> None:
+    """Insert new rows of different tables atomically: one statement on PostgreSQL (no
+    BEGIN/COMMIT round trips), one transaction elsewhere. Database-generated primary keys are not
+    read back, so use it only for rows nobody needs the id of at once."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            for instance in instances:
+                instance.save(force_insert=True)
+        return
+    params: list[Any] = []
+    for instance in instances:
+        for field in _insert_fields(type(instance)):
+            value = field.pre_save(instance, add=True)
+            params.append(field.get_db_prep_save(value, connection))
+        instance._state.adding = False
+        instance._state.db = connection.alias
+    statement = _insert_statement(tuple(type(instance) for instance in instances), "postgresql")
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)

@@ -21,17 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from iam import errors
-from iam.audit import Actor, record
+from iam.audit import Actor, new_event, record
 from iam.authz import authorize, explain_decision, revision_for
 from iam.crypto import key_ring
 from iam.identity import Identity, IdentityKind
 from iam.models import Account, Role, role_arn
 from iam.policy import PolicyError, TrustPrincipal, parse_policy, trust_allows
-from iam.rows import Table, fetch_one
+from iam.rows import Table, fetch_one, insert_together
 from sts.models import RoleSession
 from sts.tokens import RoleTokenClaims, issue_token, new_secret, new_sts_access_key_id
 
@@ -248,18 +247,20 @@ def assume_role(
     default_duration: int = DEFAULT_DURATION,
     max_duration: int | None = None,
 ) -> IssuedRoleSession:
-    """Run every check and issue a role session in one transaction; audit a refusal and raise."""
+    """Run every check and issue a role session; audit a refusal and raise.
+
+    Every check only reads; the one write is the session row with its audit event, inserted
+    together in a single statement (``insert_together``), so no transaction needs opening."""
     try:
-        with transaction.atomic():
-            return issue_role_session(
-                caller,
-                request,
-                actor=actor,
-                context=context or {},
-                channel=channel,
-                default_duration=default_duration,
-                max_duration=max_duration,
-            )
+        return issue_role_session(
+            caller,
+            request,
+            actor=actor,
+            context=context or {},
+            channel=channel,
+            default_duration=default_duration,
+            max_duration=max_duration,
+        )
     except errors.ServiceError as error:
         match = ROLE_ARN_RE.match(request.role_arn or "")
         record(
@@ -334,7 +335,7 @@ def issue(
     source_account_id = (
         parent.source_account_id if parent and parent.source_account_id else caller.account_id
     )
-    session = RoleSession.objects.create(
+    session = RoleSession(
         session_id=session_id,
         role=role,
         account_id=role.account_id,
@@ -376,9 +377,7 @@ def issue(
         mfa_present=caller.mfa_present,
     )
     token = issue_token(claims, key_ring())
-    if role.last_used is None or role.last_used < now - timedelta(minutes=1):
-        Role.objects.filter(pk=role.pk).update(last_used=now)
-    record(
+    event = new_event(
         actor,
         "sts:AssumeRole",
         role.arn,
@@ -393,4 +392,7 @@ def issue(
             "SourceIdentity": source_identity,
         },
     )
+    insert_together(session, event)
+    if role.last_used is None or role.last_used < now - timedelta(minutes=1):
+        Role.objects.filter(pk=role.pk).update(last_used=now)
     return IssuedRoleSession(role, session, access_key_id, secret, token, expiration)

@@ -223,7 +223,14 @@ def check_bound(claims: RoleTokenClaims, access_key_id: str) -> None:
 
 
 def _random_base62(length: int) -> str:
-    return "".join(secrets.choice(BASE62) for _ in range(length))
+    """Uniform base62 from one read of the system's CSPRNG: bytes below 248 (= 4 × 62) map evenly
+    onto the alphabet, the rest are dropped (rejection sampling, no modulo bias)."""
+    characters: list[str] = []
+    while len(characters) < length:
+        characters.extend(
+            BASE62[byte % 62] for byte in secrets.token_bytes(length + 8) if byte < 248
+        )
+    return "".join(characters[:length])
 
 
 def new_sts_access_key_id() -> str:
