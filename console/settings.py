@@ -99,6 +99,15 @@ else:
     )
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://ram-console")}
+# Spent signature nonces: in the database, or in Redis when one is configured (sts.nonces).
+NONCE_STORE_URL = env.str(
+    "NONCE_STORE_URL",
+    default=(
+        env.str("CACHE_URL", default="")
+        if env.str("CACHE_URL", default="").startswith(("redis://", "rediss://"))
+        else ""
+    ),
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "iam.User"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -31,7 +29,7 @@ from iam.crypto import decrypt_secret, key_ring
 from iam.identity import Identity, IdentityKind, identity_for_user
 from iam.models import AccessKey, Account, AuditEvent, Service, User
 from iam.rows import Table, fetch_one
-from sts.models import UsedNonce
+from sts import nonces
 from sts.sessions import check_session, session_identity
 from sts.signing import (
     SignatureError,
@@ -46,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 STS_VERSION = "2015-04-01"
 RAM_VERSION = "2015-05-01"
-NONCE_WINDOW = timedelta(minutes=15)
 ACCESS_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
@@ -212,20 +209,9 @@ def load_access_key(access_key_id: str) -> AccessKey | None:
 
 
 def spend_nonce(access_key_id: str, nonce: str, now: datetime) -> None:
-    """Record the nonce; a second use within the window is refused. One round trip: the unique
-    constraint decides, so this holds across every server process."""
-    table = UsedNonce._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (access_key_id, nonce, seen) VALUES (%s, %s, %s) "  # noqa: S608
-            "ON CONFLICT (access_key_id, nonce) DO NOTHING RETURNING 1",
-            [access_key_id, nonce[:128], now],
-        )
-        inserted = cursor.fetchone() is not None
-    if not inserted:
+    """Spend the nonce in the shared store (``sts.nonces``); a second use is refused."""
+    if not nonces.spend(access_key_id, nonce, now):
         raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
-    if random.random() < 0.01:
-        UsedNonce.objects.filter(seen__lt=now - 2 * NONCE_WINDOW).delete()
 
 
 def identity_of(caller: Caller, now: datetime) -> Identity:

@@ -223,7 +223,7 @@ def check_bound(claims: RoleTokenClaims, access_key_id: str) -> None:
 
 
 def _random_base62(length: int) -> str:
-    """Uniform base62 from one read of the system's CSPRNG: bytes below 248 (= 4 × 62) map evenly
+    """Uniform base62 from one read of the system's CSPRNG: bytes below 248 (= 4 * 62) map evenly
     onto the alphabet, the rest are dropped (rejection sampling, no modulo bias)."""
     characters: list[str] = []
     while len(characters) < length:

@@ -88,3 +88,15 @@ def world(live_server, transactional_db) -> World:  # type: ignore[no-untyped-de
         key_for(root_b),
         key_for(admin_a),
     )
+
+
+@pytest.fixture
+def setup(account_a: Account, user_a: User):  # type: ignore[no-untyped-def]
+    """For hand-signed calls: role ``ops`` in A trusting A, and a key of A's ``user_a`` who holds
+    ``AliyunSTSAssumeRoleAccess``."""
+    services.attach_policy(SYSTEM_ACTOR, user_a, system_policy("AliyunSTSAssumeRoleAccess"))
+    role = services.create_role(
+        SYSTEM_ACTOR, account_a, "ops", trust_policy=trust(f"acs:ram::{account_a.pk}:root")
+    )
+    key = services.create_access_key(SYSTEM_ACTOR, user_a)
+    return role, key.access_key.access_key_id, key.secret

@@ -13,7 +13,7 @@ import time_machine
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
-from iam.models import Account, Policy, Role, User
+from iam.models import Policy, Role
 from sts.signing import sign_v2
 
 pytestmark = pytest.mark.django_db
@@ -26,23 +26,6 @@ def trust(principal: dict) -> str:
             "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}],
         }
     )
-
-
-@pytest.fixture
-def setup(account_a: Account, user_a: User):  # type: ignore[no-untyped-def]
-    services.attach_policy(
-        SYSTEM_ACTOR,
-        user_a,
-        Policy.objects.get(account__isnull=True, name="AliyunSTSAssumeRoleAccess"),
-    )
-    role = services.create_role(
-        SYSTEM_ACTOR,
-        account_a,
-        "ops",
-        trust_policy=trust({"RAM": [f"acs:ram::{account_a.pk}:root"]}),
-    )
-    key = services.create_access_key(SYSTEM_ACTOR, user_a)
-    return role, key.access_key.access_key_id, key.secret
 
 
 def call(

@@ -135,8 +135,9 @@ def presigned(kind: str, creds: dict, count: int) -> deque[tuple[str, str]]:
     return requests
 
 
-def client_process(args: tuple) -> list[float]:
+def client_process(args: tuple) -> tuple[list[float], float]:
     port, kind, requests, seconds, threads = args
+    cpu_started = time.process_time()
     deadline = time.monotonic() + seconds
 
     def worker(_: int) -> list[float]:
@@ -158,35 +159,84 @@ def client_process(args: tuple) -> list[float]:
         return latencies
 
     with ThreadPoolExecutor(threads) as pool:
-        return [latency for chunk in pool.map(worker, range(threads)) for latency in chunk]
+        latencies = [latency for chunk in pool.map(worker, range(threads)) for latency in chunk]
+    return latencies, time.process_time() - cpu_started
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_pids() -> list[int]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+        except OSError:
+            continue
+    return pids
+
+
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    return {pid: process_cpu(pid) for pid in pids}
+
+
+def cpu_spent(before: dict[int, float], pids: list[int]) -> float:
+    """CPU spent since ``before`` by ``pids`` (processes that started meanwhile count whole)."""
+    return sum(process_cpu(pid) - before.get(pid, 0.0) for pid in pids)
 
 
 def measure(
-    port: int, kind: str, creds: dict, seconds: float, processes: int, threads: int
+    port: int,
+    kind: str,
+    creds: dict,
+    seconds: float,
+    processes: int,
+    threads: int,
+    server_pids: list[int],
 ) -> dict[str, float]:
     budget = int(seconds * 1500 / processes) + 100
     batches = [presigned(kind, creds, budget) for _ in range(processes)]
     with Pool(processes) as pool:
+        server_cpu = cpu_of(server_pids)
+        database_cpu = cpu_of(database_pids())
         started = time.monotonic()
         results = pool.map(
             client_process, [(port, kind, batch, seconds, threads) for batch in batches]
         )
         elapsed = time.monotonic() - started
-    latencies = sorted(latency for chunk in results for latency in chunk)
+        server_cpu = cpu_spent(server_cpu, server_pids)
+        database_cpu = cpu_spent(database_cpu, database_pids())
+    latencies = sorted(latency for chunk, _ in results for latency in chunk)
+    count = len(latencies)
     return {
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
+        "requests": count,
+        "rps": count / elapsed,
         "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "p99": latencies[int(count * 0.99) - 1] * 1000,
+        "server_ms": server_cpu / count * 1000,
+        "database_ms": database_cpu / count * 1000,
+        "client_ms": sum(cpu for _, cpu in results) / count * 1000,
     }
 
 
-def worker_rss(master_pid: int) -> list[int]:
+def worker_pids(master_pid: int) -> list[int]:
     children = subprocess.run(
         ["pgrep", "-P", str(master_pid)], capture_output=True, text=True
     ).stdout.split()
+    return [int(pid) for pid in children]
+
+
+def worker_rss(master_pid: int) -> list[int]:
     sizes = []
-    for pid in children:
+    for pid in worker_pids(master_pid):
         status = Path(f"/proc/{pid}/status").read_text()
         sizes.append(
             int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
@@ -194,26 +244,7 @@ def worker_rss(master_pid: int) -> list[int]:
     return sizes
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=8)
-    options = parser.parse_args()
-
-    database = os.environ.get("DATABASE_URL", DEFAULT_DB)
-    ensure_database(database)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "DJANGO_SETTINGS_MODULE": "console.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key"),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    }
-    os.environ.update(env)
-    creds = seed(env)
+def start_server(env: dict[str, str], threads: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     server = subprocess.Popen(
         [
@@ -228,72 +259,148 @@ def main() -> None:
             "--worker-class",
             "gthread",
             "--threads",
-            "8",
+            str(threads),
             "--log-level",
             "warning",
         ],
         cwd=ROOT,
         env=env,
     )
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health/")
+            break
+        except OSError:
+            time.sleep(0.1)
+    time.sleep(1)
+    return server, port
+
+
+def role_credentials(port: int, creds: dict) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    connection.request(
+        "POST",
+        signed_path(
+            "AssumeRole",
+            creds["key"],
+            creds["secret"],
+            RoleArn=creds["role"],
+            RoleSessionName="bench",
+            DurationSeconds="3600",
+        ),
+        headers={"Content-Length": "0"},
+    )
+    issued = json.loads(connection.getresponse().read())["Credentials"]
+    return {
+        **creds,
+        "sts_key": issued["AccessKeyId"],
+        "sts_secret": issued["AccessKeySecret"],
+        "token": issued["SecurityToken"],
+    }
+
+
+def redis_available(url: str) -> bool:
     try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/health/")
-                break
-            except OSError:
-                time.sleep(0.1)
-        time.sleep(1)
-        connection = http.client.HTTPConnection("127.0.0.1", port)
-        connection.request(
-            "POST",
-            signed_path(
-                "AssumeRole",
-                creds["key"],
-                creds["secret"],
-                RoleArn=creds["role"],
-                RoleSessionName="bench",
-                DurationSeconds="3600",
-            ),
-            headers={"Content-Length": "0"},
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--server-threads", type=int, default=8)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    options = parser.parse_args()
+
+    database = os.environ.get("DATABASE_URL", DEFAULT_DB)
+    ensure_database(database)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key"),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CACHE_URL": "locmemcache://bench",
+        "NONCE_STORE_URL": "",
+    }
+    os.environ.update(env)
+    creds = seed(env)
+    servers = {"database": start_server(env, options.server_threads)}
+    if redis_available(options.redis):
+        servers["redis"] = start_server(
+            {**env, "CACHE_URL": options.redis, "NONCE_STORE_URL": options.redis},
+            options.server_threads,
         )
-        issued = json.loads(connection.getresponse().read())["Credentials"]
-        creds.update(
-            sts_key=issued["AccessKeyId"],
-            sts_secret=issued["AccessKeySecret"],
-            token=issued["SecurityToken"],
-        )
-        rss_before = worker_rss(server.pid)
+    else:
+        print(f"(no Redis at {options.redis}: measuring with nonces in PostgreSQL only)")
+    try:
+        phases = [("baseline", "database", "baseline /health/ (1 indexed read)")]
+        for store, where in (("database", "PostgreSQL"), ("redis", "Redis")):
+            if store in servers:
+                phases += [
+                    ("assume", store, f"AssumeRole, nonces in {where}"),
+                    ("identity", store, f"GetCallerIdentity, nonces in {where}"),
+                ]
+        credentials = {store: role_credentials(port, creds) for store, (_, port) in servers.items()}
+        main_server = servers["database"][0]
+        rss_before = worker_rss(main_server.pid)
         concurrency = options.processes * options.threads
         print(
-            f"gunicorn 2 workers (gthread x8) on PostgreSQL; {concurrency} concurrent clients "
-            f"({options.processes} processes x {options.threads} threads), "
-            f"{options.seconds:.0f} s per phase\n"
+            f"gunicorn 2 workers (gthread x{options.server_threads}) on PostgreSQL; "
+            f"{concurrency} concurrent clients ({options.processes} processes x "
+            f"{options.threads} threads), {options.seconds:.0f} s per phase, closed loop\n"
         )
-        print(f"{'phase':<34}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}")
-        results = {}
-        for kind, label in (
-            ("baseline", "baseline /health/ (1 indexed read)"),
-            ("assume", "AssumeRole (signed V2)"),
-            ("identity", "GetCallerIdentity (role token)"),
-        ):
-            results[kind] = measure(
-                port, kind, creds, options.seconds, options.processes, options.threads
-            )
-            figures = results[kind]
-            ratio = figures["rps"] / results["baseline"]["rps"]
-            print(
-                f"{label:<34}{figures['requests']:>9}{figures['rps']:>9.0f}"
-                f"{figures['p50']:>9.1f}{figures['p99']:>9.1f}{ratio:>7.2f}x"
-            )
-        rss_after = worker_rss(server.pid)
-        total = sum(figures["requests"] for figures in results.values())
         print(
-            f"\nworker RSS before: {[f'{kb / 1024:.0f} MiB' for kb in rss_before]}, after "
-            f"{total} requests: {[f'{kb / 1024:.0f} MiB' for kb in rss_after]}"
+            f"{'phase':<40}{'requests':>9}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
+            f"   CPU ms/request: server / PostgreSQL / clients"
+        )
+        results: dict[str, dict[str, float]] = {}
+        for kind, store, label in phases:
+            server, port = servers[store]
+            results[label] = measure(
+                port,
+                kind,
+                credentials[store],
+                options.seconds,
+                options.processes,
+                options.threads,
+                [server.pid, *worker_pids(server.pid)],
+            )
+            print_row(label, results[label], results[phases[0][2]]["rps"])
+        rss_after = worker_rss(main_server.pid)
+        total = sum(
+            figures["requests"]
+            for (_, store, label) in phases
+            for figures in [results[label]]
+            if store == "database"
+        )
+        print(
+            f"\nworker RSS (nonces in PostgreSQL) before: "
+            f"{[f'{kb / 1024:.0f} MiB' for kb in rss_before]}, after {total} requests: "
+            f"{[f'{kb / 1024:.0f} MiB' for kb in rss_after]}"
         )
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        for server, _ in servers.values():
+            server.send_signal(signal.SIGTERM)
+        for server, _ in servers.values():
+            server.wait(timeout=30)
+
+
+def print_row(label: str, figures: dict[str, float], baseline_rps: float) -> None:
+    print(
+        f"{label:<40}{figures['requests']:>9}{figures['rps']:>7.0f}"
+        f"{figures['p50']:>8.1f}{figures['p99']:>8.1f}{figures['rps'] / baseline_rps:>6.2f}x"
+        f"   {figures['server_ms']:.2f} / {figures['database_ms']:.2f} / "
+        f"{figures['client_ms']:.2f}"
+    )
 
 
 if __name__ == "__main__":

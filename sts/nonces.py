@@ -1,0 +1,87 @@
+"""Single-use signature nonces, shared by every server process.
+
+A nonce is spent the first time a correctly signed request carries it; a second use inside the
+timestamp window is refused (``SignatureNonceUsed``). Two stores, chosen by ``NONCE_STORE_URL``
+(set from ``CACHE_URL`` when that names Redis):
+
+- the database (default): an ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on a unique
+  (access key, nonce) row, one round trip; rows older than twice the window are swept now and then;
+- Redis: ``SET key NX EX``, one round trip and no disk write on PostgreSQL's side. The key expires
+  on its own after twice the window. A Redis server that keeps nothing on disk forgets spent
+  nonces when it restarts, so a request signed in the 15 minutes before a restart could be
+  replayed once after it; run Redis with persistence where that matters.
+
+Nonces never live in process memory: the other gunicorn workers and nodes would not see them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from iam import errors
+from sts.models import UsedNonce
+
+NONCE_WINDOW = timedelta(minutes=15)
+NONCE_MAX_LENGTH = 128
+REDIS_KEY_PREFIX = "ram-console:nonce:"
+
+
+def spend(access_key_id: str, nonce: str, now: datetime) -> bool:
+    """Record the nonce; False when it was already spent with this access key."""
+    client = redis_client(getattr(settings, "NONCE_STORE_URL", "") or "")
+    if client is not None:
+        return spend_in_redis(client, access_key_id, nonce)
+    return spend_in_database(access_key_id, nonce, now)
+
+
+def spend_in_database(access_key_id: str, nonce: str, now: datetime) -> bool:
+    table = connection.ops.quote_name(UsedNonce._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (access_key_id, nonce, seen) VALUES (%s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (access_key_id, nonce) DO NOTHING RETURNING 1",
+            [access_key_id, nonce[:NONCE_MAX_LENGTH], now],
+        )
+        inserted = cursor.fetchone() is not None
+    if inserted and random.random() < 0.01:
+        UsedNonce.objects.filter(seen__lt=now - 2 * NONCE_WINDOW).delete()
+    return inserted
+
+
+def redis_key(access_key_id: str, nonce: str) -> str:
+    """A fixed-length key: the client chooses the nonce, so it is hashed, not trusted as a key."""
+    # Length-prefixed, so no (key, nonce) pair can collide with another.
+    digest = hashlib.sha256(f"{len(access_key_id)}:{access_key_id}:{nonce}".encode()).hexdigest()
+    return REDIS_KEY_PREFIX + digest
+
+
+def spend_in_redis(client: Any, access_key_id: str, nonce: str) -> bool:
+    import redis
+
+    ttl = int(2 * NONCE_WINDOW.total_seconds())
+    try:
+        return bool(client.set(redis_key(access_key_id, nonce), b"1", nx=True, ex=ttl))
+    except redis.RedisError as error:
+        # Fail closed: without the store no request can prove its nonce is fresh.
+        raise errors.ServiceError(
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+            status=503,
+        ) from error
+
+
+@cache
+def redis_client(url: str) -> Any:
+    """One client (with its connection pool, safe across threads) per process and URL."""
+    if not url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

@@ -1,0 +1,98 @@
+"""Spent nonces in either store, shared across processes: the database (default) and Redis."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import pytest
+import redis
+from django.test import override_settings
+from django.utils import timezone
+
+from iam import errors
+from sts import nonces
+from sts.models import UsedNonce
+from tests.api.conftest import World
+from tests.api.sdk import assume, sts
+from tests.api.test_wire import call
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        pytest.skip(f"no Redis at {REDIS_URL} ({error}); CI runs one on 6379")
+    return REDIS_URL
+
+
+@pytest.mark.django_db
+def test_the_database_store_spends_a_nonce_once_per_access_key() -> None:
+    now = timezone.now()
+    assert nonces.spend_in_database("LTAIone", "n-1", now)
+    assert not nonces.spend_in_database("LTAIone", "n-1", now)
+    assert nonces.spend_in_database("LTAItwo", "n-1", now)
+    assert UsedNonce.objects.filter(nonce="n-1").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_database_store_sweeps_rows_older_than_twice_the_window(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    UsedNonce.objects.create(access_key_id="LTAIold", nonce="old", seen=now - timedelta(hours=1))
+    UsedNonce.objects.create(access_key_id="LTAIold", nonce="recent", seen=now)
+    monkeypatch.setattr(nonces.random, "random", lambda: 0.0)
+    assert nonces.spend_in_database("LTAIold", "new", now)
+    assert set(UsedNonce.objects.values_list("nonce", flat=True)) == {"recent", "new"}
+
+
+def test_the_redis_store_spends_a_nonce_once_and_forgets_it_after_twice_the_window(
+    redis_url: str,
+) -> None:
+    nonce = secrets.token_hex(16)
+    worker_1 = redis.Redis.from_url(redis_url)
+    worker_2 = redis.Redis.from_url(redis_url)  # another process's client
+    assert nonces.spend_in_redis(worker_1, "LTAIone", nonce)
+    assert not nonces.spend_in_redis(worker_2, "LTAIone", nonce)
+    assert nonces.spend_in_redis(worker_2, "LTAItwo", nonce)
+    ttl = worker_1.ttl(nonces.redis_key("LTAIone", nonce))
+    assert 1790 < ttl <= 1800
+
+
+def test_redis_keys_are_fixed_length_whatever_the_client_sends() -> None:
+    short = nonces.redis_key("LTAIone", "n")
+    long = nonces.redis_key("LTAIone", "x" * 5000 + "\n*")
+    assert len(short) == len(long) == len(nonces.REDIS_KEY_PREFIX) + 64
+    assert nonces.redis_key("LTAIa", "b\0c") != nonces.redis_key("LTAIa\0b", "c")
+
+
+def test_an_unreachable_redis_fails_closed_with_service_unavailable() -> None:
+    client = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    with pytest.raises(errors.ServiceError) as caught:
+        nonces.spend_in_redis(client, "LTAIone", "n")
+    assert (caught.value.code, caught.value.status) == ("ServiceUnavailable", 503)
+
+
+@pytest.mark.django_db
+def test_a_replay_is_refused_with_nonces_in_redis_and_nothing_lands_in_the_database(
+    client, setup, redis_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    _, key_id, secret = setup
+    nonce = secrets.token_hex(16)
+    with override_settings(NONCE_STORE_URL=redis_url):
+        first = call(client, "GetCallerIdentity", key_id, secret, nonce=nonce)
+        replay = call(client, "GetCallerIdentity", key_id, secret, nonce=nonce)
+    assert first.status_code == 200
+    assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")
+    assert not UsedNonce.objects.filter(nonce=nonce).exists()
+
+
+def test_the_official_sdk_assumes_a_role_with_nonces_in_redis(world: World, redis_url: str) -> None:
+    spent_before = UsedNonce.objects.count()
+    with override_settings(NONCE_STORE_URL=redis_url):
+        client = sts(world.endpoint, world.alice_key.access_key_id, world.alice_key.secret)
+        body = assume(client, world.role.arn, session="redis-nonces")
+    assert body.credentials.access_key_id.startswith("STS.")
+    assert UsedNonce.objects.count() == spent_before
