@@ -20,10 +20,18 @@ class RoleSession(models.Model):
         CONSOLE = "console", "Console"
 
     session_id = models.CharField(primary_key=True, max_length=32)
+    # Indexes are declared in Meta only: AssumeRole inserts a row per call, and every index it
+    # updates costs (the FK's own index would repeat the (role, issued) one; a CharField's
+    # db_index would add a LIKE-pattern copy on PostgreSQL that no query uses).
     role = models.ForeignKey(
-        Role, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+        Role,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        db_index=False,
     )
-    account_id = models.CharField(max_length=16, db_index=True)
+    account_id = models.CharField(max_length=16)
     role_name = models.CharField(max_length=64)
     role_arn = models.CharField(max_length=200)
     session_name = models.CharField(max_length=64)
@@ -35,7 +43,12 @@ class RoleSession(models.Model):
     )
     caller_arn = models.CharField(max_length=300)
     parent_session = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="children",
+        db_index=False,
     )
     # The real identity who started the chain; set by the server, never by the client.
     source_identity = models.CharField(max_length=300)
@@ -58,6 +71,8 @@ class RoleSession(models.Model):
         indexes = [
             models.Index(fields=["role", "-issued"], name="sts_session_role_issued"),
             models.Index(fields=["source_identity", "-issued"], name="sts_session_source"),
+            models.Index(fields=["account_id", "-issued"], name="sts_session_account_issued"),
+            models.Index(fields=["parent_session"], name="sts_session_parent"),
         ]
 
     def __str__(self) -> str:
