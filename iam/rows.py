@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Model
 
 
@@ -75,15 +75,17 @@ def fetch_one(
 ) -> list[Model | None] | None:
     """The first row of the join of ``tables`` filtered by ``where``, as one instance per table
     (None for a table an outer join left out), or None when no row matches."""
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(tables, where, connection.vendor), params)
+    database = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: no proxy look-up per use
+    vendor = database.vendor
+    with database.cursor() as cursor:
+        cursor.execute(_statement(tables, where, vendor), params)
         row = cursor.fetchone()
     if row is None:
         return None
     instances: list[Model | None] = []
     offset = 0
     for table in tables:
-        _, names, primary_key, converters = _reader(table.model, table.alias, connection.vendor)
+        _, names, primary_key, converters = _reader(table.model, table.alias, vendor)
         values = list(row[offset : offset + len(names)])
         offset += len(names)
         if values[primary_key] is None:
@@ -91,8 +93,8 @@ def fetch_one(
             continue
         for index, column_converters in enumerate(converters):
             for convert, column in column_converters:
-                values[index] = convert(values[index], column, connection)
-        instances.append(table.model.from_db(connection.alias, names, values))
+                values[index] = convert(values[index], column, database)
+        instances.append(table.model.from_db(DEFAULT_DB_ALIAS, names, values))
     return instances
 
 
