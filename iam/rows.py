@@ -70,18 +70,56 @@ def _statement(tables: tuple[Table, ...], where: str, vendor: str) -> str:
     return " ".join(parts)
 
 
+@cache
+def _statement_after_insert(tables: tuple[Table, ...], where: str, insert: str) -> str:
+    """PostgreSQL: ``insert`` (an ``INSERT … ON CONFLICT DO NOTHING``) and the join in one
+    statement. The first column counts the rows inserted; the join hangs off a one-row
+    relation, so that count arrives even when nothing matches ``where``."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(_reader(table.model, table.alias, "postgresql")[0] for table in tables)
+    first, *joined = tables
+    spend = f"WITH inserted AS ({insert} RETURNING 1)"
+    select = f"SELECT (SELECT count(*) FROM inserted), {columns}"  # noqa: S608
+    table = quote(first.model._meta.db_table)
+    parts = [spend, select, f"FROM (SELECT 1) AS one LEFT JOIN {table} {first.alias} ON {where}"]
+    for table in joined:
+        assert not table.required, "an inner join would drop the count with the row"
+        parts.append(f"LEFT JOIN {quote(table.model._meta.db_table)} {table.alias} ON {table.on}")
+    return " ".join(parts)
+
+
 def fetch_one(
     tables: tuple[Table, ...], where: str, params: Sequence[Any]
 ) -> list[Model | None] | None:
     """The first row of the join of ``tables`` filtered by ``where``, as one instance per table
     (None for a table an outer join left out), or None when no row matches."""
     database = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: no proxy look-up per use
-    vendor = database.vendor
     with database.cursor() as cursor:
-        cursor.execute(_statement(tables, where, vendor), params)
+        cursor.execute(_statement(tables, where, database.vendor), params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _instances(tables, row, database)
+
+
+def fetch_one_after_insert(
+    insert: str,
+    insert_params: Sequence[Any],
+    tables: tuple[Table, ...],
+    where: str,
+    params: Sequence[Any],
+) -> tuple[bool, list[Model | None] | None]:
+    """PostgreSQL only: run ``insert`` and ``fetch_one`` in one round trip. Returns whether the
+    insert wrote a row, and the instances (None when nothing matches ``where``)."""
+    database = connections[DEFAULT_DB_ALIAS]
+    with database.cursor() as cursor:
+        cursor.execute(_statement_after_insert(tables, where, insert), [*insert_params, *params])
+        inserted, *row = cursor.fetchone()
+    if row[_reader(tables[0].model, tables[0].alias, "postgresql")[2]] is None:
+        return bool(inserted), None
+    return bool(inserted), _instances(tables, row, database)
+
+
+def _instances(tables: tuple[Table, ...], row: Sequence[Any], database: Any) -> list[Model | None]:
+    vendor = database.vendor
     instances: list[Model | None] = []
     offset = 0
     for table in tables:

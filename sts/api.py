@@ -28,14 +28,15 @@ from iam.authz import AccessDenied, remember_revision
 from iam.crypto import decrypt_secret, key_ring
 from iam.identity import Identity, IdentityKind, identity_for_user
 from iam.models import AccessKey, Account, AuditEvent, Service, User
-from iam.rows import Table, fetch_one
+from iam.rows import Table, fetch_one, fetch_one_after_insert
 from sts import nonces
-from sts.sessions import check_session, session_identity
+from sts.sessions import SessionState, check_session, check_session_spending, session_identity
 from sts.signing import (
     SignatureError,
     SignedRequest,
     VerifiedSignature,
     claimed_credentials,
+    claimed_nonce,
     verify,
 )
 from sts.tokens import TokenError, check_bound, open_token
@@ -152,12 +153,16 @@ class Caller:
     secret: str = ""
     access_key: AccessKey | None = None
     token_claims: Any = None
+    # When the nonce rode on the key's look-up: (access key id, nonce) and whether it was fresh.
+    spent_nonce: tuple[str, str] | None = None
+    nonce_fresh: bool = False
 
 
 def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]:
     """The ``lookup_secret`` for ``verify``; fills a Caller as a side effect."""
     caller = Caller()
     _, token = claimed_credentials(signed)
+    nonce = claimed_nonce(signed)
 
     def lookup_secret(access_key_id: str) -> str:
         if access_key_id.startswith("STS."):
@@ -170,7 +175,14 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
             caller.token_claims = claims
             caller.secret = claims.access_key_secret
             return caller.secret
-        access_key = load_access_key(access_key_id)
+        if nonce and nonces.can_spend_with_a_read():
+            # The timestamp is already checked; the signature is checked next, and the nonce
+            # counts as spent only for the (key, nonce) the signature then proves.
+            fresh, access_key = load_access_key_spending(access_key_id, nonce, now)
+            caller.spent_nonce = (access_key_id, nonce)
+            caller.nonce_fresh = nonces.spent(fresh, now)
+        else:
+            access_key = load_access_key(access_key_id)
         if access_key is None:
             raise ApiError(
                 "InvalidAccessKeyId.NotFound", "Specified access key is not found.", status=404
@@ -198,8 +210,10 @@ ACCESS_KEY_TABLES = (
 def load_access_key(access_key_id: str) -> AccessKey | None:
     """The key with its owner (user and account, or service): one prepared join."""
     found = fetch_one(ACCESS_KEY_TABLES, "k.access_key_id = %s", [access_key_id])
-    if found is None:
-        return None
+    return None if found is None else owned_key(found)
+
+
+def owned_key(found: list[Any]) -> AccessKey:
     access_key, user, account, service = found
     if user is not None:
         user.account = account
@@ -208,35 +222,71 @@ def load_access_key(access_key_id: str) -> AccessKey | None:
     return access_key
 
 
+def load_access_key_spending(
+    access_key_id: str, nonce: str, now: datetime
+) -> tuple[bool, AccessKey | None]:
+    """``load_access_key`` and the nonce's INSERT in one round trip (PostgreSQL, database store)."""
+    insert, insert_params = nonces.insert_statement(access_key_id, nonce, now)
+    fresh, found = fetch_one_after_insert(
+        insert, insert_params, ACCESS_KEY_TABLES, "k.access_key_id = %s", [access_key_id]
+    )
+    return fresh, None if found is None else owned_key(found)
+
+
 def spend_nonce(access_key_id: str, nonce: str, now: datetime) -> None:
     """Spend the nonce in the shared store (``sts.nonces``); a second use is refused."""
     if not nonces.spend(access_key_id, nonce, now):
-        raise ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+        raise nonce_used()
 
 
-def identity_of(caller: Caller, now: datetime) -> Identity:
+def nonce_used() -> ApiError:
+    return ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+
+
+def identity_of(caller: Caller, verified: VerifiedSignature, now: datetime) -> Identity:
+    """Spend the nonce, then resolve who the verified caller is (for role credentials, with the
+    revocation check; on PostgreSQL's nonce store both in one round trip)."""
+    key_and_nonce = (verified.access_key_id, verified.nonce)
+    if caller.spent_nonce is not None and caller.spent_nonce == key_and_nonce:
+        if not caller.nonce_fresh:
+            raise nonce_used()
+    elif caller.token_claims is None or not nonces.can_spend_with_a_read():
+        spend_nonce(verified.access_key_id, verified.nonce, now)
+    else:
+        insert, insert_params = nonces.insert_statement(*key_and_nonce, now)
+        fresh, state = check_session_spending(caller.token_claims.session_id, insert, insert_params)
+        if not nonces.spent(fresh, now):
+            raise nonce_used()
+        return role_session_identity(caller, state)
     if caller.token_claims is not None:
-        claims = caller.token_claims
-        state = check_session(claims.session_id)
-        if not state.active:
-            raise ApiError(
-                "InvalidSecurityToken.Revoked",
-                f"Specified SecurityToken was revoked: {state.revoked_reason}.",
-                status=403,
-            )
-        identity = session_identity(
-            state,
-            session_name=claims.session_name,
-            expires_at=claims.expires_at,
-            session_policy=claims.session_policy,
-            source_identity=claims.source_identity,
-            source_account_id=claims.source_account_id,
-            chain_depth=claims.chain_depth,
-            mfa_present=claims.mfa_present,
+        return role_session_identity(caller, check_session(caller.token_claims.session_id))
+    return key_owner_identity(caller, now)
+
+
+def role_session_identity(caller: Caller, state: SessionState) -> Identity:
+    claims = caller.token_claims
+    if not state.active:
+        raise ApiError(
+            "InvalidSecurityToken.Revoked",
+            f"Specified SecurityToken was revoked: {state.revoked_reason}.",
+            status=403,
         )
-        assert state.role is not None
-        remember_revision(identity, state.role.account)
-        return identity
+    identity = session_identity(
+        state,
+        session_name=claims.session_name,
+        expires_at=claims.expires_at,
+        session_policy=claims.session_policy,
+        source_identity=claims.source_identity,
+        source_account_id=claims.source_account_id,
+        chain_depth=claims.chain_depth,
+        mfa_present=claims.mfa_present,
+    )
+    assert state.role is not None
+    remember_revision(identity, state.role.account)
+    return identity
+
+
+def key_owner_identity(caller: Caller, now: datetime) -> Identity:
     access_key = caller.access_key
     assert access_key is not None
     if access_key.last_used is None or access_key.last_used < now - ACCESS_KEY_TOUCH_INTERVAL:
@@ -291,8 +341,7 @@ def api_entry(request: HttpRequest) -> HttpResponse:
         lookup_secret = look_up_caller(signed, now)
         verified = verify(signed, lookup_secret, now=now)
         caller: Caller = lookup_secret.caller  # type: ignore[attr-defined]
-        spend_nonce(verified.access_key_id, verified.nonce, now)
-        identity = identity_of(caller, now)
+        identity = identity_of(caller, verified, now)
         body = dispatch(request, verified, identity, request_id, now)
         body = {"RequestId": request_id, **body}
         return render_body(body, response_format, verified.action, 200)

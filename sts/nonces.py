@@ -41,15 +41,32 @@ def spend(access_key_id: str, nonce: str, now: datetime) -> bool:
     return spend_in_database(access_key_id, nonce, now)
 
 
-def spend_in_database(access_key_id: str, nonce: str, now: datetime) -> bool:
+def can_spend_with_a_read() -> bool:
+    """Whether the nonce can ride on the request's first read (``iam.rows``'s
+    ``fetch_one_after_insert``): the database store, on PostgreSQL. Saves a round trip."""
+    return not getattr(settings, "NONCE_STORE_URL", "") and connection.vendor == "postgresql"
+
+
+def insert_statement(access_key_id: str, nonce: str, now: datetime) -> tuple[str, list[Any]]:
+    """The INSERT that spends a nonce: it writes a row only if none exists for the pair."""
     table = connection.ops.quote_name(UsedNonce._meta.db_table)
+    return (
+        f"INSERT INTO {table} (access_key_id, nonce, seen) VALUES (%s, %s, %s) "  # noqa: S608
+        "ON CONFLICT (access_key_id, nonce) DO NOTHING",
+        [access_key_id, nonce[:NONCE_MAX_LENGTH], now],
+    )
+
+
+def spend_in_database(access_key_id: str, nonce: str, now: datetime) -> bool:
+    sql, params = insert_statement(access_key_id, nonce, now)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (access_key_id, nonce, seen) VALUES (%s, %s, %s) "  # noqa: S608
-            "ON CONFLICT (access_key_id, nonce) DO NOTHING RETURNING 1",
-            [access_key_id, nonce[:NONCE_MAX_LENGTH], now],
-        )
+        cursor.execute(f"{sql} RETURNING 1", params)
         inserted = cursor.fetchone() is not None
+    return spent(inserted, now)
+
+
+def spent(inserted: bool, now: datetime) -> bool:
+    """After a database spend: now and then, sweep rows older than twice the window."""
     if inserted and random.random() < 0.01:
         UsedNonce.objects.filter(seen__lt=now - 2 * NONCE_WINDOW).delete()
     return inserted

@@ -19,6 +19,7 @@ Chained sessions re-check their own trust; their parent's revocation does not ca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
@@ -26,7 +27,7 @@ from iam.authz import BoundedCache, authorize
 from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
 from iam.models import Account, Role, User
 from iam.policy import TrustPrincipal, trust_allows
-from iam.rows import Table, fetch_one
+from iam.rows import Table, fetch_one, fetch_one_after_insert
 from sts.models import RoleSession
 
 recheck_outcomes = BoundedCache(8192)
@@ -55,8 +56,10 @@ SESSION_TABLES = (
 def load_session(session_id: str) -> RoleSession | None:
     """The session row with its role and its caller (and their accounts): one prepared join."""
     found = fetch_one(SESSION_TABLES, "s.session_id = %s", [session_id])
-    if found is None:
-        return None
+    return None if found is None else joined_session(found)
+
+
+def joined_session(found: list[Any]) -> RoleSession:
     session, role, role_account, caller, caller_account = found
     # Assigning fills Django's related-object caches, so ``session.role.account`` and
     # ``session.caller_user.account`` cost no further query (None when the role is gone).
@@ -70,7 +73,21 @@ def load_session(session_id: str) -> RoleSession | None:
 
 
 def check_session(session_id: str) -> SessionState:
-    session = load_session(session_id)
+    return session_state(load_session(session_id))
+
+
+def check_session_spending(
+    session_id: str, insert: str, insert_params: list[Any]
+) -> tuple[bool, SessionState]:
+    """``check_session`` with an INSERT (the request's nonce) in the same round trip; returns
+    whether the INSERT wrote its row. PostgreSQL only."""
+    inserted, found = fetch_one_after_insert(
+        insert, insert_params, SESSION_TABLES, "s.session_id = %s", [session_id]
+    )
+    return inserted, session_state(None if found is None else joined_session(found))
+
+
+def session_state(session: RoleSession | None) -> SessionState:
     if session is None:
         return SessionState(None, None, "the role session is unknown")
     role = session.role

@@ -223,6 +223,13 @@ def claimed_credentials(request: SignedRequest) -> tuple[str | None, str | None]
     return params.get("AccessKeyId") or None, _security_token("v2", headers, params)
 
 
+def claimed_nonce(request: SignedRequest) -> str | None:
+    """The signature nonce as the request claims it, before verification."""
+    if detect_signature_version(request) == "v3":
+        return _header_map(request.headers).get("x-acs-signature-nonce") or None
+    return _last_values((*request.query, *request.form)).get("SignatureNonce") or None
+
+
 def _check_timestamp(value: str, now: datetime, max_clock_skew: timedelta) -> datetime:
     try:
         timestamp = parse_timestamp(value)

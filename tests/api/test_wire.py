@@ -71,6 +71,19 @@ def test_a_replayed_nonce_is_refused(client, setup) -> None:  # type: ignore[no-
     assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")
 
 
+def test_a_replayed_nonce_is_refused_with_role_credentials(client, setup) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, secret = setup
+    credentials = assume(client, role, key_id, secret)
+    sts_key = (credentials["AccessKeyId"], credentials["AccessKeySecret"])
+    token = credentials["SecurityToken"]
+    first = call(client, "GetCallerIdentity", *sts_key, token=token, nonce="role-nonce")
+    replay = call(client, "GetCallerIdentity", *sts_key, token=token, nonce="role-nonce")
+    assert first.status_code == 200, first.content
+    assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")
+    # The same nonce under another access key is a different nonce.
+    assert call(client, "GetCallerIdentity", key_id, secret, nonce="role-nonce").status_code == 200
+
+
 @pytest.mark.parametrize("skew", [timedelta(minutes=16), timedelta(minutes=-16)])
 def test_a_skewed_timestamp_is_refused(client, setup, skew: timedelta) -> None:  # type: ignore[no-untyped-def]
     _, key_id, secret = setup

@@ -136,19 +136,29 @@ def presigned(kind: str, creds: dict, count: int) -> deque[tuple[str, str]]:
 
 
 def client_process(args: tuple) -> tuple[list[float], float]:
-    port, kind, requests, seconds, threads = args
+    port, kind, requests, seconds, threads, rate = args
     cpu_started = time.process_time()
+    begin = time.perf_counter()
     deadline = time.monotonic() + seconds
+    # Paced (open loop): each thread sends on a fixed schedule and latency counts from the
+    # scheduled instant, so a slow answer's queueing delay is not hidden (coordinated omission).
+    interval = threads / rate if rate else 0.0
 
-    def worker(_: int) -> list[float]:
+    def worker(index: int) -> list[float]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         latencies = []
+        scheduled = begin + index * interval / threads
         while time.monotonic() < deadline:
             try:
                 method, path = requests.popleft()
             except IndexError:
                 break
-            started = time.perf_counter()
+            if interval:
+                scheduled += interval
+                time.sleep(max(0.0, scheduled - time.perf_counter()))
+                started = scheduled
+            else:
+                started = time.perf_counter()
             connection.request(method, path, headers={"Content-Length": "0"})
             response = connection.getresponse()
             body = response.read()
@@ -201,15 +211,19 @@ def measure(
     processes: int,
     threads: int,
     server_pids: list[int],
+    rate: float = 0.0,
 ) -> dict[str, float]:
-    budget = int(seconds * 1500 / processes) + 100
+    """Closed loop (each client sends its next request when the last is answered), or paced at
+    ``rate`` requests/s in all when given."""
+    budget = int(seconds * (rate or 1500) / processes) + 100
     batches = [presigned(kind, creds, budget) for _ in range(processes)]
     with Pool(processes) as pool:
         server_cpu = cpu_of(server_pids)
         database_cpu = cpu_of(database_pids())
         started = time.monotonic()
         results = pool.map(
-            client_process, [(port, kind, batch, seconds, threads) for batch in batches]
+            client_process,
+            [(port, kind, batch, seconds, threads, rate / processes) for batch in batches],
         )
         elapsed = time.monotonic() - started
         server_cpu = cpu_spent(server_cpu, server_pids)
@@ -224,6 +238,30 @@ def measure(
         "server_ms": server_cpu / count * 1000,
         "database_ms": database_cpu / count * 1000,
         "client_ms": sum(cpu for _, cpu in results) / count * 1000,
+        "latencies": latencies,
+    }
+
+
+def combine(runs: list[dict], baselines: list[dict]) -> dict[str, float]:
+    """Rounds of one phase: median throughput, median ratio against the same round's baseline,
+    latency percentiles and CPU over every request of every round."""
+    latencies = sorted(latency for run in runs for latency in run["latencies"])
+    count = len(latencies)
+
+    def per_request(key: str) -> float:
+        return sum(run[key] * run["requests"] for run in runs) / count
+
+    return {
+        "requests": count,
+        "rps": statistics.median(run["rps"] for run in runs),
+        "ratio": statistics.median(
+            run["rps"] / baseline["rps"] for run, baseline in zip(runs, baselines, strict=True)
+        ),
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[int(count * 0.99) - 1] * 1000,
+        "server_ms": per_request("server_ms"),
+        "database_ms": per_request("database_ms"),
+        "client_ms": per_request("client_ms"),
     }
 
 
@@ -313,7 +351,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=30, help="per phase, all rounds")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--server-threads", type=int, default=8)
@@ -352,22 +391,53 @@ def main() -> None:
                     ("identity", store, f"GetCallerIdentity, nonces in {where}"),
                 ]
         credentials = {store: role_credentials(port, creds) for store, (_, port) in servers.items()}
+        # Warm up every worker thread (imports, its PostgreSQL connection, prepared statements)
+        # so that no phase pays a cold start.
+        for kind, store, _ in phases:
+            server, port = servers[store]
+            measure(port, kind, credentials[store], 1, options.processes, options.threads, [])
         main_server = servers["database"][0]
         rss_before = worker_rss(main_server.pid)
         concurrency = options.processes * options.threads
         print(
             f"gunicorn 2 workers (gthread x{options.server_threads}) on PostgreSQL; "
             f"{concurrency} concurrent clients ({options.processes} processes x "
-            f"{options.threads} threads), {options.seconds:.0f} s per phase, closed loop\n"
+            f"{options.threads} threads), {options.seconds:.0f} s per phase in {options.rounds} interleaved rounds, closed loop; "
+            "req/s and ratio are medians over the rounds\n"
         )
         print(
             f"{'phase':<40}{'requests':>9}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
             f"   CPU ms/request: server / PostgreSQL / clients"
         )
-        results: dict[str, dict[str, float]] = {}
+        # Phases run interleaved, round after round, and each ratio is taken against the same
+        # round's baseline: a shared machine's speed drifts, and this keeps the drift out of it.
+        runs: dict[str, list[dict]] = {label: [] for _, _, label in phases}
+        for _ in range(options.rounds):
+            for kind, store, label in phases:
+                server, port = servers[store]
+                runs[label].append(
+                    measure(
+                        port,
+                        kind,
+                        credentials[store],
+                        options.seconds / options.rounds,
+                        options.processes,
+                        options.threads,
+                        [server.pid, *worker_pids(server.pid)],
+                    )
+                )
+        baseline_label = phases[0][2]
+        results = {label: combine(runs[label], runs[baseline_label]) for label in runs}
+        for label, figures in results.items():
+            print_row(label, figures)
+        print(
+            f"\npaced at half of each phase's closed-loop throughput, {concurrency} connections "
+            "(latency from the scheduled send time)"
+        )
+        print(f"{'phase':<40}{'requests':>9}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}")
         for kind, store, label in phases:
             server, port = servers[store]
-            results[label] = measure(
+            paced = measure(
                 port,
                 kind,
                 credentials[store],
@@ -375,8 +445,12 @@ def main() -> None:
                 options.processes,
                 options.threads,
                 [server.pid, *worker_pids(server.pid)],
+                rate=results[label]["rps"] / 2,
             )
-            print_row(label, results[label], results[phases[0][2]]["rps"])
+            print(
+                f"{label:<40}{paced['requests']:>9}{paced['rps']:>7.0f}"
+                f"{paced['p50']:>8.1f}{paced['p99']:>8.1f}"
+            )
         rss_after = worker_rss(main_server.pid)
         total = sum(
             figures["requests"]
@@ -396,10 +470,10 @@ def main() -> None:
             server.wait(timeout=30)
 
 
-def print_row(label: str, figures: dict[str, float], baseline_rps: float) -> None:
+def print_row(label: str, figures: dict[str, float]) -> None:
     print(
         f"{label:<40}{figures['requests']:>9}{figures['rps']:>7.0f}"
-        f"{figures['p50']:>8.1f}{figures['p99']:>8.1f}{figures['rps'] / baseline_rps:>6.2f}x"
+        f"{figures['p50']:>8.1f}{figures['p99']:>8.1f}{figures['ratio']:>6.2f}x"
         f"   {figures['server_ms']:.2f} / {figures['database_ms']:.2f} / "
         f"{figures['client_ms']:.2f}"
     )
