@@ -167,6 +167,35 @@ def _insert_fields(model: type[Model]) -> list[Any]:
     ]
 
 
+# Field types whose Python value psycopg sends as it is: no pre_save, no preparation.
+PLAIN_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "ForeignKey",
+        "IntegerField",
+        "PositiveIntegerField",
+        "TextField",
+    }
+)
+
+
+@cache
+def _insert_plan(model: type[Model]) -> list[tuple[Any, bool]]:
+    """Each written field, and whether its value goes out untouched (``DateTimeField`` is plain
+    only without ``auto_now``/``auto_now_add``; JSON and the rest go through Django's preparation)."""
+    plan = []
+    for field in _insert_fields(model):
+        kind = field.get_internal_type()
+        automatic = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        plain = kind in PLAIN_TYPES or (kind == "DateTimeField" and not automatic)
+        plan.append((field, plain))
+    return plan
+
+
 def insert_together(*instances: Model) -> None:
     """Insert new rows of different tables atomically: one statement on PostgreSQL (no
     BEGIN/COMMIT round trips), one transaction elsewhere. Database-generated primary keys are not
@@ -178,9 +207,13 @@ def insert_together(*instances: Model) -> None:
         return
     params: list[Any] = []
     for instance in instances:
-        for field in _insert_fields(type(instance)):
-            value = field.pre_save(instance, add=True)
-            params.append(field.get_db_prep_save(value, connection))
+        values = instance.__dict__
+        for field, plain in _insert_plan(type(instance)):
+            if plain:
+                params.append(values[field.attname])
+            else:
+                value = field.pre_save(instance, add=True)
+                params.append(field.get_db_prep_save(value, connection))
         instance._state.adding = False
         instance._state.db = connection.alias
     statement = _insert_statement(tuple(type(instance) for instance in instances), "postgresql")
