@@ -2,10 +2,15 @@
 
 Order of work for every call, as Alibaba's gateway does it: parse the envelope, check the
 signing fields and timestamp, look up the access key (``LTAI…`` from the database, ``STS.…``
-from its self-contained SecurityToken), verify the signature, spend the nonce (a unique row, so
-single use holds across every server process), resolve the effective identity (for role
-credentials: the one indexed revocation look-up), then dispatch on (Version, Action). Every
-refusal is an Alibaba-shaped error with its HTTP status; nothing a client sends produces a 500.
+from its self-contained SecurityToken), verify the signature, spend the nonce (``sts.nonces``: a
+unique row or Redis, so single use holds across every server process), resolve the effective
+identity (for role credentials: the one indexed revocation look-up), then dispatch on (Version,
+Action). Every refusal is an Alibaba-shaped error with its HTTP status; nothing a client sends
+produces a 500.
+
+On PostgreSQL with the database nonce store, the nonce's INSERT rides on the statement that reads
+the access key (``LTAI…``) or the role session (``STS.…``), so each costs one round trip. The
+nonce then counts only for the (access key, nonce) the signature goes on to prove.
 """
 
 from __future__ import annotations

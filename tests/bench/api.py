@@ -1,12 +1,17 @@
 """API benchmark: gunicorn (2 workers) on PostgreSQL, signed requests from several processes.
 
-    uv run python -m tests.bench.api [--seconds 10] [--processes 4] [--threads 8]
+    uv run python -m tests.bench.api [--seconds 30] [--rounds 5] [--processes 4] [--threads 8]
+                                     [--server-threads 8] [--redis redis://127.0.0.1:6379/14]
 
-Reports requests/s and p50/p99 latency for, in the same run:
-  baseline         GET /health/ (a trivial JSON view doing one indexed query)
-  AssumeRole       signed V2 AssumeRole by a RAM user of another account (fresh nonce each)
-  GetCallerIdentity signed with role credentials (the token-verification path)
-and the ratios against the baseline, plus each worker's resident memory before and after.
+Phases, interleaved round after round so that a shared machine's drift hits them alike:
+  baseline           GET /health/ (a trivial JSON view doing one indexed ORM read)
+  AssumeRole         signed V2 AssumeRole by a RAM user of another account (fresh nonce each)
+  GetCallerIdentity  signed with role credentials (the token-verification path)
+the API phases once with nonces in PostgreSQL and, when Redis answers, once with nonces in Redis
+(a second gunicorn). Reports requests/s and the ratio to the same round's baseline (medians over
+the rounds), p50/p99 latency, CPU ms per request of server, PostgreSQL and clients, the same
+phases paced at half their throughput (open loop, one round long), and the workers' memory
+before and after each round.
 Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/ram_console_bench).
 """
 
@@ -412,6 +417,7 @@ def main() -> None:
         # Phases run interleaved, round after round, and each ratio is taken against the same
         # round's baseline: a shared machine's speed drifts, and this keeps the drift out of it.
         runs: dict[str, list[dict]] = {label: [] for _, _, label in phases}
+        memory: list[tuple[int, list[int]]] = []
         for _ in range(options.rounds):
             for kind, store, label in phases:
                 server, port = servers[store]
@@ -426,6 +432,13 @@ def main() -> None:
                         [server.pid, *worker_pids(server.pid)],
                     )
                 )
+            served = sum(
+                run["requests"]
+                for _, store, label in phases
+                if store == "database"
+                for run in runs[label]
+            )
+            memory.append((served, worker_rss(main_server.pid)))
         baseline_label = phases[0][2]
         results = {label: combine(runs[label], runs[baseline_label]) for label in runs}
         for label, figures in results.items():
@@ -435,34 +448,32 @@ def main() -> None:
             "(latency from the scheduled send time)"
         )
         print(f"{'phase':<40}{'requests':>9}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}")
+        paced_requests = 0
         for kind, store, label in phases:
             server, port = servers[store]
             paced = measure(
                 port,
                 kind,
                 credentials[store],
-                options.seconds,
+                options.seconds / options.rounds,
                 options.processes,
                 options.threads,
                 [server.pid, *worker_pids(server.pid)],
                 rate=results[label]["rps"] / 2,
             )
+            if store == "database":
+                paced_requests += paced["requests"]
             print(
                 f"{label:<40}{paced['requests']:>9}{paced['rps']:>7.0f}"
                 f"{paced['p50']:>8.1f}{paced['p99']:>8.1f}"
             )
-        rss_after = worker_rss(main_server.pid)
-        total = sum(
-            figures["requests"]
-            for (_, store, label) in phases
-            for figures in [results[label]]
-            if store == "database"
-        )
-        print(
-            f"\nworker RSS (nonces in PostgreSQL) before: "
-            f"{[f'{kb / 1024:.0f} MiB' for kb in rss_before]}, after {total} requests: "
-            f"{[f'{kb / 1024:.0f} MiB' for kb in rss_after]}"
-        )
+        memory.append((memory[-1][0] + paced_requests, worker_rss(main_server.pid)))
+        print("\nworker RSS, server with nonces in PostgreSQL (it also serves the baseline):")
+        print(f"  {'before':>16}: {', '.join(f'{kb / 1024:.1f} MiB' for kb in rss_before)}")
+        for served, sizes in memory:
+            print(
+                f"  {f'{served} requests':>16}: {', '.join(f'{kb / 1024:.1f} MiB' for kb in sizes)}"
+            )
     finally:
         for server, _ in servers.values():
             server.send_signal(signal.SIGTERM)
