@@ -42,26 +42,10 @@ class Actor:
 SYSTEM_ACTOR = Actor(logon_arn="system", effective_arn="system")
 
 
-def record(
-    actor: Actor,
-    action: str,
-    resource_arn: str = "",
-    *,
-    account_id: str = "",
-    result: str = AuditEvent.Result.SUCCESS,
-    error_code: str = "",
-    details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event. ``account_id`` is the account whose trail it belongs to."""
-    event = new_event(
-        actor,
-        action,
-        resource_arn,
-        account_id=account_id,
-        result=result,
-        error_code=error_code,
-        details=details,
-    )
+def record(actor: Actor, action: str, resource_arn: str = "", **fields: Any) -> AuditEvent:
+    """Append one event; ``fields`` as for ``new_event`` (``account_id`` is the account whose
+    trail it belongs to, ``result``, ``error_code``, ``details``)."""
+    event = new_event(actor, action, resource_arn, **fields)
     event.save()
     return event
 

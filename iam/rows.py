@@ -55,19 +55,27 @@ def _reader(
     return columns, [field.attname for field in fields], primary_key, converters
 
 
+def _columns(tables: tuple[Table, ...], vendor: str) -> str:
+    return ", ".join(_reader(table.model, table.alias, vendor)[0] for table in tables)
+
+
+def _joins(tables: tuple[Table, ...]) -> list[str]:
+    quote = connection.ops.quote_name
+    return [
+        f"{'JOIN' if table.required else 'LEFT JOIN'} {quote(table.model._meta.db_table)} "
+        f"{table.alias} ON {table.on}"
+        for table in tables
+    ]
+
+
 @cache
 def _statement(tables: tuple[Table, ...], where: str, vendor: str) -> str:
     """The SELECT text, built once: only model metadata and our own constant conditions go into
     it; every value is a parameter."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(_reader(table.model, table.alias, vendor)[0] for table in tables)
     first, *joined = tables
-    parts = [f"SELECT {columns} FROM {quote(first.model._meta.db_table)} {first.alias}"]  # noqa: S608 (names from model metadata)
-    for table in joined:
-        kind = "JOIN" if table.required else "LEFT JOIN"
-        parts.append(f"{kind} {quote(table.model._meta.db_table)} {table.alias} ON {table.on}")
-    parts.append(f"WHERE {where}")
-    return " ".join(parts)
+    source = f"{connection.ops.quote_name(first.model._meta.db_table)} {first.alias}"
+    select = f"SELECT {_columns(tables, vendor)} FROM {source}"  # noqa: S608 (model metadata)
+    return " ".join([select, *_joins(tuple(joined)), f"WHERE {where}"])
 
 
 @cache
@@ -75,17 +83,13 @@ def _statement_after_insert(tables: tuple[Table, ...], where: str, insert: str) 
     """PostgreSQL: ``insert`` (an ``INSERT … ON CONFLICT DO NOTHING``) and the join in one
     statement. The first column counts the rows inserted; the join hangs off a one-row
     relation, so that count arrives even when nothing matches ``where``."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(_reader(table.model, table.alias, "postgresql")[0] for table in tables)
     first, *joined = tables
+    assert not any(table.required for table in joined), "an inner join would drop the count"
+    source = f"{connection.ops.quote_name(first.model._meta.db_table)} {first.alias}"
     spend = f"WITH inserted AS ({insert} RETURNING 1)"
-    select = f"SELECT (SELECT count(*) FROM inserted), {columns}"  # noqa: S608
-    table = quote(first.model._meta.db_table)
-    parts = [spend, select, f"FROM (SELECT 1) AS one LEFT JOIN {table} {first.alias} ON {where}"]
-    for table in joined:
-        assert not table.required, "an inner join would drop the count with the row"
-        parts.append(f"LEFT JOIN {quote(table.model._meta.db_table)} {table.alias} ON {table.on}")
-    return " ".join(parts)
+    select = f"SELECT (SELECT count(*) FROM inserted), {_columns(tables, 'postgresql')}"  # noqa: S608
+    outer = f"FROM (SELECT 1) AS one LEFT JOIN {source} ON {where}"
+    return " ".join([spend, select, outer, *_joins(tuple(joined))])
 
 
 def fetch_one(
@@ -113,9 +117,8 @@ def fetch_one_after_insert(
     with database.cursor() as cursor:
         cursor.execute(_statement_after_insert(tables, where, insert), [*insert_params, *params])
         inserted, *row = cursor.fetchone()
-    if row[_reader(tables[0].model, tables[0].alias, "postgresql")[2]] is None:
-        return bool(inserted), None
-    return bool(inserted), _instances(tables, row, database)
+    instances = _instances(tables, row, database)
+    return bool(inserted), None if instances[0] is None else instances
 
 
 def _instances(tables: tuple[Table, ...], row: Sequence[Any], database: Any) -> list[Model | None]:

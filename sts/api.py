@@ -252,17 +252,17 @@ def identity_of(caller: Caller, verified: VerifiedSignature, now: datetime) -> I
     """Spend the nonce, then resolve who the verified caller is (for role credentials, with the
     revocation check; on PostgreSQL's nonce store both in one round trip)."""
     key_and_nonce = (verified.access_key_id, verified.nonce)
-    if caller.spent_nonce is not None and caller.spent_nonce == key_and_nonce:
-        if not caller.nonce_fresh:
-            raise nonce_used()
-    elif caller.token_claims is None or not nonces.can_spend_with_a_read():
-        spend_nonce(verified.access_key_id, verified.nonce, now)
-    else:
+    if caller.token_claims is not None and nonces.can_spend_with_a_read():
         insert, insert_params = nonces.insert_statement(*key_and_nonce, now)
         fresh, state = check_session_spending(caller.token_claims.session_id, insert, insert_params)
         if not nonces.spent(fresh, now):
             raise nonce_used()
         return role_session_identity(caller, state)
+    if caller.spent_nonce == key_and_nonce:  # it rode on the access key's look-up
+        if not caller.nonce_fresh:
+            raise nonce_used()
+    else:
+        spend_nonce(*key_and_nonce, now)
     if caller.token_claims is not None:
         return role_session_identity(caller, check_session(caller.token_claims.session_id))
     return key_owner_identity(caller, now)
