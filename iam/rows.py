@@ -23,7 +23,8 @@ from django.db.models import Model
 @dataclass(frozen=True)
 class Table:
     """One model in a join, under its SQL alias; every table after the first is joined ``on`` a
-    condition (an outer join unless ``required``)."""
+    condition (an outer join unless ``required``). The ``%s`` of the conditions take the
+    ``join_params`` of ``fetch_one``, in table order."""
 
     model: type[Model]
     alias: str
@@ -93,13 +94,16 @@ def _statement_after_insert(tables: tuple[Table, ...], where: str, insert: str) 
 
 
 def fetch_one(
-    tables: tuple[Table, ...], where: str, params: Sequence[Any]
+    tables: tuple[Table, ...],
+    where: str,
+    params: Sequence[Any],
+    join_params: Sequence[Any] = (),
 ) -> list[Model | None] | None:
     """The first row of the join of ``tables`` filtered by ``where``, as one instance per table
     (None for a table an outer join left out), or None when no row matches."""
     database = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: no proxy look-up per use
     with database.cursor() as cursor:
-        cursor.execute(_statement(tables, where, database.vendor), params)
+        cursor.execute(_statement(tables, where, database.vendor), [*join_params, *params])
         row = cursor.fetchone()
     return None if row is None else _instances(tables, row, database)
 
@@ -110,12 +114,14 @@ def fetch_one_after_insert(
     tables: tuple[Table, ...],
     where: str,
     params: Sequence[Any],
+    join_params: Sequence[Any] = (),
 ) -> tuple[bool, list[Model | None] | None]:
     """PostgreSQL only: run ``insert`` and ``fetch_one`` in one round trip. Returns whether the
     insert wrote a row, and the instances (None when nothing matches ``where``)."""
     database = connections[DEFAULT_DB_ALIAS]
+    statement = _statement_after_insert(tables, where, insert)
     with database.cursor() as cursor:
-        cursor.execute(_statement_after_insert(tables, where, insert), [*insert_params, *params])
+        cursor.execute(statement, [*insert_params, *params, *join_params])
         inserted, *row = cursor.fetchone()
     instances = _instances(tables, row, database)
     return bool(inserted), None if instances[0] is None else instances

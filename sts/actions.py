@@ -19,7 +19,13 @@ def assume_role_action(call: ApiCall) -> dict[str, Any]:
         external_id=call.param("ExternalId"),
         source_identity=call.param("SourceIdentity"),
     )
-    issued = assume_role(call.identity, request, actor=call.actor, context=call.context)
+    issued = assume_role(
+        call.identity,
+        request,
+        actor=call.actor,
+        context=call.context,
+        known_role=call.known_role,
+    )
     body: dict[str, Any] = {
         "AssumedRoleUser": {
             "Arn": issued.assumed_role_arn,

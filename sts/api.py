@@ -32,9 +32,10 @@ from iam.audit import Actor, new_request_id, record
 from iam.authz import AccessDenied, remember_revision
 from iam.crypto import decrypt_secret, key_ring
 from iam.identity import Identity, IdentityKind, identity_for_user
-from iam.models import AccessKey, Account, AuditEvent, Service, User
+from iam.models import AccessKey, Account, AuditEvent, Role, Service, User
 from iam.rows import Table, fetch_one, fetch_one_after_insert
 from sts import nonces
+from sts.assume import ROLE_ARN_RE, KnownRole
 from sts.sessions import SessionState, check_session, check_session_spending, session_identity
 from sts.signing import (
     SignatureError,
@@ -72,6 +73,8 @@ class ApiCall:
     actor: Actor
     context: dict[str, Any]
     action: str
+    # AssumeRole's target role when it was read with the caller's access key.
+    known_role: KnownRole | None = None
 
     def param(self, name: str, *, required: bool = False, default: str | None = None) -> str | None:
         value = self.params.get(name)
@@ -100,9 +103,21 @@ def action(version: str, name: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def query_pairs(request: HttpRequest) -> list[tuple[str, str]]:
+    """The query string's (name, value) pairs in order, parsed once per request (``request.GET``
+    would build a QueryDict only to be thrown away)."""
+    pairs = getattr(request, "_api_query", None)
+    if pairs is None:
+        pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+        request._api_query = pairs  # type: ignore[attr-defined]
+    return pairs
+
+
 def is_api_request(request: HttpRequest) -> bool:
     """A request to ``/`` is an API call when it carries ``Action`` or ``x-acs-action``."""
-    if "Action" in request.GET or "HTTP_X_ACS_ACTION" in request.META:
+    if "HTTP_X_ACS_ACTION" in request.META or any(
+        name == "Action" for name, _ in query_pairs(request)
+    ):
         return True
     content_type = request.META.get("CONTENT_TYPE", "")
     return (
@@ -116,7 +131,7 @@ def is_api_request(request: HttpRequest) -> bool:
 
 
 def signed_request_from(request: HttpRequest) -> SignedRequest:
-    query = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    query = query_pairs(request)
     body = request.body if request.method == "POST" else b""
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     form: list[tuple[str, str]] = []
@@ -161,6 +176,8 @@ class Caller:
     # When the nonce rode on the key's look-up: (access key id, nonce) and whether it was fresh.
     spent_nonce: tuple[str, str] | None = None
     nonce_fresh: bool = False
+    # When AssumeRole's target role rode on it too.
+    known_role: KnownRole | None = None
 
 
 def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]:
@@ -168,6 +185,7 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
     caller = Caller()
     _, token = claimed_credentials(signed)
     nonce = claimed_nonce(signed)
+    target = claimed_role(signed)
 
     def lookup_secret(access_key_id: str) -> str:
         if access_key_id.startswith("STS."):
@@ -183,11 +201,13 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
         if nonce and nonces.can_spend_with_a_read():
             # The timestamp is already checked; the signature is checked next, and the nonce
             # counts as spent only for the (key, nonce) the signature then proves.
-            fresh, access_key = load_access_key_spending(access_key_id, nonce, now)
+            fresh, access_key, caller.known_role = load_access_key_spending(
+                access_key_id, nonce, now, target
+            )
             caller.spent_nonce = (access_key_id, nonce)
             caller.nonce_fresh = nonces.spent(fresh, now)
         else:
-            access_key = load_access_key(access_key_id)
+            access_key, caller.known_role = load_access_key(access_key_id, target)
         if access_key is None:
             raise ApiError(
                 "InvalidAccessKeyId.NotFound", "Specified access key is not found.", status=404
@@ -210,32 +230,72 @@ ACCESS_KEY_TABLES = (
     Table(Account, "a", on="a.id = u.account_id"),
     Table(Service, "v", on="v.id = k.service_id"),
 )
+# AssumeRole's target by (account, case-insensitive name), joined on constants: the role rides
+# on the key's row (the ``iam_role_account_lname`` index), or is absent from it.
+ACCESS_KEY_AND_ROLE_TABLES = (
+    *ACCESS_KEY_TABLES,
+    Table(Role, "r", on="r.account_id = %s AND LOWER(r.name) = LOWER(%s)"),
+    Table(Account, "ra", on="ra.id = r.account_id"),
+)
 
 
-def load_access_key(access_key_id: str) -> AccessKey | None:
-    """The key with its owner (user and account, or service): one prepared join."""
-    found = fetch_one(ACCESS_KEY_TABLES, "k.access_key_id = %s", [access_key_id])
-    return None if found is None else owned_key(found)
+def claimed_role(signed: SignedRequest) -> tuple[str, str] | None:
+    """``(account id, role name)`` of an AssumeRole request's RoleArn, before verification, so
+    the role can be read with the access key. The handler validates the parameters again."""
+    if requested_action(signed) != "AssumeRole":
+        return None
+    arn = None
+    for key, value in [*signed.query, *signed.form]:
+        if key == "RoleArn":
+            arn = value
+    match = ROLE_ARN_RE.match(arn or "")
+    return (match.group(1), match.group(2)) if match else None
 
 
-def owned_key(found: list[Any]) -> AccessKey:
-    access_key, user, account, service = found
+def load_access_key(
+    access_key_id: str, target: tuple[str, str] | None = None
+) -> tuple[AccessKey | None, KnownRole | None]:
+    """The key with its owner (user and account, or service), and the ``target`` role if one
+    is named: one prepared join."""
+    tables, join_params = key_tables(target)
+    found = fetch_one(tables, "k.access_key_id = %s", [access_key_id], join_params)
+    return owned_key(found, target)
+
+
+def load_access_key_spending(
+    access_key_id: str, nonce: str, now: datetime, target: tuple[str, str] | None = None
+) -> tuple[bool, AccessKey | None, KnownRole | None]:
+    """``load_access_key`` and the nonce's INSERT in one round trip (PostgreSQL, database store)."""
+    insert, insert_params = nonces.insert_statement(access_key_id, nonce, now)
+    tables, join_params = key_tables(target)
+    fresh, found = fetch_one_after_insert(
+        insert, insert_params, tables, "k.access_key_id = %s", [access_key_id], join_params
+    )
+    return (fresh, *owned_key(found, target))
+
+
+def key_tables(target: tuple[str, str] | None) -> tuple[tuple[Table, ...], list[str]]:
+    if target is None:
+        return ACCESS_KEY_TABLES, []
+    return ACCESS_KEY_AND_ROLE_TABLES, list(target)
+
+
+def owned_key(
+    found: list[Any] | None, target: tuple[str, str] | None
+) -> tuple[AccessKey | None, KnownRole | None]:
+    if found is None:
+        return None, None
+    access_key, user, account, service, *role_and_account = found
     if user is not None:
         user.account = account
     access_key.user = user
     access_key.service = service
-    return access_key
-
-
-def load_access_key_spending(
-    access_key_id: str, nonce: str, now: datetime
-) -> tuple[bool, AccessKey | None]:
-    """``load_access_key`` and the nonce's INSERT in one round trip (PostgreSQL, database store)."""
-    insert, insert_params = nonces.insert_statement(access_key_id, nonce, now)
-    fresh, found = fetch_one_after_insert(
-        insert, insert_params, ACCESS_KEY_TABLES, "k.access_key_id = %s", [access_key_id]
-    )
-    return fresh, None if found is None else owned_key(found)
+    if target is None:
+        return access_key, None
+    role, role_account = role_and_account
+    if role is not None:
+        role.account = role_account
+    return access_key, KnownRole(*target, role)
 
 
 def spend_nonce(access_key_id: str, nonce: str, now: datetime) -> None:
@@ -347,7 +407,7 @@ def api_entry(request: HttpRequest) -> HttpResponse:
         verified = verify(signed, lookup_secret, now=now)
         caller: Caller = lookup_secret.caller  # type: ignore[attr-defined]
         identity = identity_of(caller, verified, now)
-        body = dispatch(request, verified, identity, request_id, now)
+        body = dispatch(request, verified, identity, request_id, now, caller.known_role)
         body = {"RequestId": request_id, **body}
         return render_body(body, response_format, verified.action, 200)
     except AccessDenied as denied:
@@ -395,6 +455,7 @@ def dispatch(
     identity: Identity,
     request_id: str,
     now: datetime,
+    known_role: KnownRole | None = None,
 ) -> dict[str, Any]:
     handler = ACTIONS.get((verified.api_version, verified.action))
     if handler is None:
@@ -409,6 +470,7 @@ def dispatch(
         actor=api_actor(request, identity, request_id),
         context=request_context(request, now),
         action=verified.action,
+        known_role=known_role,
     )
     return handler(call)
 

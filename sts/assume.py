@@ -210,16 +210,32 @@ def check_trust(caller: Identity, role: Role, context: dict[str, Any]) -> None:
 ROLE_TABLES = (Table(Role, "r"), Table(Account, "a", on="a.id = r.account_id", required=True))
 
 
-def find_role(account_id: str, role_name: str) -> Role:
+@dataclass(frozen=True)
+class KnownRole:
+    """The role a RoleArn names, read earlier in the same request (the API reads it with the
+    caller's access key, in one round trip); ``role`` is None when no such role exists."""
+
+    account_id: str
+    role_name: str
+    role: Role | None
+
+    def answers(self, account_id: str, role_name: str) -> bool:
+        return self.account_id == account_id and self.role_name.lower() == role_name.lower()
+
+
+def find_role(account_id: str, role_name: str, known: KnownRole | None = None) -> Role:
     """The role and its account by (account, case-insensitive name): one prepared statement on
-    the ``iam_role_account_lname`` index."""
-    found = fetch_one(
-        ROLE_TABLES, "r.account_id = %s AND LOWER(r.name) = LOWER(%s)", [account_id, role_name]
-    )
-    role = None
-    if found is not None:
-        role, account = found
-        role.account = account
+    the ``iam_role_account_lname`` index, unless ``known`` already holds the answer."""
+    if known is not None and known.answers(account_id, role_name):
+        role = known.role
+    else:
+        found = fetch_one(
+            ROLE_TABLES, "r.account_id = %s AND LOWER(r.name) = LOWER(%s)", [account_id, role_name]
+        )
+        role = None
+        if found is not None:
+            role, account = found
+            role.account = account
     if role is None:
         raise AssumeRoleDenied(
             "EntityNotExist.Role",
@@ -246,8 +262,11 @@ def assume_role(
     channel: str = RoleSession.Channel.API,
     default_duration: int = DEFAULT_DURATION,
     max_duration: int | None = None,
+    known_role: KnownRole | None = None,
 ) -> IssuedRoleSession:
-    """Run every check and issue a role session; audit a refusal and raise.
+    """Run every check and issue a role session; audit a refusal and raise. ``known_role`` is
+    the target role if the caller has read it already; it is used only after check 2, as if read
+    then.
 
     Every check only reads; the one write is the session row with its audit event, inserted
     together in a single statement (``insert_together``), so no transaction needs opening."""
@@ -260,6 +279,7 @@ def assume_role(
             channel=channel,
             default_duration=default_duration,
             max_duration=max_duration,
+            known_role=known_role,
         )
     except errors.ServiceError as error:
         match = ROLE_ARN_RE.match(request.role_arn or "")
@@ -289,11 +309,12 @@ def issue_role_session(
     channel: str,
     default_duration: int,
     max_duration: int | None,
+    known_role: KnownRole | None = None,
 ) -> IssuedRoleSession:
     account_id, role_name, duration, policy = validate_input(request)
     target_arn = role_arn(account_id, role_name)
     check_caller(caller, target_arn, context)
-    role = find_role(account_id, role_name)
+    role = find_role(account_id, role_name, known_role)
     check_trust(caller, role, trust_context(caller, context, request.external_id))
     chained = caller.kind is IdentityKind.ROLE_SESSION
     ceiling = min(role.max_session_duration, CHAINED_MAX_DURATION if chained else 43200)

@@ -1,0 +1,71 @@
+"""How many statements the hot API calls send: AssumeRole reads its target role together with the
+caller's access key, and on PostgreSQL's nonce store the nonce rides on that same statement."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sts import nonces
+from tests.api.test_wire import assume, call
+
+pytestmark = pytest.mark.django_db
+
+
+def statements_of(client, *args, **params) -> list[str]:  # type: ignore[no-untyped-def]
+    with CaptureQueriesContext(connection) as captured:
+        response = call(client, *args, **params)
+    assert response.status_code == 200, response.content
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_assume_role_reads_the_role_with_the_access_key(client, setup) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, secret = setup
+    assume(client, role, key_id, secret)  # the role's last_used is stamped once a minute
+    statements = statements_of(
+        client, "AssumeRole", key_id, secret, RoleArn=role.arn, RoleSessionName="count"
+    )
+    reads = [sql for sql in statements if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+    with_key = [sql for sql in reads if '"iam_accesskey"' in sql]
+    assert len(with_key) == 1 and '"iam_role"' in with_key[0]
+    assert not [sql for sql in reads if '"iam_role"' in sql and sql not in with_key]
+    if nonces.can_spend_with_a_read():
+        # key + nonce + role in one statement, then the session row with its audit event.
+        assert len(statements) == 2, statements
+
+
+def test_a_role_name_in_another_case_is_the_same_role(client, setup) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, secret = setup
+    arn = role.arn.rsplit("/", 1)[0] + "/" + role.name.upper()
+    response = call(client, "AssumeRole", key_id, secret, RoleArn=arn, RoleSessionName="case")
+    assert response.status_code == 200, response.content
+    assert response.json()["AssumedRoleUser"]["Arn"] == f"{role.arn}/case"
+
+
+def test_a_missing_role_read_with_the_key_is_not_found(client, setup) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, secret = setup
+    arn = role.arn.rsplit("/", 1)[0] + "/no-such-role"
+    response = call(client, "AssumeRole", key_id, secret, RoleArn=arn, RoleSessionName="gone")
+    assert (response.status_code, response.json()["Code"]) == (404, "EntityNotExist.Role")
+
+
+def test_without_sts_assume_role_the_role_read_with_the_key_reveals_nothing(  # type: ignore[no-untyped-def]
+    client, setup, account_a
+) -> None:
+    from iam import services
+    from iam.audit import SYSTEM_ACTOR
+
+    role, _, _ = setup
+    stranger = services.create_user(SYSTEM_ACTOR, account_a, "stranger")
+    key = services.create_access_key(SYSTEM_ACTOR, stranger)
+    for arn in (role.arn, role.arn.rsplit("/", 1)[0] + "/no-such-role"):
+        response = call(
+            client,
+            "AssumeRole",
+            key.access_key.access_key_id,
+            key.secret,
+            RoleArn=arn,
+            RoleSessionName="probe",
+        )
+        assert (response.status_code, response.json()["Code"]) == (403, "NoPermission")
