@@ -54,6 +54,7 @@ def test_insert_together_writes_every_row_or_none(account_a) -> None:  # type: i
             source_identity="acs:ram::1:user/x",
             issued=now,
             expires=now,
+            user_agent='agent "quoted" \\ é 中',
         )
 
     def event() -> AuditEvent:
@@ -62,6 +63,8 @@ def test_insert_together_writes_every_row_or_none(account_a) -> None:  # type: i
     insert_together(session("s" * 32), event())
     stored = RoleSession.objects.get(pk="s" * 32)
     assert (stored.issued, stored.role_name) == (now, "ops")
+    assert stored.user_agent == 'agent "quoted" \\ é 中'
+    assert (stored.has_session_policy, stored.revoked_at) == (False, None)
     assert AuditEvent.objects.filter(action="sts:AssumeRole").get().details == {"a": 1}
     with pytest.raises(IntegrityError):
         insert_together(session("s" * 32), event())  # the session id is taken
