@@ -15,6 +15,32 @@ if TYPE_CHECKING:
     from iam.models import Role, Service, User
 
 
+# What resolving and authorizing an identity reads of its user, account and role. The API's
+# hand-written joins (``iam.rows.Table.columns``) read only these; Django loads any other field
+# (password hash, contact details, timestamps) on first use.
+IDENTITY_USER_FIELDS = (
+    "account_id",
+    "kind",
+    "user_id",
+    "name",
+    "display_name",
+    "is_active",
+    "authz_revision",
+)
+IDENTITY_ACCOUNT_FIELDS = ("alias", "display_name", "authz_revision")
+IDENTITY_ROLE_FIELDS = (
+    "account_id",
+    "role_id",
+    "name",
+    "trust_policy",
+    "max_session_duration",
+    "sessions_revoked_before",
+    "trust_revision",
+    "last_used",
+    "authz_revision",
+)
+
+
 class IdentityKind(StrEnum):
     ROOT = "root"
     USER = "user"

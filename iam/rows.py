@@ -25,24 +25,31 @@ from django.db.models import Model
 class Table:
     """One model in a join, under its SQL alias; every table after the first is joined ``on`` a
     condition (an outer join unless ``required``). The ``%s`` of the conditions take the
-    ``join_params`` of ``fetch_one``, in table order."""
+    ``join_params`` of ``fetch_one``, in table order. ``columns``, when given, names the only
+    fields read besides the primary key; the rest are deferred, as with ``QuerySet.only()``:
+    Django reads one from the database when it is first used, so leave out only what the hot path
+    never touches (each timestamp left out saves parsing it)."""
 
     model: type[Model]
     alias: str
     on: str = ""
     required: bool = False
+    columns: tuple[str, ...] = ()
 
 
 Converter = tuple[Callable[[Any, Any, Any], Any], Any]
 
 
 @cache
-def _reader(
-    model: type[Model], alias: str, vendor: str
-) -> tuple[str, list[str], int, list[list[Converter]]]:
-    """Select list, attribute names, primary-key position and per-column converters."""
+def _reader(table: Table, vendor: str) -> tuple[str, frozenset[str], int, list[list[Converter]]]:
+    """Select list, attribute names read, primary-key position and per-column converters."""
     del vendor  # part of the cache key only: converters depend on the database backend
-    fields = model._meta.concrete_fields
+    model, alias = table.model, table.alias
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not table.columns or field.primary_key or field.attname in table.columns
+    ]
     quote = connection.ops.quote_name
     columns = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
     converters: list[list[Converter]] = []
@@ -54,11 +61,13 @@ def _reader(
         ]
         converters.append([(function, column) for function in functions])
     primary_key = next(index for index, field in enumerate(fields) if field.primary_key)
-    return columns, [field.attname for field in fields], primary_key, converters
+    names = frozenset(field.attname for field in fields)
+    assert not set(table.columns) - names, f"unknown columns of {model.__name__}"
+    return columns, names, primary_key, converters
 
 
 def _columns(tables: tuple[Table, ...], vendor: str) -> str:
-    return ", ".join(_reader(table.model, table.alias, vendor)[0] for table in tables)
+    return ", ".join(_reader(table, vendor)[0] for table in tables)
 
 
 def _joins(tables: tuple[Table, ...]) -> list[str]:
@@ -133,9 +142,9 @@ def _instances(tables: tuple[Table, ...], row: Sequence[Any], database: Any) -> 
     instances: list[Model | None] = []
     offset = 0
     for table in tables:
-        _, names, primary_key, converters = _reader(table.model, table.alias, vendor)
-        values = list(row[offset : offset + len(names)])
-        offset += len(names)
+        _, names, primary_key, converters = _reader(table, vendor)
+        values = list(row[offset : offset + len(converters)])
+        offset += len(converters)
         if values[primary_key] is None:
             instances.append(None)
             continue

@@ -31,7 +31,14 @@ from iam import errors
 from iam.audit import Actor, new_request_id, record
 from iam.authz import AccessDenied, remember_revision
 from iam.crypto import decrypt_secret, key_ring
-from iam.identity import Identity, IdentityKind, identity_for_user
+from iam.identity import (
+    IDENTITY_ACCOUNT_FIELDS,
+    IDENTITY_ROLE_FIELDS,
+    IDENTITY_USER_FIELDS,
+    Identity,
+    IdentityKind,
+    identity_for_user,
+)
 from iam.models import AccessKey, Account, AuditEvent, Role, Service, User
 from iam.rows import Table, fetch_one, fetch_one_after_insert
 from sts import nonces
@@ -226,16 +233,21 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
 
 ACCESS_KEY_TABLES = (
     Table(AccessKey, "k"),
-    Table(User, "u", on="u.id = k.user_id"),
-    Table(Account, "a", on="a.id = u.account_id"),
+    Table(User, "u", on="u.id = k.user_id", columns=IDENTITY_USER_FIELDS),
+    Table(Account, "a", on="a.id = u.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
     Table(Service, "v", on="v.id = k.service_id"),
 )
 # AssumeRole's target by (account, case-insensitive name), joined on constants: the role rides
 # on the key's row (the ``iam_role_account_lname`` index), or is absent from it.
 ACCESS_KEY_AND_ROLE_TABLES = (
     *ACCESS_KEY_TABLES,
-    Table(Role, "r", on="r.account_id = %s AND LOWER(r.name) = LOWER(%s)"),
-    Table(Account, "ra", on="ra.id = r.account_id"),
+    Table(
+        Role,
+        "r",
+        on="r.account_id = %s AND LOWER(r.name) = LOWER(%s)",
+        columns=IDENTITY_ROLE_FIELDS,
+    ),
+    Table(Account, "ra", on="ra.id = r.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
 )
 
 

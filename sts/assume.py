@@ -27,7 +27,7 @@ from iam import errors
 from iam.audit import Actor, new_event, record
 from iam.authz import authorize, explain_decision, revision_for
 from iam.crypto import key_ring
-from iam.identity import Identity, IdentityKind
+from iam.identity import IDENTITY_ACCOUNT_FIELDS, IDENTITY_ROLE_FIELDS, Identity, IdentityKind
 from iam.models import Account, Role, role_arn
 from iam.policy import PolicyError, TrustPrincipal, parse_policy, trust_allows
 from iam.rows import Table, fetch_one, insert_together
@@ -207,7 +207,10 @@ def check_trust(caller: Identity, role: Role, context: dict[str, Any]) -> None:
         )
 
 
-ROLE_TABLES = (Table(Role, "r"), Table(Account, "a", on="a.id = r.account_id", required=True))
+ROLE_TABLES = (
+    Table(Role, "r", columns=IDENTITY_ROLE_FIELDS),
+    Table(Account, "a", on="a.id = r.account_id", required=True, columns=IDENTITY_ACCOUNT_FIELDS),
+)
 
 
 @dataclass(frozen=True)

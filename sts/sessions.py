@@ -24,7 +24,15 @@ from typing import Any
 from django.utils import timezone
 
 from iam.authz import BoundedCache, authorize
-from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
+from iam.identity import (
+    IDENTITY_ACCOUNT_FIELDS,
+    IDENTITY_ROLE_FIELDS,
+    IDENTITY_USER_FIELDS,
+    Identity,
+    IdentityKind,
+    RoleSessionInfo,
+    identity_for_user,
+)
 from iam.models import Account, Role, User
 from iam.policy import TrustPrincipal, trust_allows
 from iam.rows import Table, fetch_one, fetch_one_after_insert
@@ -46,10 +54,10 @@ class SessionState:
 
 SESSION_TABLES = (
     Table(RoleSession, "s"),
-    Table(Role, "r", on="r.id = s.role_id"),
-    Table(Account, "ra", on="ra.id = r.account_id"),
-    Table(User, "u", on="u.id = s.caller_user_id"),
-    Table(Account, "ua", on="ua.id = u.account_id"),
+    Table(Role, "r", on="r.id = s.role_id", columns=IDENTITY_ROLE_FIELDS),
+    Table(Account, "ra", on="ra.id = r.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
+    Table(User, "u", on="u.id = s.caller_user_id", columns=IDENTITY_USER_FIELDS),
+    Table(Account, "ua", on="ua.id = u.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
 )
 
 

@@ -268,15 +268,14 @@ def v2_canonicalized_query(params: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{percent_encode(name)}={percent_encode(value)}" for name, value in pairs)
 
 
-# The canonicalized query holds only unreserved characters and ``%``, ``=``, ``&``; encoding it
-# again escapes just those three, which a translation table does in one pass.
-CANONICAL_QUERY_ESCAPES = str.maketrans({"%": "%25", "=": "%3D", "&": "%26"})
-
-
 def v2_string_to_sign(method: str, params: Iterable[tuple[str, str]]) -> str:
-    """``METHOD&%2F&pe(CanonicalizedQueryString)`` (spec §2.2)."""
+    """``METHOD&%2F&pe(CanonicalizedQueryString)`` (spec §2.2).
+
+    The canonicalized query holds only unreserved characters and ``%``, ``=``, ``&``, so encoding
+    it again escapes just those three (``%`` first, so no escape is escaped twice)."""
     canonical = v2_canonicalized_query(params)
-    return f"{method.upper()}&%2F&{canonical.translate(CANONICAL_QUERY_ESCAPES)}"
+    escaped = canonical.replace("%", "%25").replace("=", "%3D").replace("&", "%26")
+    return f"{method.upper()}&%2F&{escaped}"
 
 
 def v2_string_to_sign_credentials_quirk(method: str, params: Iterable[tuple[str, str]]) -> str:

@@ -69,3 +69,24 @@ def test_without_sts_assume_role_the_role_read_with_the_key_reveals_nothing(  # 
             RoleSessionName="probe",
         )
         assert (response.status_code, response.json()["Code"]) == (403, "NoPermission")
+
+
+def test_get_caller_identity_is_one_statement(client, setup) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, secret = setup
+    call(
+        client, "GetCallerIdentity", key_id, secret
+    )  # the key's last_used is stamped once a minute
+    credentials = assume(client, role, key_id, secret)
+    sts_key = (credentials["AccessKeyId"], credentials["AccessKeySecret"])
+    token = credentials["SecurityToken"]
+    call(client, "GetCallerIdentity", *sts_key, token=token)
+    with_key = statements_of(client, "GetCallerIdentity", key_id, secret)
+    with_role = statements_of(client, "GetCallerIdentity", *sts_key, token=token)
+    if nonces.can_spend_with_a_read():
+        # The nonce rides on the access key's read, or on the role session's revocation check;
+        # nothing the identity needs is read again (no deferred field is touched).
+        assert (len(with_key), len(with_role)) == (1, 1), (with_key, with_role)
+    else:  # the nonce is a statement of its own
+        assert (len(with_key), len(with_role)) == (2, 2), (with_key, with_role)
+    assert any('"iam_accesskey"' in sql for sql in with_key)
+    assert any('"sts_rolesession"' in sql for sql in with_role)

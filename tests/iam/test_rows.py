@@ -40,6 +40,24 @@ def test_a_join_reads_back_model_instances_with_outer_joins_as_none(user_a) -> N
     assert fetch_one(KEY_TABLES, "k.access_key_id = %s", ["LTAInone"]) is None
 
 
+def test_columns_read_only_some_fields_and_defer_the_rest(
+    user_a, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    key = services.create_access_key(SYSTEM_ACTOR, user_a).access_key
+    tables = (
+        Table(AccessKey, "k", columns=("user_id", "status")),
+        Table(User, "u", on="u.id = k.user_id", columns=("name",)),
+    )
+    with django_assert_num_queries(1):
+        found = fetch_one(tables, "k.access_key_id = %s", [key.pk])
+        assert found is not None
+        access_key, user = found
+        assert (access_key.status, user.pk, user.name) == ("Active", user_a.pk, user_a.name)
+    assert access_key.get_deferred_fields() >= {"secret_ciphertext", "created"}
+    with django_assert_num_queries(1):  # a deferred field is read when first used
+        assert access_key.created == key.created
+
+
 def test_insert_together_writes_every_row_or_none(account_a) -> None:  # type: ignore[no-untyped-def]
     now = timezone.now()
 
