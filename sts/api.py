@@ -42,7 +42,7 @@ from iam.identity import (
 from iam.models import AccessKey, Account, AuditEvent, Role, Service, User
 from iam.rows import Table, fetch_one, fetch_one_after_insert
 from sts import nonces
-from sts.assume import ROLE_ARN_RE, KnownRole
+from sts.assume import ROLE_ARN_RE, ROLE_BY_NAME, KnownRole, with_account
 from sts.sessions import SessionState, check_session, check_session_spending, session_identity
 from sts.signing import (
     SignatureError,
@@ -237,16 +237,11 @@ ACCESS_KEY_TABLES = (
     Table(Account, "a", on="a.id = u.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
     Table(Service, "v", on="v.id = k.service_id"),
 )
-# AssumeRole's target by (account, case-insensitive name), joined on constants: the role rides
-# on the key's row (the ``iam_role_account_lname`` index), or is absent from it.
+# AssumeRole's target, joined on constants (``ROLE_BY_NAME``): the role rides on the key's row,
+# or is absent from it.
 ACCESS_KEY_AND_ROLE_TABLES = (
     *ACCESS_KEY_TABLES,
-    Table(
-        Role,
-        "r",
-        on="r.account_id = %s AND LOWER(r.name) = LOWER(%s)",
-        columns=IDENTITY_ROLE_FIELDS,
-    ),
+    Table(Role, "r", on=ROLE_BY_NAME, columns=IDENTITY_ROLE_FIELDS),
     Table(Account, "ra", on="ra.id = r.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
 )
 
@@ -304,10 +299,7 @@ def owned_key(
     access_key.service = service
     if target is None:
         return access_key, None
-    role, role_account = role_and_account
-    if role is not None:
-        role.account = role_account
-    return access_key, KnownRole(*target, role)
+    return access_key, KnownRole(*target, with_account(*role_and_account))
 
 
 def spend_nonce(access_key_id: str, nonce: str, now: datetime) -> None:

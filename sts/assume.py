@@ -207,6 +207,9 @@ def check_trust(caller: Identity, role: Role, context: dict[str, Any]) -> None:
         )
 
 
+# A role by (account, case-insensitive name), on the ``iam_role_account_lname`` index; ``r`` is
+# the role's alias in every join that finds one this way.
+ROLE_BY_NAME = "r.account_id = %s AND LOWER(r.name) = LOWER(%s)"
 ROLE_TABLES = (
     Table(Role, "r", columns=IDENTITY_ROLE_FIELDS),
     Table(Account, "a", on="a.id = r.account_id", required=True, columns=IDENTITY_ACCOUNT_FIELDS),
@@ -226,19 +229,21 @@ class KnownRole:
         return self.account_id == account_id and self.role_name.lower() == role_name.lower()
 
 
+def with_account(role: Role | None, account: Account | None) -> Role | None:
+    """A role read with its account in one join, the account set so no query follows."""
+    if role is not None:
+        role.account = account
+    return role
+
+
 def find_role(account_id: str, role_name: str, known: KnownRole | None = None) -> Role:
     """The role and its account by (account, case-insensitive name): one prepared statement on
     the ``iam_role_account_lname`` index, unless ``known`` already holds the answer."""
     if known is not None and known.answers(account_id, role_name):
         role = known.role
     else:
-        found = fetch_one(
-            ROLE_TABLES, "r.account_id = %s AND LOWER(r.name) = LOWER(%s)", [account_id, role_name]
-        )
-        role = None
-        if found is not None:
-            role, account = found
-            role.account = account
+        found = fetch_one(ROLE_TABLES, ROLE_BY_NAME, [account_id, role_name])
+        role = None if found is None else with_account(*found)
     if role is None:
         raise AssumeRoleDenied(
             "EntityNotExist.Role",

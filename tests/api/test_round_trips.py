@@ -7,6 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from iam import services
+from iam.audit import SYSTEM_ACTOR
 from sts import nonces
 from tests.api.test_wire import assume, call
 
@@ -53,9 +55,6 @@ def test_a_missing_role_read_with_the_key_is_not_found(client, setup) -> None:  
 def test_without_sts_assume_role_the_role_read_with_the_key_reveals_nothing(  # type: ignore[no-untyped-def]
     client, setup, account_a
 ) -> None:
-    from iam import services
-    from iam.audit import SYSTEM_ACTOR
-
     role, _, _ = setup
     stranger = services.create_user(SYSTEM_ACTOR, account_a, "stranger")
     key = services.create_access_key(SYSTEM_ACTOR, stranger)
