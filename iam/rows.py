@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -90,17 +91,16 @@ def _statement(tables: tuple[Table, ...], where: str, vendor: str) -> str:
 
 
 @cache
-def _statement_after_insert(tables: tuple[Table, ...], where: str, insert: str) -> str:
-    """PostgreSQL: ``insert`` (an ``INSERT … ON CONFLICT DO NOTHING``) and the join in one
-    statement. The first column counts the rows inserted; the join hangs off a one-row
-    relation, so that count arrives even when nothing matches ``where``."""
+def _statement_with_scalar(tables: tuple[Table, ...], where: str, scalar: str, prefix: str) -> str:
+    """PostgreSQL: ``scalar`` (an expression or subquery) as the first column, then the join,
+    after ``prefix`` (a ``WITH`` clause, or nothing). The join hangs off a one-row relation, so the
+    scalar arrives even when nothing matches ``where``."""
     first, *joined = tables
-    assert not any(table.required for table in joined), "an inner join would drop the count"
+    assert not any(table.required for table in joined), "an inner join would drop the scalar"
     source = f"{connection.ops.quote_name(first.model._meta.db_table)} {first.alias}"
-    spend = f"WITH inserted AS ({insert} RETURNING 1)"
-    select = f"SELECT (SELECT count(*) FROM inserted), {_columns(tables, 'postgresql')}"  # noqa: S608
+    select = f"SELECT ({scalar}), {_columns(tables, 'postgresql')}"
     outer = f"FROM (SELECT 1) AS one LEFT JOIN {source} ON {where}"
-    return " ".join([spend, select, outer, *_joins(tuple(joined))])
+    return " ".join([*filter(None, [prefix]), select, outer, *_joins(tuple(joined))])
 
 
 def fetch_one(
@@ -126,15 +126,38 @@ def fetch_one_after_insert(
     params: Sequence[Any],
     join_params: Sequence[Any] = (),
 ) -> tuple[bool, list[Model | None] | None]:
-    """PostgreSQL only: run ``insert`` and ``fetch_one`` in one round trip. Returns whether the
-    insert wrote a row, and the instances (None when nothing matches ``where``)."""
+    """PostgreSQL only: run ``insert`` (an ``INSERT … ON CONFLICT DO NOTHING``) and ``fetch_one``
+    in one round trip. Returns whether the insert wrote a row, and the instances (None when
+    nothing matches ``where``)."""
+    spend = f"WITH inserted AS ({insert} RETURNING 1)"
+    statement = _statement_with_scalar(tables, where, "SELECT count(*) FROM inserted", spend)
+    inserted, found = _fetch_with_scalar(statement, [*insert_params, *params, *join_params], tables)
+    return bool(inserted), found
+
+
+def fetch_one_with(
+    scalar: str,
+    scalar_params: Sequence[Any],
+    tables: tuple[Table, ...],
+    where: str,
+    params: Sequence[Any],
+    join_params: Sequence[Any] = (),
+) -> tuple[Any, list[Model | None] | None]:
+    """PostgreSQL only: ``fetch_one`` with the value of ``scalar`` (say, an ``EXISTS`` probe of
+    another table) in the same round trip."""
+    statement = _statement_with_scalar(tables, where, scalar, "")
+    return _fetch_with_scalar(statement, [*scalar_params, *params, *join_params], tables)
+
+
+def _fetch_with_scalar(
+    statement: str, params: list[Any], tables: tuple[Table, ...]
+) -> tuple[Any, list[Model | None] | None]:
     database = connections[DEFAULT_DB_ALIAS]
-    statement = _statement_after_insert(tables, where, insert)
     with database.cursor() as cursor:
-        cursor.execute(statement, [*insert_params, *params, *join_params])
-        inserted, *row = cursor.fetchone()
+        cursor.execute(statement, params)
+        scalar, *row = cursor.fetchone()
     instances = _instances(tables, row, database)
-    return bool(inserted), None if instances[0] is None else instances
+    return scalar, None if instances[0] is None else instances
 
 
 def _instances(tables: tuple[Table, ...], row: Sequence[Any], database: Any) -> list[Model | None]:
@@ -156,14 +179,15 @@ def _instances(tables: tuple[Table, ...], row: Sequence[Any], database: Any) -> 
 
 
 @cache
-def _insert_statement(models: tuple[type[Model], ...], vendor: str) -> str:
-    """``WITH`` each model's INSERT but the last, then the last: one statement, so PostgreSQL
-    writes every row or none in one round trip and one commit. Each row travels as one JSON
-    parameter that ``json_populate_record`` spreads over the table's columns (dozens of typed
-    parameters cost psycopg more to send than PostgreSQL spends parsing one document)."""
+def _insert_statement(models: tuple[type[Model], ...], first: str, vendor: str) -> str:
+    """``WITH`` the ``first`` statement (if any) and each model's INSERT but the last, then the
+    last: one statement, so PostgreSQL writes every row or none in one round trip and one commit.
+    Each row travels as one JSON parameter that ``json_populate_record`` spreads over the table's
+    columns (dozens of typed parameters cost psycopg more to send than PostgreSQL spends parsing
+    one document)."""
     del vendor
     quote = connection.ops.quote_name
-    inserts = []
+    inserts = [first] if first else []
     for model in models:
         table = quote(model._meta.db_table)
         columns = ", ".join(quote(field.column) for field, _ in _insert_plan(model))
@@ -171,10 +195,10 @@ def _insert_statement(models: tuple[type[Model], ...], vendor: str) -> str:
             f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 (model metadata)
             f"FROM json_populate_record(NULL::{table}, %s::json)"
         )
-    *first, last = inserts
-    if not first:
+    *before, last = inserts
+    if not before:
         return last
-    ctes = ", ".join(f"insert_{index} AS ({sql})" for index, sql in enumerate(first))
+    ctes = ", ".join(f"insert_{index} AS ({sql})" for index, sql in enumerate(before))
     return f"WITH {ctes} {last}"
 
 
@@ -229,19 +253,30 @@ def _json_row(instance: Model) -> str:
     return json.dumps(row)
 
 
-def insert_together(*instances: Model) -> None:
+def insert_together(*instances: Model, first: tuple[str, Sequence[Any]] | None = None) -> None:
     """Insert new rows of different tables atomically: one statement on PostgreSQL (no
-    BEGIN/COMMIT round trips), one transaction elsewhere. Database-generated primary keys are not
-    read back, so use it only for rows nobody needs the id of at once."""
+    BEGIN/COMMIT round trips), one transaction elsewhere. ``first``, a constant SQL statement
+    with its parameters, joins the same all-or-nothing write (if it fails, no row is inserted).
+    Database-generated primary keys are not read back, so use it only for rows nobody needs the
+    id of at once."""
+    sql, sql_params = first or ("", ())
     if connection.vendor != "postgresql":
-        with transaction.atomic():
+        with transaction.atomic(), connection.cursor() as cursor:
+            if sql:
+                cursor.execute(sql, sql_params)
             for instance in instances:
                 instance.save(force_insert=True)
         return
-    params = [_json_row(instance) for instance in instances]
+    params = [*sql_params, *(_json_row(instance) for instance in instances)]
     for instance in instances:
         instance._state.adding = False
         instance._state.db = connection.alias
-    statement = _insert_statement(tuple(type(instance) for instance in instances), "postgresql")
-    with connection.cursor() as cursor:
+    models = tuple(type(instance) for instance in instances)
+    statement = _insert_statement(models, sql, "postgresql")
+    # Inside a transaction, a savepoint keeps a failed write (a unique constraint, say) from
+    # aborting the rest of it; in autocommit the statement is its own transaction.
+    with (
+        transaction.atomic() if connection.in_atomic_block else nullcontext(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement, params)

@@ -9,7 +9,7 @@ from sts.api import STS_VERSION, ApiCall, action, iso
 from sts.assume import AssumeRoleInput, assume_role
 
 
-@action(STS_VERSION, "AssumeRole")
+@action(STS_VERSION, "AssumeRole", spends_nonce=True)
 def assume_role_action(call: ApiCall) -> dict[str, Any]:
     request = AssumeRoleInput(
         role_arn=call.param("RoleArn", required=True) or "",
@@ -25,6 +25,7 @@ def assume_role_action(call: ApiCall) -> dict[str, Any]:
         actor=call.actor,
         context=call.context,
         known_role=call.known_role,
+        nonce=call.nonce,
     )
     body: dict[str, Any] = {
         "AssumedRoleUser": {

@@ -10,7 +10,9 @@ produces a 500.
 
 On PostgreSQL with the database nonce store, the nonce's INSERT rides on the statement that reads
 the access key (``LTAI…``) or the role session (``STS.…``), so each costs one round trip. The
-nonce then counts only for the (access key, nonce) the signature goes on to prove.
+nonce then counts only for the (access key, nonce) the signature goes on to prove. AssumeRole
+with an access key writes its session anyway: its look-up only probes the nonce, and the
+session's write spends it (``sts.nonces.PendingNonce``), one commit where there would be two.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ from iam.identity import (
     identity_for_user,
 )
 from iam.models import AccessKey, Account, AuditEvent, Role, Service, User
-from iam.rows import Table, fetch_one, fetch_one_after_insert
+from iam.rows import Table, fetch_one, fetch_one_after_insert, fetch_one_with
 from sts import nonces
 from sts.assume import ROLE_ARN_RE, ROLE_BY_NAME, KnownRole, with_account
+from sts.nonces import PendingNonce
 from sts.sessions import SessionState, check_session, check_session_spending, session_identity
 from sts.signing import (
     SignatureError,
@@ -82,6 +85,8 @@ class ApiCall:
     action: str
     # AssumeRole's target role when it was read with the caller's access key.
     known_role: KnownRole | None = None
+    # The request's nonce when it is still to be spent, by the handler's write (NONCE_SPENDERS).
+    nonce: PendingNonce | None = None
 
     def param(self, name: str, *, required: bool = False, default: str | None = None) -> str | None:
         value = self.params.get(name)
@@ -100,11 +105,15 @@ class ApiCall:
 
 Handler = Callable[[ApiCall], dict[str, Any]]
 ACTIONS: dict[tuple[str, str], Handler] = {}
+# Handlers that spend ``ApiCall.nonce`` in their one write (or leave it to the entry point).
+NONCE_SPENDERS: set[Handler] = set()
 
 
-def action(version: str, name: str) -> Callable[[Handler], Handler]:
+def action(version: str, name: str, *, spends_nonce: bool = False) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         ACTIONS[(version, name)] = handler
+        if spends_nonce:
+            NONCE_SPENDERS.add(handler)
         return handler
 
     return register
@@ -180,9 +189,11 @@ class Caller:
     secret: str = ""
     access_key: AccessKey | None = None
     token_claims: Any = None
-    # When the nonce rode on the key's look-up: (access key id, nonce) and whether it was fresh.
+    # When the nonce rode on the key's look-up: (access key id, nonce) and whether it was fresh;
+    # ``nonce_deferred`` when the look-up only probed it (AssumeRole spends it with its write).
     spent_nonce: tuple[str, str] | None = None
     nonce_fresh: bool = False
+    nonce_deferred: bool = False
     # When AssumeRole's target role rode on it too.
     known_role: KnownRole | None = None
 
@@ -205,7 +216,15 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
             caller.token_claims = claims
             caller.secret = claims.access_key_secret
             return caller.secret
-        if nonce and nonces.can_spend_with_a_read():
+        if nonce and nonces.can_spend_with_a_read() and target is not None:
+            # AssumeRole writes anyway: the nonce is only probed here, and spent by that write.
+            seen, access_key, caller.known_role = load_access_key_probing(
+                access_key_id, nonce, target
+            )
+            caller.spent_nonce = (access_key_id, nonce)
+            caller.nonce_fresh = not seen
+            caller.nonce_deferred = True
+        elif nonce and nonces.can_spend_with_a_read():
             # The timestamp is already checked; the signature is checked next, and the nonce
             # counts as spent only for the (key, nonce) the signature then proves.
             fresh, access_key, caller.known_role = load_access_key_spending(
@@ -281,6 +300,19 @@ def load_access_key_spending(
     return (fresh, *owned_key(found, target))
 
 
+def load_access_key_probing(
+    access_key_id: str, nonce: str, target: tuple[str, str]
+) -> tuple[bool, AccessKey | None, KnownRole | None]:
+    """``load_access_key`` and whether the nonce is spent already, in one round trip
+    (PostgreSQL, database store); the spend itself is left to the request's write."""
+    seen_sql, seen_params = nonces.seen_statement(access_key_id, nonce)
+    tables, join_params = key_tables(target)
+    seen, found = fetch_one_with(
+        seen_sql, seen_params, tables, "k.access_key_id = %s", [access_key_id], join_params
+    )
+    return (bool(seen), *owned_key(found, target))
+
+
 def key_tables(target: tuple[str, str] | None) -> tuple[tuple[Table, ...], list[str]]:
     if target is None:
         return ACCESS_KEY_TABLES, []
@@ -308,8 +340,18 @@ def spend_nonce(access_key_id: str, nonce: str, now: datetime) -> None:
         raise nonce_used()
 
 
-def nonce_used() -> ApiError:
-    return ApiError("SignatureNonceUsed", "Specified signature nonce was used already.")
+def nonce_used() -> errors.ServiceError:
+    return nonces.used_error()
+
+
+def pending_nonce(
+    caller: Caller, verified: VerifiedSignature, now: datetime
+) -> PendingNonce | None:
+    """The verified request's nonce when its look-up only probed it, still to be spent."""
+    key_and_nonce = (verified.access_key_id, verified.nonce)
+    if caller.nonce_deferred and caller.spent_nonce == key_and_nonce:
+        return PendingNonce(*key_and_nonce, now)
+    return None
 
 
 def identity_of(caller: Caller, verified: VerifiedSignature, now: datetime) -> Identity:
@@ -411,7 +453,12 @@ def api_entry(request: HttpRequest) -> HttpResponse:
         verified = verify(signed, lookup_secret, now=now)
         caller: Caller = lookup_secret.caller  # type: ignore[attr-defined]
         identity = identity_of(caller, verified, now)
-        body = dispatch(request, verified, identity, request_id, now, caller.known_role)
+        nonce = pending_nonce(caller, verified, now)
+        try:
+            body = dispatch(request, verified, identity, request_id, now, caller.known_role, nonce)
+        finally:
+            if nonce is not None:
+                nonce.settle()  # whatever the outcome, the nonce is now spent
         body = {"RequestId": request_id, **body}
         return render_body(body, response_format, verified.action, 200)
     except AccessDenied as denied:
@@ -460,6 +507,7 @@ def dispatch(
     request_id: str,
     now: datetime,
     known_role: KnownRole | None = None,
+    nonce: PendingNonce | None = None,
 ) -> dict[str, Any]:
     handler = ACTIONS.get((verified.api_version, verified.action))
     if handler is None:
@@ -468,6 +516,11 @@ def dispatch(
             "Specified api is not found, please check your url and method.",
             status=404,
         )
+    if nonce is not None and handler not in NONCE_SPENDERS:
+        # Only a handler that spends the nonce with its own write may run before it is spent.
+        if not nonce.settle():
+            raise nonce_used()
+        nonce = None
     call = ApiCall(
         identity=identity,
         params=verified.params,
@@ -475,6 +528,7 @@ def dispatch(
         context=request_context(request, now),
         action=verified.action,
         known_role=known_role,
+        nonce=nonce,
     )
     return handler(call)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import IntegrityError
 from django.utils import timezone
 
 from iam import errors
@@ -31,7 +32,9 @@ from iam.identity import IDENTITY_ACCOUNT_FIELDS, IDENTITY_ROLE_FIELDS, Identity
 from iam.models import Account, Role, role_arn
 from iam.policy import PolicyError, TrustPrincipal, parse_policy, trust_allows
 from iam.rows import Table, fetch_one, insert_together
+from sts import nonces
 from sts.models import RoleSession
+from sts.nonces import PendingNonce
 from sts.tokens import RoleTokenClaims, issue_token, new_secret, new_sts_access_key_id
 
 ROLE_ARN_RE = re.compile(r"^acs:ram::(\d{16}):role/([A-Za-z0-9.-]{1,64})$", re.IGNORECASE)
@@ -271,13 +274,16 @@ def assume_role(
     default_duration: int = DEFAULT_DURATION,
     max_duration: int | None = None,
     known_role: KnownRole | None = None,
+    nonce: PendingNonce | None = None,
 ) -> IssuedRoleSession:
     """Run every check and issue a role session; audit a refusal and raise. ``known_role`` is
     the target role if the caller has read it already; it is used only after check 2, as if read
     then.
 
     Every check only reads; the one write is the session row with its audit event, inserted
-    together in a single statement (``insert_together``), so no transaction needs opening."""
+    together in a single statement (``insert_together``), so no transaction needs opening. An API
+    request's ``nonce``, when still unspent, is spent by that same statement; if a copy of the
+    request spent it first, nothing is written and the call fails with ``SignatureNonceUsed``."""
     try:
         return issue_role_session(
             caller,
@@ -288,6 +294,7 @@ def assume_role(
             default_duration=default_duration,
             max_duration=max_duration,
             known_role=known_role,
+            nonce=nonce,
         )
     except errors.ServiceError as error:
         match = ROLE_ARN_RE.match(request.role_arn or "")
@@ -318,6 +325,7 @@ def issue_role_session(
     default_duration: int,
     max_duration: int | None,
     known_role: KnownRole | None = None,
+    nonce: PendingNonce | None = None,
 ) -> IssuedRoleSession:
     account_id, role_name, duration, policy = validate_input(request)
     target_arn = role_arn(account_id, role_name)
@@ -340,6 +348,7 @@ def issue_role_session(
         actor=actor,
         context=context,
         channel=channel,
+        nonce=nonce,
     )
 
 
@@ -353,6 +362,7 @@ def issue(
     actor: Actor,
     context: dict[str, Any],
     channel: str,
+    nonce: PendingNonce | None = None,
 ) -> IssuedRoleSession:
     now = timezone.now().replace(microsecond=0)
     expiration = now + timedelta(seconds=duration)
@@ -421,7 +431,15 @@ def issue(
             "SourceIdentity": source_identity,
         },
     )
-    insert_together(session, event)
+    try:
+        insert_together(session, event, first=nonce.insert() if nonce else None)
+    except IntegrityError as error:
+        if nonce is None or not nonces.is_conflict(error):
+            raise
+        nonce.spent = True  # by the copy of this request that got there first
+        raise nonces.used_error() from error
+    if nonce is not None:
+        nonce.written()
     if role.last_used is None or role.last_used < now - timedelta(minutes=1):
         Role.objects.filter(pk=role.pk).update(last_used=now)
     return IssuedRoleSession(role, session, access_key_id, secret, token, expiration)

@@ -85,6 +85,9 @@ class RoleSession(models.Model):
         )
 
 
+NONCE_UNIQUE = "sts_nonce_unique"
+
+
 class UsedNonce(models.Model):
     """A signature nonce seen within the replay window; the unique constraint makes it single-use
     across every server process."""
@@ -95,7 +98,7 @@ class UsedNonce(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["access_key_id", "nonce"], name="sts_nonce_unique")
+            models.UniqueConstraint(fields=["access_key_id", "nonce"], name=NONCE_UNIQUE)
         ]
 
     def __str__(self) -> str:

@@ -18,19 +18,21 @@ from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from iam import errors
-from sts.models import UsedNonce
+from sts.models import NONCE_UNIQUE, UsedNonce
 
 NONCE_WINDOW = timedelta(minutes=15)
 NONCE_MAX_LENGTH = 128
 REDIS_KEY_PREFIX = "ram-console:nonce:"
+ON_CONFLICT = " ON CONFLICT (access_key_id, nonce) DO NOTHING"
 
 
 def spend(access_key_id: str, nonce: str, now: datetime) -> bool:
@@ -51,9 +53,63 @@ def insert_statement(access_key_id: str, nonce: str, now: datetime) -> tuple[str
     """The INSERT that spends a nonce: it writes a row only if none exists for the pair."""
     table = connection.ops.quote_name(UsedNonce._meta.db_table)
     return (
-        f"INSERT INTO {table} (access_key_id, nonce, seen) VALUES (%s, %s, %s) "  # noqa: S608
-        "ON CONFLICT (access_key_id, nonce) DO NOTHING",
+        f"INSERT INTO {table} (access_key_id, nonce, seen) VALUES (%s, %s, %s)"  # noqa: S608
+        + ON_CONFLICT,
         [access_key_id, nonce[:NONCE_MAX_LENGTH], now],
+    )
+
+
+def seen_statement(access_key_id: str, nonce: str) -> tuple[str, list[Any]]:
+    """A scalar subquery: whether the pair is spent already. For a spend deferred to the request's
+    one write (``PendingNonce``), it rides on the request's first read."""
+    table = connection.ops.quote_name(UsedNonce._meta.db_table)
+    return (
+        f"EXISTS (SELECT 1 FROM {table} WHERE access_key_id = %s AND nonce = %s)",  # noqa: S608
+        [access_key_id, nonce[:NONCE_MAX_LENGTH]],
+    )
+
+
+@dataclass
+class PendingNonce:
+    """A nonce seen unspent by the request's first read, to be spent by the request's one write
+    (AssumeRole's session and audit rows): one commit where there would be two. That write
+    carries ``insert()``, which has no ``ON CONFLICT``: if a concurrent copy of the request spent
+    the pair first, the unique constraint fails the whole write (``is_conflict``) and nothing of
+    it is kept. Whatever path does not reach that write spends it with ``settle()``."""
+
+    access_key_id: str
+    nonce: str
+    now: datetime
+    spent: bool = False
+
+    def insert(self) -> tuple[str, list[Any]]:
+        sql, params = insert_statement(self.access_key_id, self.nonce, self.now)
+        return sql.removesuffix(ON_CONFLICT), params
+
+    def written(self) -> None:
+        """The write that carried ``insert()`` committed."""
+        self.spent = spent(True, self.now)
+
+    def settle(self) -> bool:
+        """Spend it now unless a write already did; False when another request spent it first."""
+        if self.spent:
+            return True
+        self.spent = True
+        return spend_in_database(self.access_key_id, self.nonce, self.now)
+
+
+def is_conflict(error: IntegrityError) -> bool:
+    """Whether a write failed on the nonce table's unique (access key, nonce) constraint:
+    PostgreSQL names it; SQLite names the table's columns in its message."""
+    diagnostic = getattr(error.__cause__, "diag", None)
+    if diagnostic is not None:
+        return diagnostic.constraint_name == NONCE_UNIQUE
+    return f"{UsedNonce._meta.db_table}.nonce" in str(error)
+
+
+def used_error() -> errors.ServiceError:
+    return errors.ServiceError(
+        "SignatureNonceUsed", "Specified signature nonce was used already.", status=400
     )
 
 

@@ -11,8 +11,12 @@ from django.test import override_settings
 from django.utils import timezone
 
 from iam import errors
+from iam.audit import SYSTEM_ACTOR
+from iam.identity import identity_for_user
+from iam.models import AuditEvent
 from sts import nonces
-from sts.models import UsedNonce
+from sts.assume import AssumeRoleInput, assume_role
+from sts.models import RoleSession, UsedNonce
 from tests.api.conftest import World
 from tests.api.sdk import assume, sts
 from tests.api.test_wire import call
@@ -96,3 +100,77 @@ def test_the_official_sdk_assumes_a_role_with_nonces_in_redis(world: World, redi
         body = assume(client, world.role.arn, session="redis-nonces")
     assert body.credentials.access_key_id.startswith("STS.")
     assert UsedNonce.objects.count() == spent_before
+
+
+@pytest.mark.django_db
+def test_a_replayed_assume_role_is_refused_and_issues_no_second_session(client, setup) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, secret = setup
+    nonce = secrets.token_hex(16)
+    params = {"RoleArn": role.arn, "RoleSessionName": "replayed", "nonce": nonce}
+    first = call(client, "AssumeRole", key_id, secret, **params)
+    replay = call(client, "AssumeRole", key_id, secret, **params)
+    assert first.status_code == 200, first.content
+    assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")
+    assert RoleSession.objects.filter(session_name="replayed").count() == 1
+    assert UsedNonce.objects.filter(access_key_id=key_id, nonce=nonce).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "session_name", "status", "code"),
+    [
+        ("no-such-role", "gone", 404, "EntityNotExist.Role"),
+        ("ops", "x", 400, "InvalidParameter.RoleSessionName"),
+    ],
+)
+def test_a_refused_assume_role_spends_its_nonce_all_the_same(  # type: ignore[no-untyped-def]
+    client, setup, name: str, session_name: str, status: int, code: str
+) -> None:
+    role, key_id, secret = setup
+    nonce = secrets.token_hex(16)
+    arn = role.arn.rsplit("/", 1)[0] + "/" + name
+    params = {"RoleArn": arn, "RoleSessionName": session_name, "nonce": nonce}
+    first = call(client, "AssumeRole", key_id, secret, **params)
+    replay = call(client, "AssumeRole", key_id, secret, **params)
+    assert (first.status_code, first.json()["Code"]) == (status, code)
+    assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")
+    assert UsedNonce.objects.filter(access_key_id=key_id, nonce=nonce).count() == 1
+
+
+@pytest.mark.django_db
+def test_assume_role_whose_nonce_a_concurrent_copy_spent_first_writes_nothing(
+    setup, user_a
+) -> None:  # type: ignore[no-untyped-def]
+    """The state a race leaves: the look-up saw the nonce unspent, then a copy of the request
+    spent it before this one's write. That write fails whole: no session, no success event."""
+    role, key_id, _ = setup
+    now = timezone.now()
+    assert nonces.spend_in_database(key_id, "raced", now)  # the copy's spend
+    pending = nonces.PendingNonce(key_id, "raced", now)
+    with pytest.raises(errors.ServiceError) as caught:
+        assume_role(
+            identity_for_user(user_a),
+            AssumeRoleInput(role_arn=role.arn, session_name="raced"),
+            actor=SYSTEM_ACTOR,
+            nonce=pending,
+        )
+    assert (caught.value.code, caught.value.status) == ("SignatureNonceUsed", 400)
+    assert pending.spent
+    assert not RoleSession.objects.filter(session_name="raced").exists()
+    events = AuditEvent.objects.filter(action="sts:AssumeRole", resource_arn=role.arn)
+    assert list(events.values_list("result", "error_code")) == [("Failure", "SignatureNonceUsed")]
+
+
+@pytest.mark.django_db
+def test_assume_role_spends_a_pending_nonce_with_its_session(setup, user_a) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, _ = setup
+    pending = nonces.PendingNonce(key_id, "fresh", timezone.now())
+    issued = assume_role(
+        identity_for_user(user_a),
+        AssumeRoleInput(role_arn=role.arn, session_name="fresh"),
+        actor=SYSTEM_ACTOR,
+        nonce=pending,
+    )
+    assert pending.spent and pending.settle()
+    assert RoleSession.objects.filter(pk=issued.session.pk).exists()
+    assert UsedNonce.objects.filter(access_key_id=key_id, nonce="fresh").count() == 1
