@@ -251,7 +251,11 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
 
 
 ACCESS_KEY_TABLES = (
-    Table(AccessKey, "k"),
+    Table(
+        AccessKey,
+        "k",
+        columns=("user_id", "service_id", "secret_ciphertext", "status", "last_used"),
+    ),
     Table(User, "u", on="u.id = k.user_id", columns=IDENTITY_USER_FIELDS),
     Table(Account, "a", on="a.id = u.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
     Table(Service, "v", on="v.id = k.service_id"),

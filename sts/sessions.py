@@ -52,8 +52,21 @@ class SessionState:
         return not self.revoked_reason
 
 
+# What the revocation check reads of the session row; the rest (names, source, expiry: the
+# token carries them) is deferred.
+SESSION_CHECK_FIELDS = (
+    "role_id",
+    "role_name",
+    "caller_user_id",
+    "caller_arn",
+    "trust_revision",
+    "caller_revision",
+    "issued",
+    "revoked_at",
+    "revoked_reason",
+)
 SESSION_TABLES = (
-    Table(RoleSession, "s"),
+    Table(RoleSession, "s", columns=SESSION_CHECK_FIELDS),
     Table(Role, "r", on="r.id = s.role_id", columns=IDENTITY_ROLE_FIELDS),
     Table(Account, "ra", on="ra.id = r.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
     Table(User, "u", on="u.id = s.caller_user_id", columns=IDENTITY_USER_FIELDS),
