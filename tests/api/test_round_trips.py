@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from iam import services
 from iam.audit import SYSTEM_ACTOR
 from sts import nonces
-from sts.models import UsedNonce
+from sts.models import RoleSession, UsedNonce
 from tests.api.test_wire import assume, call
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +100,17 @@ def test_get_caller_identity_is_one_statement(client, setup) -> None:  # type: i
         assert (len(with_key), len(with_role)) == (2, 2), (with_key, with_role)
     assert any('"iam_accesskey"' in sql for sql in with_key)
     assert any('"sts_rolesession"' in sql for sql in with_role)
+
+
+def test_the_session_table_has_no_pattern_index_on_its_id() -> None:
+    """Every AssumeRole inserts a session row: each index on the table is paid for there, and a
+    ``varchar_pattern_ops`` index on the random session id serves no query."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: no other backend adds pattern indexes (CI runs PostgreSQL)")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s",
+            [RoleSession._meta.db_table],
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert definitions and not [sql for sql in definitions if "pattern_ops" in sql], definitions
