@@ -45,6 +45,9 @@ def test_admin_creates_and_authorizes_a_role(new_page) -> None:  # type: ignore[
     page.get_by_text("Authorized: ").wait_for()
 
     page.get_by_role("link", name="Close").click()
+    page.get_by_role("heading", name="Role Management").wait_for()
+    # Typing before the page's scripts ran would go unheard: htmx binds the box on load.
+    page.wait_for_load_state("load")
     page.get_by_role("searchbox", name="Search roles").fill("ops-te")
     page.wait_for_function(
         "() => document.querySelectorAll('#role-table tbody tr[data-role]').length === 1"
