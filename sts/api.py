@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,6 +63,8 @@ logger = logging.getLogger(__name__)
 STS_VERSION = "2015-04-01"
 RAM_VERSION = "2015-05-01"
 ACCESS_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+# Every access key id we issue: ``LTAI`` or ``STS.`` and base62, within the 40 characters stored.
+ACCESS_KEY_ID_RE = re.compile(r"[A-Za-z0-9.]{1,40}")
 
 
 class ApiError(errors.ServiceError):
@@ -148,6 +151,7 @@ def is_api_request(request: HttpRequest) -> bool:
 
 def signed_request_from(request: HttpRequest) -> SignedRequest:
     query = query_pairs(request)
+    refuse_nul(query)
     body = request.body if request.method == "POST" else b""
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     form: list[tuple[str, str]] = []
@@ -159,10 +163,21 @@ def signed_request_from(request: HttpRequest) -> SignedRequest:
             'The ContentType request header must be either "application/json" or '
             '"application/x-www-form-urlencoded".',
         )
+    refuse_nul(form)
     headers = {key.lower(): value for key, value in request.headers.items()}
+    refuse_nul(headers.items())
     return SignedRequest(
         method=request.method or "GET", path="/", query=query, form=form, headers=headers, body=body
     )
+
+
+def refuse_nul(pairs: Iterable[tuple[str, str]]) -> None:
+    """No parameter of any action may hold a NUL character (nor can PostgreSQL store one): refuse
+    it before anything is looked up or written."""
+    for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            shown = name.replace("\x00", "")
+            raise ApiError("InvalidParameter", f'The specified parameter "{shown}" is not valid.')
 
 
 def requested_format(signed: SignedRequest) -> str:
@@ -206,6 +221,11 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
     target = claimed_role(signed)
 
     def lookup_secret(access_key_id: str) -> str:
+        if not ACCESS_KEY_ID_RE.fullmatch(access_key_id):
+            # No key of that shape exists: answer so before any statement carries it.
+            raise ApiError(
+                "InvalidAccessKeyId.NotFound", "Specified access key is not found.", status=404
+            )
         if access_key_id.startswith("STS."):
             if not token:
                 raise ApiError(
@@ -456,9 +476,9 @@ def api_entry(request: HttpRequest) -> HttpResponse:
         lookup_secret = look_up_caller(signed, now)
         verified = verify(signed, lookup_secret, now=now)
         caller: Caller = lookup_secret.caller  # type: ignore[attr-defined]
-        identity = identity_of(caller, verified, now)
         nonce = pending_nonce(caller, verified, now)
         try:
+            identity = identity_of(caller, verified, now)
             body = dispatch(request, verified, identity, request_id, now, caller.known_role, nonce)
         finally:
             if nonce is not None:

@@ -88,14 +88,16 @@ class PendingNonce:
 
     def written(self) -> None:
         """The write that carried ``insert()`` committed."""
-        self.spent = spent(True, self.now)
+        self.spent = True
+        spent(True, self.now)
 
     def settle(self) -> bool:
         """Spend it now unless a write already did; False when another request spent it first."""
         if self.spent:
             return True
+        fresh = spend_in_database(self.access_key_id, self.nonce, self.now)
         self.spent = True
-        return spend_in_database(self.access_key_id, self.nonce, self.now)
+        return fresh
 
 
 def is_conflict(error: IntegrityError) -> bool:

@@ -13,7 +13,8 @@ import time_machine
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
-from iam.models import Policy, Role
+from iam.models import AuditEvent, Policy, Role
+from sts.models import RoleSession, UsedNonce
 from sts.signing import sign_v2
 
 pytestmark = pytest.mark.django_db
@@ -272,3 +273,32 @@ def test_every_issued_session_is_recorded(client, setup) -> None:  # type: ignor
     session = RoleSession.objects.get()
     assert (session.role_id, session.session_name, session.channel) == (role.pk, "wire", "api")
     assert session.source_ip == "127.0.0.1"
+
+
+@pytest.mark.parametrize("action", ["GetCallerIdentity", "AssumeRole"])
+def test_a_nul_in_the_nonce_is_an_invalid_parameter_not_a_500(client, setup, action: str) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, secret = setup
+    params = {"RoleArn": role.arn, "RoleSessionName": "nul"} if action == "AssumeRole" else {}
+    response = call(client, action, key_id, secret, nonce="bad\x00nonce", **params)
+    assert (response.status_code, response.json()["Code"]) == (400, "InvalidParameter")
+    assert "SignatureNonce" in response.json()["Message"]
+
+
+def test_a_nul_in_any_parameter_is_refused_before_anything_is_written(client, setup) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, secret = setup
+    events_before = AuditEvent.objects.count()
+    response = call(
+        client, "AssumeRole", key_id, secret, RoleArn=role.arn, RoleSessionName="a\x00b"
+    )
+    assert (response.status_code, response.json()["Code"]) == (400, "InvalidParameter")
+    assert "RoleSessionName" in response.json()["Message"]
+    assert AuditEvent.objects.count() == events_before
+    assert not RoleSession.objects.filter(role=role).exists()
+
+
+@pytest.mark.parametrize("key_id", ["LTAI\x00x", "LTAI" + "x" * 60, "LTAI key", "LTAI<x>"])
+def test_an_access_key_id_of_the_wrong_shape_is_not_found(client, key_id: str) -> None:  # type: ignore[no-untyped-def]
+    response = call(client, "GetCallerIdentity", key_id, "secret")
+    assert response.status_code in (400, 404), response.content
+    assert response.json()["Code"] in ("InvalidParameter", "InvalidAccessKeyId.NotFound")
+    assert not UsedNonce.objects.filter(access_key_id__startswith="LTAI").exists()
