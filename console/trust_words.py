@@ -19,7 +19,7 @@ USER_ROLE = "User role"
 SERVICE_ROLE = "Service role"
 
 RAM_PRINCIPAL = re.compile(
-    r"^acs:ram::(?P<account>\d+|\*):(?:root|(?P<kind>user|role)/(?P<name>.+))$"
+    r"^acs:ram::(?P<account>\d+|\*):(?:root|(?P<kind>user|role)/(?P<name>.+))\Z"
 )
 
 

@@ -52,6 +52,9 @@ def integer(call: ApiCall, name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+MARKER_MAX_KEY = 256  # longer than any name or id a list is ordered by
+
+
 def page(call: ApiCall, queryset: QuerySet[Any], key: str = "name") -> tuple[list[Any], dict]:
     """Marker/MaxItems paging: the marker is the opaque encoded last key of the previous page."""
     max_items = integer(call, "MaxItems", 100, 1, 1000)
@@ -60,9 +63,11 @@ def page(call: ApiCall, queryset: QuerySet[Any], key: str = "name") -> tuple[lis
         try:
             after = base64.urlsafe_b64decode(marker.encode()).decode()
         except (ValueError, UnicodeDecodeError):
-            raise ApiError(
-                "InvalidParameter.Marker", 'The parameter - "Marker" is invalid.'
-            ) from None
+            after = "\x00"
+        if "\x00" in after or len(after) > MARKER_MAX_KEY:
+            # Not a marker we handed out: ours encode a name, never a NUL (nor can PostgreSQL
+            # compare one).
+            raise ApiError("InvalidParameter.Marker", 'The parameter - "Marker" is invalid.')
         queryset = queryset.filter(**{f"{key}__gt": after})
     rows = list(queryset.order_by(key)[: max_items + 1])
     truncated = len(rows) > max_items

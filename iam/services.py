@@ -41,12 +41,12 @@ from iam.models import (
 )
 from iam.policy import PolicyError, parse_policy
 
-ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
-USER_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]+$")
-GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9-]+$")
-SERVICE_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
+ALIAS_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]\Z")
+USER_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+\Z")
+ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]+\Z")
+GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+\Z")
+POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9-]+\Z")
+SERVICE_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\Z")
 BASE62 = string.ascii_letters + string.digits
 
 MIN_ROLE_SESSION = 3600
@@ -142,7 +142,7 @@ def check_trust_principals(text: str, field: str) -> None:
     for index, statement in enumerate(document.get("Statement", [])):
         principals = statement.get("Principal", {}).get("RAM", [])
         for arn in [principals] if isinstance(principals, str) else principals:
-            match = re.match(r"^acs:ram::(\d{16}):(user|role)/(.+)$", arn)
+            match = re.match(r"^acs:ram::(\d{16}):(user|role)/(.+)\Z", arn)
             if not match or "*" in arn or "?" in arn:
                 continue
             account_id, kind, name = match.groups()
@@ -265,6 +265,8 @@ def create_user(
 ) -> User:
     check_name(name, "UserName", USER_NAME_RE, 64)
     check_length(display_name, "DisplayName", 128)
+    check_length(email, "Email", User._meta.get_field("email").max_length)
+    check_length(mobile_phone, "MobilePhone", User._meta.get_field("mobile_phone").max_length)
     check_length(comments, "Comments", 128)
     if User.objects.filter(account=account, kind=User.Kind.RAM).count() >= limit(
         "users_per_account"

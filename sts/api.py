@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -139,11 +140,14 @@ def is_api_request(request: HttpRequest) -> bool:
     ):
         return True
     content_type = request.META.get("CONTENT_TYPE", "")
-    return (
-        request.method == "POST"
-        and content_type.startswith("application/x-www-form-urlencoded")
-        and "Action" in request.POST
-    )
+    if request.method != "POST" or not content_type.startswith("application/x-www-form-urlencoded"):
+        return False
+    try:
+        return "Action" in request.POST
+    except (BadRequest, SuspiciousOperation):
+        # A form Django will not read (too large, too many fields, not UTF-8) posted to ``/``:
+        # only API clients post forms there, so the answer takes the API's shape.
+        return True
 
 
 # --- request parsing ----------------------------------------------------------------------------
@@ -495,6 +499,13 @@ def api_entry(request: HttpRequest) -> HttpResponse:
             detail=access_denied_detail(identity, denied),
         )
         return render_error(error, response_format, request_id, host)
+    except (BadRequest, SuspiciousOperation) as error:
+        # Django refused to read the request (a body over DATA_UPLOAD_MAX_MEMORY_SIZE, say).
+        status = 413 if isinstance(error, RequestDataTooBig) else 400
+        unreadable = ApiError(
+            "InvalidParameter", f"The request could not be read: {error}", status=status
+        )
+        return render_error(unreadable, response_format, request_id, host)
     except (SignatureError, TokenError) as error:
         return render_error(
             ApiError(error.code, error.message, status=error.http_status),

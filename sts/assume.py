@@ -37,10 +37,12 @@ from sts.models import RoleSession
 from sts.nonces import PendingNonce
 from sts.tokens import RoleTokenClaims, issue_token, new_secret, new_sts_access_key_id
 
-ROLE_ARN_RE = re.compile(r"^acs:ram::(\d{16}):role/([A-Za-z0-9.-]{1,64})$", re.IGNORECASE)
-SESSION_NAME_RE = re.compile(r"^[A-Za-z0-9.@_-]{2,64}$")
-EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-SOURCE_IDENTITY_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
+ROLE_ARN_RE = re.compile(
+    r"^acs:ram::(\d{16}):role/([A-Za-z0-9.-]{1,64})\Z", re.IGNORECASE | re.ASCII
+)
+SESSION_NAME_RE = re.compile(r"^[A-Za-z0-9.@_-]{2,64}\Z")
+EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}\Z", re.ASCII)
+SOURCE_IDENTITY_RE = re.compile(r"^[\w+=,.@-]{2,64}\Z", re.ASCII)
 RESERVED_SOURCE_PREFIXES = ("acs:", "aliyun:", "alibabacloud:")
 MIN_DURATION = 900
 CHAINED_MAX_DURATION = 3600

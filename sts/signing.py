@@ -82,7 +82,7 @@ COMMON_PARAMETERS = frozenset(
 )
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-TIMESTAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d{1,9})?Z$")
+TIMESTAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d{1,9})?Z\Z", re.ASCII)
 
 SIGNATURE_MISMATCH_PREFIX = (
     "Specified signature is not matched with our calculation. server string to sign is:"

@@ -26,8 +26,8 @@ from iam.services import revoke_role_sessions
 from sts.assume import AssumeRoleDenied, AssumeRoleInput, assume_role
 from sts.models import RoleSession
 
-COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
+ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,64}\Z")
 
 
 class SwitchRoleForm(forms.Form):
