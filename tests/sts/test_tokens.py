@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import zlib
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,9 +16,13 @@ from hypothesis import strategies as st
 
 from sts.crypto import InvalidCiphertext, KeyRing, SecretBox, b64url_decode, b64url_encode
 from sts.tokens import (
+    PAYLOAD_ZLIB_JSON,
     RoleTokenClaims,
     TokenError,
     check_bound,
+    decode_claims,
+    deflate,
+    encode_claims,
     issue_token,
     new_secret,
     new_sts_access_key_id,
@@ -340,3 +345,19 @@ def test_secret_box_purposes_do_not_open_each_other() -> None:
 
     with pytest.raises(InvalidCiphertext):
         SecretBox(RING, purpose=b"something-else").decrypt(ciphertext)
+
+
+def test_claims_deflated_with_the_default_window_still_decode() -> None:
+    """Tokens minted before the small compression window (zlib's 32 KiB default) still open."""
+    claims = make_claims(session_policy=SESSION_POLICY)
+    payload = encode_claims(claims)
+    assert payload[0] == PAYLOAD_ZLIB_JSON
+    raw = zlib.decompress(payload[1:])
+    assert decode_claims(bytes([PAYLOAD_ZLIB_JSON]) + zlib.compress(raw, 9)) == claims
+
+
+def test_the_small_window_compresses_the_largest_claims_as_well_as_the_default() -> None:
+    longest_policy = (SESSION_POLICY * (2048 // len(SESSION_POLICY) + 1))[:2048]
+    claims = make_claims(session_policy=longest_policy, user_agent="sdk/1 " * 50)
+    raw = zlib.decompress(encode_claims(claims)[1:])
+    assert len(deflate(raw)) <= len(zlib.compress(raw, 9)) + 8
