@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -319,13 +320,22 @@ def load_access_key(
 def load_access_key_spending(
     access_key_id: str, nonce: str, now: datetime, target: tuple[str, str] | None = None
 ) -> tuple[bool, AccessKey | None, KnownRole | None]:
-    """``load_access_key`` and the nonce's INSERT in one round trip (PostgreSQL, database store)."""
-    insert, insert_params = nonces.insert_statement(access_key_id, nonce, now)
+    """``load_access_key`` and the nonce's INSERT in one round trip (PostgreSQL, database store).
+    The INSERT writes only for a key that exists, so requests naming made-up keys write nothing."""
+    insert, insert_params = nonces.insert_statement(
+        access_key_id, nonce, now, only_if=(KEY_EXISTS, [access_key_id])
+    )
     tables, join_params = key_tables(target)
     fresh, found = fetch_one_after_insert(
         insert, insert_params, tables, "k.access_key_id = %s", [access_key_id], join_params
     )
     return (fresh, *owned_key(found, target))
+
+
+KEY_EXISTS = (
+    f"SELECT 1 FROM {connection.ops.quote_name(AccessKey._meta.db_table)} "  # noqa: S608
+    "WHERE access_key_id = %s"
+)
 
 
 def load_access_key_probing(

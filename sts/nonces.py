@@ -49,14 +49,20 @@ def can_spend_with_a_read() -> bool:
     return not getattr(settings, "NONCE_STORE_URL", "") and connection.vendor == "postgresql"
 
 
-def insert_statement(access_key_id: str, nonce: str, now: datetime) -> tuple[str, list[Any]]:
-    """The INSERT that spends a nonce: it writes a row only if none exists for the pair."""
+def insert_statement(
+    access_key_id: str, nonce: str, now: datetime, *, only_if: tuple[str, list[Any]] | None = None
+) -> tuple[str, list[Any]]:
+    """The INSERT that spends a nonce: it writes a row only if none exists for the pair, and,
+    given ``only_if`` (a query with its parameters), only if that query finds a row."""
     table = connection.ops.quote_name(UsedNonce._meta.db_table)
-    return (
-        f"INSERT INTO {table} (access_key_id, nonce, seen) VALUES (%s, %s, %s)"  # noqa: S608
-        + ON_CONFLICT,
-        [access_key_id, nonce[:NONCE_MAX_LENGTH], now],
-    )
+    params = [access_key_id, nonce[:NONCE_MAX_LENGTH], now]
+    if only_if is None:
+        rows = "VALUES (%s, %s, %s)"
+    else:
+        rows = f"SELECT %s, %s, %s WHERE EXISTS ({only_if[0]})"
+        params += only_if[1]
+    sql = f"INSERT INTO {table} (access_key_id, nonce, seen) {rows}"
+    return sql + ON_CONFLICT, params
 
 
 def seen_statement(access_key_id: str, nonce: str) -> tuple[str, list[Any]]:

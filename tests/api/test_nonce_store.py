@@ -174,3 +174,10 @@ def test_assume_role_spends_a_pending_nonce_with_its_session(setup, user_a) -> N
     assert pending.spent and pending.settle()
     assert RoleSession.objects.filter(pk=issued.session.pk).exists()
     assert UsedNonce.objects.filter(access_key_id=key_id, nonce="fresh").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_request_naming_a_key_that_does_not_exist_spends_no_nonce(client) -> None:  # type: ignore[no-untyped-def]
+    response = call(client, "GetCallerIdentity", "LTAInoSuchKey0000000000", "secret")
+    assert (response.status_code, response.json()["Code"]) == (404, "InvalidAccessKeyId.NotFound")
+    assert not UsedNonce.objects.exists()
