@@ -10,9 +10,10 @@ produces a 500.
 
 On PostgreSQL with the database nonce store, the nonce's INSERT rides on the statement that reads
 the access key (``LTAI…``) or the role session (``STS.…``), so each costs one round trip. The
-nonce then counts only for the (access key, nonce) the signature goes on to prove. AssumeRole
-with an access key writes its session anyway: its look-up only probes the nonce, and the
-session's write spends it (``sts.nonces.PendingNonce``), one commit where there would be two.
+nonce then counts only for the (access key, nonce) the signature goes on to prove, and is written
+only for a key that exists. AssumeRole with an access key writes its session anyway: its look-up
+only probes the nonce, and the session's write spends it (``sts.nonces.PendingNonce``), one
+commit where there would be two.
 """
 
 from __future__ import annotations
@@ -317,6 +318,12 @@ def load_access_key(
     return owned_key(found, target)
 
 
+KEY_EXISTS = (
+    f"SELECT 1 FROM {connection.ops.quote_name(AccessKey._meta.db_table)} "  # noqa: S608
+    "WHERE access_key_id = %s"
+)
+
+
 def load_access_key_spending(
     access_key_id: str, nonce: str, now: datetime, target: tuple[str, str] | None = None
 ) -> tuple[bool, AccessKey | None, KnownRole | None]:
@@ -330,12 +337,6 @@ def load_access_key_spending(
         insert, insert_params, tables, "k.access_key_id = %s", [access_key_id], join_params
     )
     return (fresh, *owned_key(found, target))
-
-
-KEY_EXISTS = (
-    f"SELECT 1 FROM {connection.ops.quote_name(AccessKey._meta.db_table)} "  # noqa: S608
-    "WHERE access_key_id = %s"
-)
 
 
 def load_access_key_probing(
@@ -375,11 +376,7 @@ def owned_key(
 def spend_nonce(access_key_id: str, nonce: str, now: datetime) -> None:
     """Spend the nonce in the shared store (``sts.nonces``); a second use is refused."""
     if not nonces.spend(access_key_id, nonce, now):
-        raise nonce_used()
-
-
-def nonce_used() -> errors.ServiceError:
-    return nonces.used_error()
+        raise nonces.used_error()
 
 
 def pending_nonce(
@@ -400,11 +397,11 @@ def identity_of(caller: Caller, verified: VerifiedSignature, now: datetime) -> I
         insert, insert_params = nonces.insert_statement(*key_and_nonce, now)
         fresh, state = check_session_spending(caller.token_claims.session_id, insert, insert_params)
         if not nonces.spent(fresh, now):
-            raise nonce_used()
+            raise nonces.used_error()
         return role_session_identity(caller, state)
     if caller.spent_nonce == key_and_nonce:  # it rode on the access key's look-up
         if not caller.nonce_fresh:
-            raise nonce_used()
+            raise nonces.used_error()
     else:
         spend_nonce(*key_and_nonce, now)
     if caller.token_claims is not None:
@@ -564,7 +561,7 @@ def dispatch(
     if nonce is not None and handler not in NONCE_SPENDERS:
         # Only a handler that spends the nonce with its own write may run before it is spent.
         if not nonce.settle():
-            raise nonce_used()
+            raise nonces.used_error()
         nonce = None
     call = ApiCall(
         identity=identity,
