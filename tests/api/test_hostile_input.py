@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, datetime
-from urllib.parse import urlencode
-
 import pytest
 from django.test import override_settings
 
@@ -13,9 +9,8 @@ from iam import services
 from iam.audit import SYSTEM_ACTOR
 from iam.models import Role, User
 from sts.models import RoleSession
-from sts.signing import sign_v2
 from tests.api.conftest import system_policy
-from tests.api.test_wire import call
+from tests.api.test_wire import call, signed_query
 
 pytestmark = pytest.mark.django_db
 RAM = "2015-05-01"
@@ -95,32 +90,20 @@ def test_names_with_a_trailing_newline_are_refused(
     assert not Role.objects.filter(name__startswith="named").exists()
 
 
-def signed_query(key_id: str, secret: str) -> str:
-    signed = sign_v2(
-        "POST",
-        {"Action": "GetCallerIdentity", "Version": "2015-04-01", "Format": "JSON"},
-        key_id,
-        secret,
-        nonce=secrets.token_hex(16),
-        timestamp=datetime.now(UTC),
-    )
-    return urlencode(signed)
-
-
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024)
 def test_a_body_over_the_upload_limit_is_answered_in_the_api_shape(client, setup) -> None:  # type: ignore[no-untyped-def]
     _, key_id, secret = setup
     body = "x=" + "y" * 4096
     in_query = client.generic(
         "POST",
-        "/?" + signed_query(key_id, secret),
+        "/?" + signed_query("GetCallerIdentity", key_id, secret),
         body,
         content_type="application/x-www-form-urlencoded",
     )
     form_only = client.generic(
         "POST",
         "/",
-        signed_query(key_id, secret) + "&" + body,
+        signed_query("GetCallerIdentity", key_id, secret) + "&" + body,
         content_type="application/x-www-form-urlencoded",
     )
     for response in (in_query, form_only):
@@ -134,7 +117,7 @@ def test_a_form_django_will_not_decode_is_still_an_api_call(client, setup) -> No
     response = client.generic(
         "POST",
         "/",
-        signed_query(key_id, secret),
+        signed_query("GetCallerIdentity", key_id, secret),
         content_type="application/x-www-form-urlencoded; charset=latin-1",
     )
     assert response.status_code == 200, response.content

@@ -42,6 +42,35 @@ def call(
     method: str = "POST",
     **params: str,
 ):
+    query = signed_query(
+        action,
+        key_id,
+        secret,
+        version=version,
+        token=token,
+        nonce=nonce,
+        when=when,
+        method=method,
+        **params,
+    )
+    if method == "GET":
+        return client.get("/?" + query)
+    return client.generic("POST", "/?" + query)
+
+
+def signed_query(
+    action: str,
+    key_id: str,
+    secret: str,
+    *,
+    version: str = "2015-04-01",
+    token: str | None = None,
+    nonce: str | None = None,
+    when: datetime | None = None,
+    method: str = "POST",
+    **params: str,
+) -> str:
+    """A V2-signed query string (fresh nonce unless given)."""
     signed = sign_v2(
         method,
         {"Action": action, "Version": version, "Format": "JSON", **params},
@@ -51,9 +80,7 @@ def call(
         timestamp=when or datetime.now(UTC),
         security_token=token,
     )
-    if method == "GET":
-        return client.get("/?" + urlencode(signed))
-    return client.generic("POST", "/?" + urlencode(signed))
+    return urlencode(signed)
 
 
 def assume(client, role: Role, key_id: str, secret: str, **params: str) -> dict:  # type: ignore[no-untyped-def]

@@ -362,6 +362,21 @@ def redis_available(url: str) -> bool:
     return True
 
 
+def bench_env(database: str) -> dict[str, str]:
+    """The environment of the servers under test (and of the seeding): nonces in the database."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database,
+        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key"),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CACHE_URL": "locmemcache://bench",
+        "NONCE_STORE_URL": "",
+        # Keep each thread's PostgreSQL backend for the whole run, so its CPU is counted.
+        "CONN_MAX_AGE": "600",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -376,17 +391,7 @@ def main() -> None:
 
     database = os.environ.get("DATABASE_URL", DEFAULT_DB)
     ensure_database(database)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "DJANGO_SETTINGS_MODULE": "console.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key"),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CACHE_URL": "locmemcache://bench",
-        "NONCE_STORE_URL": "",
-        # Keep each thread's PostgreSQL backend for the whole run, so its CPU is counted.
-        "CONN_MAX_AGE": "600",
-    }
+    env = bench_env(database)
     os.environ.update(env)
     creds = seed(env)
     servers = {"database": start_server(env, options.server_threads)}

@@ -35,17 +35,9 @@ def main() -> None:
 
     database = os.environ.get("DATABASE_URL", bench.DEFAULT_DB)
     bench.ensure_database(database)
-    env = {
-        "DATABASE_URL": database,
-        "DJANGO_SETTINGS_MODULE": "console.settings",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key"),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CACHE_URL": "locmemcache://bench",
-        "NONCE_STORE_URL": "",
-        "CONN_MAX_AGE": "600",
-    }
+    env = bench.bench_env(database)
     os.environ.update(env)
-    creds = bench.seed({**os.environ, **env})
+    creds = bench.seed(env)
 
     import django
 
