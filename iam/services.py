@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from iam import errors
+from iam import errors, versions
 from iam.audit import Actor, record
 from iam.crypto import encrypt_secret
 from iam.models import (
@@ -161,7 +161,11 @@ def check_trust_principals(text: str, field: str) -> None:
 
 
 def bump_authz_revision(account_id: str) -> None:
+    """Inside a change's transaction: every cached decision about the account's principals is now
+    stale, in every server process (policy sets in ``iam.authz``; with Redis, the rows
+    ``sts.cached`` keeps, through ``iam.versions``)."""
     Account.objects.filter(pk=account_id).update(authz_revision=F("authz_revision") + 1)
+    versions.changed(account_id)
 
 
 # --- accounts -----------------------------------------------------------------------------------
@@ -230,6 +234,7 @@ def set_account_alias(actor: Actor, account: Account, alias: str) -> Account:
     before = account.alias
     account.alias = alias
     account.save(update_fields=["alias"])
+    bump_authz_revision(account.pk)
     record(
         actor,
         "ram:SetAccountAlias",
@@ -342,8 +347,7 @@ def update_user(
     if is_active is not None:
         user.is_active = is_active
     user.save()
-    if is_active is not None and not is_active:
-        bump_authz_revision(user.account_id)
+    bump_authz_revision(user.account_id)
     record(
         actor,
         "ram:UpdateUser",
@@ -482,6 +486,7 @@ def update_access_key_status(actor: Actor, access_key: AccessKey, status: str) -
     access_key.status = status
     access_key.save(update_fields=["status"])
     owner_arn, account_id = access_key_owner(access_key)
+    bump_authz_revision(account_id)
     record(
         actor,
         "ram:UpdateAccessKey",
@@ -501,6 +506,7 @@ def delete_access_key(actor: Actor, access_key: AccessKey) -> None:
     owner_arn, account_id = access_key_owner(access_key)
     key_id = access_key.access_key_id
     access_key.delete()
+    bump_authz_revision(account_id)
     record(
         actor,
         "ram:DeleteAccessKey",
@@ -676,6 +682,7 @@ def create_role(
         trust_policy=text,
         max_session_duration=duration,
     )
+    bump_authz_revision(account.pk)
     record(
         actor,
         "ram:CreateRole",
@@ -714,6 +721,7 @@ def update_role(
             max_session_duration, "NewMaxSessionDuration"
         )
     role.save()
+    bump_authz_revision(role.account_id)
     record(
         actor,
         "ram:UpdateRole",
@@ -733,6 +741,7 @@ def delete_role(actor: Actor, role: Role) -> None:
         )
     arn, account_id, snapshot = role.arn, role.account_id, role_snapshot(role)
     role.delete()
+    bump_authz_revision(account_id)
     record(actor, "ram:DeleteRole", arn, account_id=account_id, details={"before": snapshot})
 
 
@@ -741,6 +750,7 @@ def revoke_role_sessions(actor: Actor, role: Role, *, at: datetime | None = None
     """Reject every token and console session of the role issued before now."""
     role.sessions_revoked_before = at or timezone.now()
     role.save(update_fields=["sessions_revoked_before", "updated"])
+    bump_authz_revision(role.account_id)
     record(
         actor,
         "ram:RevokeRoleSessions",
@@ -749,6 +759,28 @@ def revoke_role_sessions(actor: Actor, role: Role, *, at: datetime | None = None
         details={"RevokedBefore": role.sessions_revoked_before.isoformat()},
     )
     return role
+
+
+@transaction.atomic
+def revoke_role_session(actor: Actor, session: Any) -> bool:
+    """Reject one session's token (and its console switch) from its next request; False when it
+    was revoked already. ``session`` is an ``sts.models.RoleSession`` of a role that exists."""
+    revoked = type(session).objects.filter(pk=session.pk, revoked_at__isnull=True)
+    if not revoked.update(revoked_at=timezone.now(), revoked_reason="revoked by an administrator"):
+        return False
+    bump_authz_revision(session.role.account_id)
+    record(
+        actor,
+        "ram:RevokeRoleSession",
+        session.role.arn,
+        account_id=session.role.account_id,
+        details={
+            "SessionId": session.pk,
+            "RoleSessionName": session.session_name,
+            "SourceIdentity": session.source_identity,
+        },
+    )
+    return True
 
 
 # --- policies -----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from iam import errors
+from iam import errors, versions
 from iam.audit import Actor, new_request_id, record
 from iam.authz import AccessDenied, remember_revision
 from iam.crypto import decrypt_secret, key_ring
@@ -47,7 +47,7 @@ from iam.identity import (
 )
 from iam.models import AccessKey, Account, AuditEvent, Role, Service, User
 from iam.rows import Table, fetch_one, fetch_one_after_insert, fetch_one_with
-from sts import nonces
+from sts import cached, nonces
 from sts.assume import ROLE_ARN_RE, ROLE_BY_NAME, KnownRole, with_account
 from sts.nonces import PendingNonce
 from sts.sessions import SessionState, check_session, check_session_spending, session_identity
@@ -217,6 +217,10 @@ class Caller:
     nonce_deferred: bool = False
     # When AssumeRole's target role rode on it too.
     known_role: KnownRole | None = None
+    # On Redis deployments, a key seen before: verified with what never changes about it, its
+    # rows reused or read after the nonce's round trip (``identity_from_shared_store``).
+    key_owner: cached.KeyOwner | None = None
+    target: tuple[str, str] | None = None
 
 
 def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]:
@@ -242,6 +246,11 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
             caller.token_claims = claims
             caller.secret = claims.access_key_secret
             return caller.secret
+        owner = cached.key_owners.get(access_key_id) if cached.enabled() else None
+        if owner is not None:
+            caller.key_owner, caller.target = owner, target
+            caller.secret = decrypt_secret(owner.secret_ciphertext)
+            return caller.secret
         if nonce and nonces.can_spend_with_a_read() and target is not None:
             # AssumeRole writes anyway: the nonce is only probed here, and spent by that write.
             seen, access_key, caller.known_role = load_access_key_probing(
@@ -260,20 +269,26 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
             caller.nonce_fresh = nonces.spent(fresh, now)
         else:
             access_key, caller.known_role = load_access_key(access_key_id, target)
-        if access_key is None:
-            raise ApiError(
-                "InvalidAccessKeyId.NotFound", "Specified access key is not found.", status=404
-            )
-        if not access_key.is_active or (
-            access_key.user is not None and not access_key.user.is_active
-        ):
-            raise ApiError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
-        caller.access_key = access_key
+        caller.access_key = usable(access_key)
+        if access_key.user is not None and cached.enabled():
+            owner = cached.KeyOwner(access_key.user.account_id, access_key.secret_ciphertext)
+            cached.key_owners.put(access_key_id, owner)
         caller.secret = decrypt_secret(access_key.secret_ciphertext)
         return caller.secret
 
     lookup_secret.caller = caller  # type: ignore[attr-defined]
     return lookup_secret
+
+
+def usable(access_key: AccessKey | None) -> AccessKey:
+    """The key, if it exists and it and its user are active."""
+    if access_key is None:
+        raise ApiError(
+            "InvalidAccessKeyId.NotFound", "Specified access key is not found.", status=404
+        )
+    if not access_key.is_active or (access_key.user is not None and not access_key.user.is_active):
+        raise ApiError("InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
+    return access_key
 
 
 ACCESS_KEY_TABLES = (
@@ -393,6 +408,8 @@ def identity_of(caller: Caller, verified: VerifiedSignature, now: datetime) -> I
     """Spend the nonce, then resolve who the verified caller is (for role credentials, with the
     revocation check; on PostgreSQL's nonce store both in one round trip)."""
     key_and_nonce = (verified.access_key_id, verified.nonce)
+    if caller.key_owner is not None or (caller.token_claims is not None and cached.enabled()):
+        return identity_from_shared_store(caller, verified, now)
     if caller.token_claims is not None and nonces.can_spend_with_a_read():
         insert, insert_params = nonces.insert_statement(*key_and_nonce, now)
         fresh, state = check_session_spending(caller.token_claims.session_id, insert, insert_params)
@@ -407,6 +424,50 @@ def identity_of(caller: Caller, verified: VerifiedSignature, now: datetime) -> I
     if caller.token_claims is not None:
         return role_session_identity(caller, check_session(caller.token_claims.session_id))
     return key_owner_identity(caller, now)
+
+
+def identity_from_shared_store(
+    caller: Caller, verified: VerifiedSignature, now: datetime
+) -> Identity:
+    """On Redis deployments (``sts.cached``): spend the nonce and read the stamp of the accounts
+    the request depends on in one round trip, then reuse the rows read under the same stamp or
+    read them now and keep them under it."""
+    claims = caller.token_claims
+    if claims is not None:
+        accounts = cached.session_accounts(claims)
+    else:
+        assert caller.key_owner is not None
+        accounts = [caller.key_owner.account_id]
+        if caller.target is not None:
+            accounts.append(caller.target[0])
+    fresh, stamp = nonces.spend_in_redis_reading(
+        versions.shared_store(), verified.access_key_id, verified.nonce, accounts
+    )
+    if not fresh:
+        raise nonces.used_error()
+    if claims is not None:
+        state = cached.session_checks.get(claims.session_id, stamp)
+        if state is cached.MISSING:
+            state = check_session(claims.session_id)
+            cached.session_checks.put(claims.session_id, stamp, state)
+        return role_session_identity(caller, state)
+    key_stamp, role_stamp = stamp[:1], stamp[1:]
+    access_key = cached.key_rows.get(verified.access_key_id, key_stamp)
+    role = None if caller.target is None else cached_role(caller.target, role_stamp)
+    if access_key is cached.MISSING or role is cached.MISSING:
+        access_key, caller.known_role = load_access_key(verified.access_key_id, caller.target)
+        cached.key_rows.put(verified.access_key_id, key_stamp, access_key)
+        if caller.known_role is not None:
+            role_key = (caller.known_role.account_id, caller.known_role.role_name.lower())
+            cached.role_rows.put(role_key, role_stamp, caller.known_role.role)
+    elif caller.target is not None:
+        caller.known_role = KnownRole(*caller.target, role)
+    caller.access_key = usable(access_key)
+    return key_owner_identity(caller, now)
+
+
+def cached_role(target: tuple[str, str], stamp: tuple[Any, ...]) -> Any:
+    return cached.role_rows.get((target[0], target[1].lower()), stamp)
 
 
 def role_session_identity(caller: Caller, state: SessionState) -> Identity:
@@ -437,6 +498,7 @@ def key_owner_identity(caller: Caller, now: datetime) -> Identity:
     assert access_key is not None
     if access_key.last_used is None or access_key.last_used < now - ACCESS_KEY_TOUCH_INTERVAL:
         AccessKey.objects.filter(pk=access_key.pk).update(last_used=now)
+        access_key.last_used = now  # the row may be reused (``sts.cached``)
     if access_key.service is not None:
         return Identity(kind=IdentityKind.SERVICE, account_id="", service=access_key.service)
     assert access_key.user is not None

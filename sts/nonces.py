@@ -18,26 +18,29 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection
 
 from iam import errors
+from iam.versions import read_stamp, shared_store
 from sts.models import NONCE_UNIQUE, UsedNonce
 
 NONCE_WINDOW = timedelta(minutes=15)
 NONCE_MAX_LENGTH = 128
 REDIS_KEY_PREFIX = "ram-console:nonce:"
 ON_CONFLICT = " ON CONFLICT (access_key_id, nonce) DO NOTHING"
+REDIS_TTL = int(2 * NONCE_WINDOW.total_seconds())
 
 
 def spend(access_key_id: str, nonce: str, now: datetime) -> bool:
     """Record the nonce; False when it was already spent with this access key."""
-    client = redis_client(getattr(settings, "NONCE_STORE_URL", "") or "")
+    client = shared_store()
     if client is not None:
         return spend_in_redis(client, access_key_id, nonce)
     return spend_in_database(access_key_id, nonce, now)
@@ -144,25 +147,33 @@ def redis_key(access_key_id: str, nonce: str) -> str:
 
 
 def spend_in_redis(client: Any, access_key_id: str, nonce: str) -> bool:
+    with failing_closed():
+        return bool(client.set(redis_key(access_key_id, nonce), b"1", nx=True, ex=REDIS_TTL))
+
+
+def spend_in_redis_reading(
+    client: Any, access_key_id: str, nonce: str, account_ids: Sequence[str]
+) -> tuple[bool, tuple[bytes | None, ...]]:
+    """``spend_in_redis`` and a read of the accounts' version tokens (``iam.versions``) in one
+    round trip: whether the nonce was fresh, and the stamp."""
+    pipeline = client.pipeline(transaction=False)
+    pipeline.set(redis_key(access_key_id, nonce), b"1", nx=True, ex=REDIS_TTL)
+    read_stamp(pipeline, account_ids)
+    with failing_closed():
+        fresh, tokens = pipeline.execute()
+    return bool(fresh), tuple(tokens)
+
+
+@contextmanager
+def failing_closed() -> Iterator[None]:
+    """Without the store no request can prove its nonce is fresh: refuse them all."""
     import redis
 
-    ttl = int(2 * NONCE_WINDOW.total_seconds())
     try:
-        return bool(client.set(redis_key(access_key_id, nonce), b"1", nx=True, ex=ttl))
+        yield
     except redis.RedisError as error:
-        # Fail closed: without the store no request can prove its nonce is fresh.
         raise errors.ServiceError(
             "ServiceUnavailable",
             "The request has failed due to a temporary failure of the server.",
             status=503,
         ) from error
-
-
-@cache
-def redis_client(url: str) -> Any:
-    """One client (with its connection pool, safe across threads) per process and URL."""
-    if not url:
-        return None
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

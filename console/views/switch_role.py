@@ -22,7 +22,7 @@ from iam.auth import resolve_account
 from iam.errors import ServiceError
 from iam.identity import IdentityKind
 from iam.models import role_arn
-from iam.services import revoke_role_sessions
+from iam.services import revoke_role_session, revoke_role_sessions
 from sts.assume import AssumeRoleDenied, AssumeRoleInput, assume_role
 from sts.models import RoleSession
 
@@ -276,21 +276,7 @@ def revoke_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
 def revoke_session(request: ConsoleRequest, role_name: str, session_id: str) -> HttpResponse:
     role = get_role_or_404(request, role_name, action="ram:RevokeRoleSessions")
     session = get_object_or_404(RoleSession, pk=session_id, role=role)
-    if session.revoked_at is None:
-        RoleSession.objects.filter(pk=session.pk).update(
-            revoked_at=timezone.now(), revoked_reason="revoked by an administrator"
-        )
-        record(
-            console_actor(request),
-            "ram:RevokeRoleSession",
-            role.arn,
-            account_id=role.account_id,
-            details={
-                "SessionId": session.pk,
-                "RoleSessionName": session.session_name,
-                "SourceIdentity": session.source_identity,
-            },
-        )
+    revoke_role_session(console_actor(request), session)
     messages.success(request, f"Session {session.session_name} was revoked.")
     return redirect("console:role_detail", role_name=role.name)
 

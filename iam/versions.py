@@ -1,0 +1,83 @@
+"""Account versions in Redis: what lets a server process trust rows it read on an earlier request.
+
+Every change that can alter a decision about an account's principals (policy attach and detach,
+group membership, user update and deletion, access key status and deletion, role creation,
+update and deletion, session revocation, a new default policy version, the account alias) bumps
+the account's ``authz_revision`` in the database inside the change's transaction
+(``iam.services.bump_authz_revision``). Where a Redis store is configured (``NONCE_STORE_URL``),
+the same change sets the account's version key there to a fresh random token once its
+transaction commits, before the change's own request answers.
+
+A reader (``sts.cached``) reads the versions of the accounts a request depends on *before* it
+reads the database, and keeps what it read stamped with them; a later request reuses the rows only
+while every version still matches. A change that commits after the stamp was read always sets a
+new token after its commit, so the stamp stops matching by the change's next request in every
+server process. Tokens are random, never counters, so a Redis restart (which loses the keys: a
+stamp of tokens then meets ``None``) can never bring an old stamp back to life.
+
+If Redis cannot be reached right after a commit, the token is not set: the failure is logged, this
+process forgets what it cached, and other processes keep their cached rows for at most
+``SHARED_CACHE_MAX_AGE`` seconds (``sts.cached``). Without Redis nothing is cached across
+requests and every request reads the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from functools import cache, partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY_PREFIX = "ram-console:account-version:"
+# Called when a token could not be set: each clears one of this process's caches.
+on_publish_failure: list[Callable[[], None]] = []
+
+
+@cache
+def redis_client(url: str) -> Any:
+    """One client (with its connection pool, safe across threads) per process and URL."""
+    if not url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def shared_store() -> Any:
+    """The configured Redis client, or None (the database is then the only shared store)."""
+    return redis_client(getattr(settings, "NONCE_STORE_URL", "") or "")
+
+
+def version_key(account_id: str) -> str:
+    return VERSION_KEY_PREFIX + account_id
+
+
+def changed(account_id: str) -> None:
+    """Inside a change's transaction: have the account's token set once it commits."""
+    if account_id and shared_store() is not None:
+        transaction.on_commit(partial(publish, account_id))
+
+
+def publish(account_id: str) -> None:
+    import redis
+
+    client = shared_store()
+    if client is None:
+        return
+    try:
+        client.set(version_key(account_id), secrets.token_hex(16))
+    except redis.RedisError:
+        logger.exception("could not publish the new version of account %s", account_id)
+        for forget in on_publish_failure:
+            forget()
+
+
+def read_stamp(pipeline: Any, account_ids: Iterable[str]) -> None:
+    """Queue the read of the accounts' tokens on a pipeline; its result is the stamp."""
+    pipeline.mget([version_key(account_id) for account_id in account_ids])
