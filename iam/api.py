@@ -654,5 +654,7 @@ def get_account_alias(call: ApiCall) -> dict[str, Any]:
 def set_account_alias(call: ApiCall) -> dict[str, Any]:
     account = account_of(call)
     authorize(call, f"acs:ram::{account.pk}:*")
+    # A row of its own to change: the identity's may be shared with other requests (sts.cached).
+    account = Account.objects.get(pk=account.pk)
     services.set_account_alias(call.actor, account, call.param("AccountAlias", required=True) or "")
     return {}

@@ -161,9 +161,11 @@ def check_trust_principals(text: str, field: str) -> None:
 
 
 def bump_authz_revision(account_id: str) -> None:
-    """Inside a change's transaction: every cached decision about the account's principals is now
-    stale, in every server process (policy sets in ``iam.authz``; with Redis, the rows
-    ``sts.cached`` keeps, through ``iam.versions``)."""
+    """Inside a change's transaction, for a change to what the account's principals are allowed
+    (attachments, membership, default versions, a user disabled or deleted): every compiled policy
+    set of the account is stale, and its role sessions' callers are checked again
+    (``sts.sessions``). A change only to rows that ``sts.cached`` may keep (a key's status, a
+    role, a revocation) calls ``versions.changed`` alone."""
     Account.objects.filter(pk=account_id).update(authz_revision=F("authz_revision") + 1)
     versions.changed(account_id)
 
@@ -234,7 +236,7 @@ def set_account_alias(actor: Actor, account: Account, alias: str) -> Account:
     before = account.alias
     account.alias = alias
     account.save(update_fields=["alias"])
-    bump_authz_revision(account.pk)
+    versions.changed(account.pk)
     record(
         actor,
         "ram:SetAccountAlias",
@@ -347,7 +349,10 @@ def update_user(
     if is_active is not None:
         user.is_active = is_active
     user.save()
-    bump_authz_revision(user.account_id)
+    if is_active is not None and not is_active:
+        bump_authz_revision(user.account_id)
+    else:
+        versions.changed(user.account_id)
     record(
         actor,
         "ram:UpdateUser",
@@ -486,7 +491,7 @@ def update_access_key_status(actor: Actor, access_key: AccessKey, status: str) -
     access_key.status = status
     access_key.save(update_fields=["status"])
     owner_arn, account_id = access_key_owner(access_key)
-    bump_authz_revision(account_id)
+    versions.changed(account_id)
     record(
         actor,
         "ram:UpdateAccessKey",
@@ -506,7 +511,7 @@ def delete_access_key(actor: Actor, access_key: AccessKey) -> None:
     owner_arn, account_id = access_key_owner(access_key)
     key_id = access_key.access_key_id
     access_key.delete()
-    bump_authz_revision(account_id)
+    versions.changed(account_id)
     record(
         actor,
         "ram:DeleteAccessKey",
@@ -682,7 +687,7 @@ def create_role(
         trust_policy=text,
         max_session_duration=duration,
     )
-    bump_authz_revision(account.pk)
+    versions.changed(account.pk)
     record(
         actor,
         "ram:CreateRole",
@@ -721,7 +726,7 @@ def update_role(
             max_session_duration, "NewMaxSessionDuration"
         )
     role.save()
-    bump_authz_revision(role.account_id)
+    versions.changed(role.account_id)
     record(
         actor,
         "ram:UpdateRole",
@@ -741,7 +746,7 @@ def delete_role(actor: Actor, role: Role) -> None:
         )
     arn, account_id, snapshot = role.arn, role.account_id, role_snapshot(role)
     role.delete()
-    bump_authz_revision(account_id)
+    versions.changed(account_id)
     record(actor, "ram:DeleteRole", arn, account_id=account_id, details={"before": snapshot})
 
 
@@ -750,7 +755,7 @@ def revoke_role_sessions(actor: Actor, role: Role, *, at: datetime | None = None
     """Reject every token and console session of the role issued before now."""
     role.sessions_revoked_before = at or timezone.now()
     role.save(update_fields=["sessions_revoked_before", "updated"])
-    bump_authz_revision(role.account_id)
+    versions.changed(role.account_id)
     record(
         actor,
         "ram:RevokeRoleSessions",
@@ -768,7 +773,7 @@ def revoke_role_session(actor: Actor, session: Any) -> bool:
     revoked = type(session).objects.filter(pk=session.pk, revoked_at__isnull=True)
     if not revoked.update(revoked_at=timezone.now(), revoked_reason="revoked by an administrator"):
         return False
-    bump_authz_revision(session.role.account_id)
+    versions.changed(session.role.account_id)
     record(
         actor,
         "ram:RevokeRoleSession",

@@ -12,8 +12,9 @@ A reader (``sts.cached``) reads the versions of the accounts a request depends o
 reads the database, and keeps what it read stamped with them; a later request reuses the rows only
 while every version still matches. A change that commits after the stamp was read always sets a
 new token after its commit, so the stamp stops matching by the change's next request in every
-server process. Tokens are random, never counters, so a Redis restart (which loses the keys: a
-stamp of tokens then meets ``None``) can never bring an old stamp back to life.
+server process. Tokens are random, never counters, and a reader that finds no token sets a random one
+itself before reading (``read_stamp``), so a Redis restart (which loses the keys) can never bring
+an old stamp back to life.
 
 If Redis cannot be reached right after a commit, the token is not set: the failure is logged, this
 process forgets what it cached, and other processes keep their cached rows for at most
@@ -79,5 +80,11 @@ def publish(account_id: str) -> None:
 
 
 def read_stamp(pipeline: Any, account_ids: Iterable[str]) -> None:
-    """Queue the read of the accounts' tokens on a pipeline; its result is the stamp."""
-    pipeline.mget([version_key(account_id) for account_id in account_ids])
+    """Queue the read of the accounts' tokens on a pipeline (the last result is the stamp), each
+    set first to a fresh random token if it has none, so that a stamp never holds ``None``: a
+    token lost with a Redis restart must not match again once the next change's token is lost
+    too."""
+    keys = [version_key(account_id) for account_id in account_ids]
+    for key in keys:
+        pipeline.set(key, secrets.token_hex(16), nx=True)
+    pipeline.mget(keys)

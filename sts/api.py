@@ -270,9 +270,6 @@ def look_up_caller(signed: SignedRequest, now: datetime) -> Callable[[str], str]
         else:
             access_key, caller.known_role = load_access_key(access_key_id, target)
         caller.access_key = usable(access_key)
-        if access_key.user is not None and cached.enabled():
-            owner = cached.KeyOwner(access_key.user.account_id, access_key.secret_ciphertext)
-            cached.key_owners.put(access_key_id, owner)
         caller.secret = decrypt_secret(access_key.secret_ciphertext)
         return caller.secret
 
@@ -496,6 +493,10 @@ def role_session_identity(caller: Caller, state: SessionState) -> Identity:
 def key_owner_identity(caller: Caller, now: datetime) -> Identity:
     access_key = caller.access_key
     assert access_key is not None
+    if access_key.user is not None and caller.key_owner is None and cached.enabled():
+        # Verified now: later requests with this key can be verified before any read.
+        owner = cached.KeyOwner(access_key.user.account_id, access_key.secret_ciphertext)
+        cached.key_owners.put(access_key.access_key_id, owner)
     if access_key.last_used is None or access_key.last_used < now - ACCESS_KEY_TOUCH_INTERVAL:
         AccessKey.objects.filter(pk=access_key.pk).update(last_used=now)
         access_key.last_used = now  # the row may be reused (``sts.cached``)

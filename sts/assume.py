@@ -333,7 +333,8 @@ def issue_role_session(
     target_arn = role_arn(account_id, role_name)
     check_caller(caller, target_arn, context)
     role = find_role(account_id, role_name, known_role)
-    check_trust(caller, role, trust_context(caller, context, request.external_id))
+    conditions = trust_context(caller, context, request.external_id)
+    check_trust(caller, role, conditions)
     chained = caller.kind is IdentityKind.ROLE_SESSION
     ceiling = min(role.max_session_duration, CHAINED_MAX_DURATION if chained else 43200)
     if max_duration is not None:
@@ -351,7 +352,14 @@ def issue_role_session(
         context=context,
         channel=channel,
         nonce=nonce,
+        conditions=conditions,
     )
+
+
+def stored_context(conditions: dict[str, Any]) -> dict[str, Any]:
+    """The condition keys worth keeping with a session (the time is the session's issue time)."""
+    kept = (str, bool, int, float)
+    return {key: value for key, value in conditions.items() if isinstance(value, kept)}
 
 
 def issue(
@@ -365,6 +373,7 @@ def issue(
     context: dict[str, Any],
     channel: str,
     nonce: PendingNonce | None = None,
+    conditions: dict[str, Any] | None = None,
 ) -> IssuedRoleSession:
     now = timezone.now().replace(microsecond=0)
     expiration = now + timedelta(seconds=duration)
@@ -398,6 +407,7 @@ def issue(
         expires=expiration,
         trust_revision=role.trust_revision,
         caller_revision=caller_revision(caller),
+        issued_context=stored_context(conditions or context),
     )
     claims = RoleTokenClaims(
         access_key_id=access_key_id,
@@ -444,4 +454,5 @@ def issue(
         nonce.written()
     if role.last_used is None or role.last_used < now - timedelta(minutes=1):
         Role.objects.filter(pk=role.pk).update(last_used=now)
+        role.last_used = now  # the row may be reused (``sts.cached``)
     return IssuedRoleSession(role, session, access_key_id, secret, token, expiration)

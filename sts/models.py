@@ -60,6 +60,9 @@ class RoleSession(models.Model):
     # What the session depended on when issued; a change makes the next request re-check it.
     trust_revision = models.PositiveIntegerField(default=1)
     caller_revision = models.BigIntegerField(default=0)
+    # The condition keys the trust and identity checks saw at issue (source IP, ExternalId, MFA
+    # …), so a later re-check asks whether the same request would still be allowed.
+    issued_context = models.JSONField(default=dict, blank=True)
     issued = models.DateTimeField()
     expires = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)

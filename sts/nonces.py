@@ -160,8 +160,8 @@ def spend_in_redis_reading(
     pipeline.set(redis_key(access_key_id, nonce), b"1", nx=True, ex=REDIS_TTL)
     read_stamp(pipeline, account_ids)
     with failing_closed():
-        fresh, tokens = pipeline.execute()
-    return bool(fresh), tuple(tokens)
+        results = pipeline.execute()
+    return bool(results[0]), tuple(results[-1])
 
 
 @contextmanager

@@ -61,6 +61,7 @@ SESSION_CHECK_FIELDS = (
     "caller_arn",
     "trust_revision",
     "caller_revision",
+    "issued_context",
     "issued",
     "revoked_at",
     "revoked_reason",
@@ -128,6 +129,9 @@ def revocation_reason(session: RoleSession, role: Role | None) -> str:
     if role.sessions_revoked_before and session.issued < role.sessions_revoked_before:
         return f"an administrator revoked the active sessions of role {role.name}"
     caller = session.caller_user
+    if caller is None and session.caller_arn.split(":", 4)[-1].startswith("user/"):
+        # A user caller's row is missing only once the user was deleted (the key is then NULL).
+        return f"user {session.caller_arn.rsplit('/', 1)[-1]} was deleted"
     caller_revision = caller.account.authz_revision if caller is not None else 0
     if role.trust_revision == session.trust_revision and caller_revision == session.caller_revision:
         return ""
@@ -140,18 +144,20 @@ def revocation_reason(session: RoleSession, role: Role | None) -> str:
 
 
 def recheck(session: RoleSession, role: Role) -> str:
-    """Re-run the trust and identity checks of AssumeRole for the session's caller."""
+    """Re-run the trust and identity checks of AssumeRole for the session's caller, with the
+    condition keys of the request that issued it."""
+    context = {**(session.issued_context or {}), "acs:CurrentTime": session.issued}
     caller = session.caller_user
     if caller is not None:
         if not caller.is_active:
             return f"user {caller.name} was disabled"
         identity = identity_for_user(caller)
-        if not authorize(identity, "sts:AssumeRole", role.arn).allowed:
+        if not authorize(identity, "sts:AssumeRole", role.arn, context).allowed:
             return f"user {caller.name} no longer holds sts:AssumeRole on role {role.name}"
         principal = TrustPrincipal(kind="user", account_id=caller.account_id, name=caller.name)
     else:
         principal = principal_from_arn(session.caller_arn)
-    if principal is None or not trust_allows(role.trust_policy, principal, {}).allowed:
+    if principal is None or not trust_allows(role.trust_policy, principal, context).allowed:
         return f"the trust policy of role {role.name} no longer trusts {session.caller_arn}"
     return ""
 

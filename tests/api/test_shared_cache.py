@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from iam import services, versions
 from iam.audit import SYSTEM_ACTOR
-from iam.models import AccessKey
+from iam.models import AccessKey, Policy
 from iam.system_policies import ensure_system_policies
 from sts import cached
 from sts.models import RoleSession
@@ -303,3 +303,106 @@ def test_every_server_process_honours_a_revocation_on_its_next_request(  # type:
     assert {(status, body["Code"]) for status, body in answers} == {
         (403, "InvalidSecurityToken.Revoked")
     }
+
+
+# --- review findings ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_token_lost_with_redis_never_lets_an_old_stamp_match_again(  # type: ignore[no-untyped-def]
+    client, setup, user_a, with_redis, django_capture_on_commit_callbacks
+) -> None:
+    _, key_id, secret = setup
+    store = redis.Redis.from_url(with_redis)
+    version = versions.version_key(user_a.account_id)
+    store.delete(version)  # as after a restart of a Redis that keeps nothing
+    for _ in range(3):
+        assert call(client, "GetCallerIdentity", key_id, secret).status_code == 200
+    assert store.get(version) is not None  # the reader set a token of its own
+    with django_capture_on_commit_callbacks(execute=True):
+        key = AccessKey.objects.get(pk=key_id)
+        services.update_access_key_status(SYSTEM_ACTOR, key, AccessKey.Status.INACTIVE)
+    store.delete(version)  # the change's token lost too
+    response = call(client, "GetCallerIdentity", key_id, secret)
+    assert (response.status_code, response.json()["Code"]) == (400, "InvalidAccessKeyId.Inactive")
+
+
+@pytest.mark.django_db
+def test_set_account_alias_leaves_rows_other_requests_share_alone(  # type: ignore[no-untyped-def]
+    client, account_a, with_redis
+) -> None:
+    root = services.create_root_access_key(SYSTEM_ACTOR, account_a)
+    key_id, secret = root.access_key.access_key_id, root.secret
+    for _ in range(3):
+        response = call(client, "GetAccountAlias", key_id, secret, version="2015-05-01")
+        assert response.json()["AccountAlias"] == "company-a"
+    response = call(
+        client, "SetAccountAlias", key_id, secret, version="2015-05-01", AccountAlias="renamed"
+    )
+    assert response.status_code == 200, response.content
+    # Not committed as far as other requests know (this test's transaction never commits, so
+    # nothing is published): the rows they share still hold what was read.
+    shared = cached.key_rows.entries.get(key_id).value
+    assert shared.user.account.alias == "company-a"
+
+
+@pytest.mark.django_db
+def test_a_change_to_cached_rows_only_does_not_check_sessions_again(  # type: ignore[no-untyped-def]
+    client, setup, account_a, with_redis, django_capture_on_commit_callbacks
+) -> None:
+    _, key_id, secret = setup
+    gated = services.create_role(
+        SYSTEM_ACTOR,
+        account_a,
+        "gated",
+        trust_policy=trust(
+            f"acs:ram::{account_a.pk}:root",
+            condition={"StringEquals": {"sts:ExternalId": "abc123"}},
+        ),
+    )
+    issued = assume(client, gated, key_id, secret, ExternalId="abc123")
+    credentials = (issued["AccessKeyId"], issued["AccessKeySecret"], issued["SecurityToken"])
+    assert caller_identity(client, credentials)[0] == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        services.create_role(
+            SYSTEM_ACTOR,
+            account_a,
+            "unrelated",
+            trust_policy=trust(f"acs:ram::{account_a.pk}:root"),
+        )
+    assert caller_identity(client, credentials)[:2] == (200, "")
+
+
+@pytest.mark.django_db
+def test_the_sessions_of_a_deleted_user_are_revoked(client, setup, user_a) -> None:  # type: ignore[no-untyped-def]
+    role, key_id, secret = setup
+    issued = assume(client, role, key_id, secret)
+    credentials = (issued["AccessKeyId"], issued["AccessKeySecret"], issued["SecurityToken"])
+    services.delete_access_key(SYSTEM_ACTOR, AccessKey.objects.get(pk=key_id))
+    for attachment in list(user_a.attachments.all()):
+        services.detach_policy(SYSTEM_ACTOR, user_a, attachment.policy)
+    services.delete_login_profile(SYSTEM_ACTOR, user_a)
+    services.delete_user(SYSTEM_ACTOR, user_a)
+    status, code, _ = caller_identity(client, credentials)
+    assert (status, code) == (403, "InvalidSecurityToken.Revoked")
+
+
+@pytest.mark.django_db
+def test_a_session_is_checked_again_with_the_conditions_it_was_issued_under(  # type: ignore[no-untyped-def]
+    client, setup, account_a, admin_a
+) -> None:
+    _, key_id, secret = setup
+
+    def gated_trust(external_id: str) -> str:
+        condition = {"StringEquals": {"sts:ExternalId": external_id}}
+        return trust(f"acs:ram::{account_a.pk}:root", condition=condition)
+
+    gated = services.create_role(SYSTEM_ACTOR, account_a, "gated", trust_policy=gated_trust("abc"))
+    issued = assume(client, gated, key_id, secret, ExternalId="abc")
+    credentials = (issued["AccessKeyId"], issued["AccessKeySecret"], issued["SecurityToken"])
+    # A policy change in the caller's account makes the next request check the caller again.
+    services.attach_policy(SYSTEM_ACTOR, admin_a, Policy.objects.get(name="ReadOnlyAccess"))
+    assert caller_identity(client, credentials)[:2] == (200, "")
+    services.update_role(SYSTEM_ACTOR, gated, trust_policy=gated_trust("other"))
+    status, code, _ = caller_identity(client, credentials)
+    assert (status, code) == (403, "InvalidSecurityToken.Revoked")
