@@ -13,7 +13,7 @@ reads the database, and keeps what it read stamped with them; a later request re
 while every version still matches. A change that commits after the stamp was read always sets a
 new token after its commit, so the stamp stops matching by the change's next request in every
 server process. Tokens are random, never counters, and a reader that finds no token sets a random one
-itself before reading (``read_stamp``), so a Redis restart (which loses the keys) can never bring
+itself before reading (``new_token``), so a Redis restart (which loses the keys) can never bring
 an old stamp back to life.
 
 If Redis cannot be reached right after a commit, the token is not set: the failure is logged, this
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache, partial
 from typing import Any
 
@@ -72,19 +72,15 @@ def publish(account_id: str) -> None:
     if client is None:
         return
     try:
-        client.set(version_key(account_id), secrets.token_hex(16))
+        client.set(version_key(account_id), new_token())
     except redis.RedisError:
         logger.exception("could not publish the new version of account %s", account_id)
         for forget in on_publish_failure:
             forget()
 
 
-def read_stamp(pipeline: Any, account_ids: Iterable[str]) -> None:
-    """Queue the read of the accounts' tokens on a pipeline (the last result is the stamp), each
-    set first to a fresh random token if it has none, so that a stamp never holds ``None``: a
-    token lost with a Redis restart must not match again once the next change's token is lost
-    too."""
-    keys = [version_key(account_id) for account_id in account_ids]
-    for key in keys:
-        pipeline.set(key, secrets.token_hex(16), nx=True)
-    pipeline.mget(keys)
+def new_token() -> str:
+    """A version token. A reader that finds an account without one sets one of these first
+    (``sts.nonces.spend_in_redis_reading``), so a stamp never holds ``None``: a token lost with a
+    Redis restart must not match again once the next change's token is lost too."""
+    return secrets.token_hex(16)

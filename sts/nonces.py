@@ -22,13 +22,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection
 
 from iam import errors
-from iam.versions import read_stamp, shared_store
+from iam.versions import new_token, shared_store, version_key
 from sts.models import NONCE_UNIQUE, UsedNonce
 
 NONCE_WINDOW = timedelta(minutes=15)
@@ -151,17 +152,35 @@ def spend_in_redis(client: Any, access_key_id: str, nonce: str) -> bool:
         return bool(client.set(redis_key(access_key_id, nonce), b"1", nx=True, ex=REDIS_TTL))
 
 
+# KEYS: the nonce's key, then the accounts' version keys; ARGV: the nonce's time to live, then a
+# fresh random token per account, set only where the account has none (``iam.versions``).
+SPEND_AND_STAMP = """
+local fresh = redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1])
+for i = 2, #KEYS do
+    redis.call('SET', KEYS[i], ARGV[i], 'NX')
+end
+return {fresh and 1 or 0, redis.call('MGET', unpack(KEYS, 2))}
+"""
+
+
 def spend_in_redis_reading(
     client: Any, access_key_id: str, nonce: str, account_ids: Sequence[str]
 ) -> tuple[bool, tuple[bytes | None, ...]]:
-    """``spend_in_redis`` and a read of the accounts' version tokens (``iam.versions``) in one
-    round trip: whether the nonce was fresh, and the stamp."""
-    pipeline = client.pipeline(transaction=False)
-    pipeline.set(redis_key(access_key_id, nonce), b"1", nx=True, ex=REDIS_TTL)
-    read_stamp(pipeline, account_ids)
+    """``spend_in_redis`` and a read of the accounts' version tokens (``iam.versions``), in one
+    command (a script: one request to pack and one reply to parse, where a pipeline of the same
+    commands costs twice the client's CPU): whether the nonce was fresh, and the stamp."""
+    keys = [redis_key(access_key_id, nonce), *map(version_key, account_ids)]
+    tokens = [new_token() for _ in account_ids]
     with failing_closed():
-        results = pipeline.execute()
-    return bool(results[0]), tuple(results[-1])
+        fresh, stamp = spend_and_stamp_script(client)(keys=keys, args=[REDIS_TTL, *tokens])
+    return bool(fresh), tuple(stamp)
+
+
+@cache
+def spend_and_stamp_script(client: Any) -> Any:
+    """The script, registered once per client (redis-py sends EVALSHA, and the script itself
+    only when the server does not know it yet)."""
+    return client.register_script(SPEND_AND_STAMP)
 
 
 @contextmanager

@@ -1,13 +1,14 @@
 """Hot-path benchmark: one request at a time through Django's WSGI handler, in this process.
 
     uv run python -m tests.bench.hotpath [--requests 3000] [--phases baseline assume identity]
+                                         [--redis redis://127.0.0.1:6379/14]
 
 No HTTP server and no concurrency, so what is left is the cost of one request: wall time, this
 process's CPU (Python) and the CPU of this connection's PostgreSQL backend (from ``/proc``), per
 request. Sequential wall time includes each commit's wait for the disk, which the closed-loop
 benchmark (``tests.bench.api``) overlaps with other requests' work. The phases are those of
 ``tests.bench.api``, against the same database (DATABASE_URL, default ``ram_console_bench``),
-with nonces in the database.
+with nonces in the database, or with ``--redis`` in Redis (and the rows of ``sts.cached`` reused).
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=3000, help="measured, per phase")
     parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
+    parser.add_argument("--redis", default="", help="nonces (and versions) in this Redis")
     options = parser.parse_args()
 
     database = os.environ.get("DATABASE_URL", bench.DEFAULT_DB)
     bench.ensure_database(database)
     env = bench.bench_env(database)
     os.environ.update(env)
+    os.environ["NONCE_STORE_URL"] = options.redis
     creds = bench.seed(env)
 
     import django
