@@ -99,7 +99,9 @@ else:
     )
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://ram-console")}
-# Spent signature nonces: in the database, or in Redis when one is configured (sts.nonces).
+# Spent signature nonces: in the database, or in Redis when one is configured (sts.nonces). With
+# Redis, it also carries the accounts' version tokens (iam.versions), and API requests reuse rows
+# read on earlier requests for at most SHARED_CACHE_MAX_AGE seconds (sts.cached).
 NONCE_STORE_URL = env.str(
     "NONCE_STORE_URL",
     default=(
@@ -108,6 +110,8 @@ NONCE_STORE_URL = env.str(
         else ""
     ),
 )
+
+SHARED_CACHE_MAX_AGE = env.float("SHARED_CACHE_MAX_AGE", default=30.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "iam.User"

@@ -55,7 +55,7 @@ class StampedCache:
     def get(self, key: Hashable, stamp: tuple[Any, ...]) -> Any:
         """The value, or ``MISSING`` when absent, stamped otherwise, or too old."""
         entry = self.entries.get(key)
-        max_age = getattr(settings, "SHARED_CACHE_MAX_AGE", 30)
+        max_age = settings.SHARED_CACHE_MAX_AGE
         if entry is None or entry.stamp != stamp or time.monotonic() - entry.read_at > max_age:
             return MISSING
         return entry.value
