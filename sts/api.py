@@ -14,6 +14,12 @@ nonce then counts only for the (access key, nonce) the signature goes on to prov
 only for a key that exists. AssumeRole with an access key writes its session anyway: its look-up
 only probes the nonce, and the session's write spends it (``sts.nonces.PendingNonce``), one
 commit where there would be two.
+
+With Redis as the nonce store, a key seen before in this process is verified with what never
+changes about it (``sts.cached.key_owners``); then one Redis call spends the nonce and reads the
+version tokens of the accounts the request depends on, and the rows kept under the same tokens are
+reused (``identity_from_shared_store``). For such a key, a bad signature or a spent nonce is
+therefore answered before the key's status is: the answer names no more than the uncached path's.
 """
 
 from __future__ import annotations
