@@ -416,8 +416,7 @@ def main() -> None:
         for kind, store, _ in phases:
             server, port = servers[store]
             measure(port, kind, credentials[store], 1, options.processes, options.threads, [])
-        main_server = servers["database"][0]
-        rss_before = worker_rss(main_server.pid)
+        rss_before = {store: worker_rss(server.pid) for store, (server, _) in servers.items()}
         concurrency = options.processes * options.threads
         print(
             f"gunicorn 2 workers (gthread x{options.server_threads}) on PostgreSQL; "
@@ -432,7 +431,7 @@ def main() -> None:
         # Phases run interleaved, round after round, and each ratio is taken against the same
         # round's baseline: a shared machine's speed drifts, and this keeps the drift out of it.
         runs: dict[str, list[dict]] = {label: [] for _, _, label in phases}
-        memory: list[tuple[int, list[int]]] = []
+        memory: dict[str, list[tuple[int, list[int]]]] = {store: [] for store in servers}
         for _ in range(options.rounds):
             for kind, store, label in phases:
                 server, port = servers[store]
@@ -447,13 +446,14 @@ def main() -> None:
                         [server.pid, *worker_pids(server.pid)],
                     )
                 )
-            served = sum(
-                run["requests"]
-                for _, store, label in phases
-                if store == "database"
-                for run in runs[label]
-            )
-            memory.append((served, worker_rss(main_server.pid)))
+            for store, (server, _) in servers.items():
+                served = sum(
+                    run["requests"]
+                    for _, phase_store, label in phases
+                    if phase_store == store
+                    for run in runs[label]
+                )
+                memory[store].append((served, worker_rss(server.pid)))
         baseline_label = phases[0][2]
         results = {label: combine(runs[label], runs[baseline_label]) for label in runs}
         for label, figures in results.items():
@@ -469,7 +469,7 @@ def main() -> None:
             "(latency from the scheduled send time)"
         )
         print(f"{'phase':<40}{'requests':>9}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}")
-        paced_requests = 0
+        paced_requests = dict.fromkeys(servers, 0)
         for kind, store, label in phases:
             server, port = servers[store]
             paced = measure(
@@ -482,24 +482,31 @@ def main() -> None:
                 [server.pid, *worker_pids(server.pid)],
                 rate=results[label]["rps"] / 2,
             )
-            if store == "database":
-                paced_requests += paced["requests"]
+            paced_requests[store] += paced["requests"]
             print(
                 f"{label:<40}{paced['requests']:>9}{paced['rps']:>7.0f}"
                 f"{paced['p50']:>8.1f}{paced['p99']:>8.1f}"
             )
-        memory.append((memory[-1][0] + paced_requests, worker_rss(main_server.pid)))
-        print("\nworker RSS, server with nonces in PostgreSQL (it also serves the baseline):")
-        print(f"  {'before':>16}: {', '.join(f'{kb / 1024:.1f} MiB' for kb in rss_before)}")
-        for served, sizes in memory:
-            print(
-                f"  {f'{served} requests':>16}: {', '.join(f'{kb / 1024:.1f} MiB' for kb in sizes)}"
-            )
+        titles = {
+            "database": "server with nonces in PostgreSQL (it also serves the baseline)",
+            "redis": "server with nonces in Redis (and the rows of sts.cached)",
+        }
+        for store, (server, _) in servers.items():
+            sizes_after = worker_rss(server.pid)
+            memory[store].append((memory[store][-1][0] + paced_requests[store], sizes_after))
+            print(f"\nworker RSS, {titles[store]}:")
+            print(f"  {'before':>16}: {mib(rss_before[store])}")
+            for served, sizes in memory[store]:
+                print(f"  {f'{served} requests':>16}: {mib(sizes)}")
     finally:
         for server, _ in servers.values():
             server.send_signal(signal.SIGTERM)
         for server, _ in servers.values():
             server.wait(timeout=30)
+
+
+def mib(sizes: list[int]) -> str:
+    return ", ".join(f"{kb / 1024:.1f} MiB" for kb in sizes)
 
 
 def print_row(label: str, figures: dict[str, float]) -> None:
