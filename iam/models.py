@@ -36,6 +36,10 @@ class Account(models.Model):
     # Bumped whenever something that feeds a policy decision changes inside the account
     # (attach, detach, group membership, new default policy version): caches key on it.
     authz_revision = models.BigIntegerField(default=0)
+    # Bumped, in the change's transaction, by every change that could alter an API answer about
+    # the account's principals (``iam.versions``): rows a process keeps between requests are
+    # reused only while it is unchanged.
+    version = models.BigIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -166,8 +166,10 @@ def bump_authz_revision(account_id: str) -> None:
     set of the account is stale, and its role sessions' callers are checked again
     (``sts.sessions``). A change only to rows that ``sts.cached`` may keep (a key's status, a
     role, a revocation) calls ``versions.changed`` alone."""
-    Account.objects.filter(pk=account_id).update(authz_revision=F("authz_revision") + 1)
-    versions.changed(account_id)
+    Account.objects.filter(pk=account_id).update(
+        authz_revision=F("authz_revision") + 1, version=F("version") + 1
+    )
+    versions.published(account_id)
 
 
 # --- accounts -----------------------------------------------------------------------------------

@@ -1,16 +1,22 @@
-"""Account versions in Redis: what lets a server process trust rows it read on an earlier request.
+"""Account versions: what lets a server process trust rows it read on an earlier request.
 
-Every change that can alter a decision about an account's principals (policy attach and detach,
-group membership, user update and deletion, access key status and deletion, role creation,
-update and deletion, session revocation, a new default policy version, the account alias) bumps
-the account's ``authz_revision`` in the database inside the change's transaction
-(``iam.services.bump_authz_revision``). Where a Redis store is configured (``NONCE_STORE_URL``),
-the same change sets the account's version key there to a fresh random token once its
-transaction commits, before the change's own request answers.
+Every change that can alter an API answer about an account's principals (policy attach and
+detach, group membership, user update and deletion, access key status and deletion, role
+creation, update and deletion, session revocation, a new default policy version, the account
+alias) bumps the account's ``version`` in the database inside the change's transaction
+(``changed``; ``iam.services.bump_authz_revision`` bumps it with ``authz_revision``). Where a Redis
+store is configured (``NONCE_STORE_URL``), the same change also sets the account's version key
+there to a fresh random token once its transaction commits, before the change's own request
+answers.
 
-A reader (``sts.cached``) reads the versions of the accounts a request depends on *before* it
-reads the database, and keeps what it read stamped with them; a later request reuses the rows only
-while every version still matches. A change that commits after the stamp was read always sets a
+With the database as the nonce store (PostgreSQL), a reader (``sts.cached``) reads the versions
+in the statement that spends the nonce, and reads a session check again together with the
+versions, in one statement and so from one snapshot: a kept check matches the versions exactly,
+and a change's bump is visible to the first statement that starts after its commit.
+
+With Redis, a reader reads the tokens of the accounts a request depends on *before* it reads the
+database, and keeps what it read stamped with them; a later request reuses the rows only while
+every token still matches. A change that commits after the stamp was read always sets a
 new token after its commit, so the stamp stops matching by the change's next request in every
 server process. Tokens are random, never counters, and a reader that finds no token sets a random one
 itself before reading (``new_token``), so a Redis restart (which loses the keys) can never bring
@@ -18,8 +24,7 @@ an old stamp back to life.
 
 If Redis cannot be reached right after a commit, the token is not set: the failure is logged, this
 process forgets what it cached, and other processes keep their cached rows for at most
-``SHARED_CACHE_MAX_AGE`` seconds (``sts.cached``). Without Redis nothing is cached across
-requests and every request reads the database.
+``SHARED_CACHE_MAX_AGE`` seconds (``sts.cached``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ from functools import cache, partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
+
+from iam.models import Account
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +68,16 @@ def version_key(account_id: str) -> str:
 
 
 def changed(account_id: str) -> None:
-    """Inside a change's transaction: have the account's token set once it commits."""
+    """Inside a change's transaction: bump the account's version, and have its token set once
+    the change commits."""
+    if account_id:
+        Account.objects.filter(pk=account_id).update(version=F("version") + 1)
+        published(account_id)
+
+
+def published(account_id: str) -> None:
+    """Inside a change's transaction that bumped the account's version itself: have the account's
+    token set once it commits."""
     if account_id and shared_store() is not None:
         transaction.on_commit(partial(publish, account_id))
 
@@ -77,6 +94,13 @@ def publish(account_id: str) -> None:
         logger.exception("could not publish the new version of account %s", account_id)
         for forget in on_publish_failure:
             forget()
+
+
+def stamp_expression() -> str:
+    """PostgreSQL: the versions of the accounts given as one array parameter, as an array ordered
+    by account id (a scalar expression, to ride on another statement)."""
+    table = connection.ops.quote_name(Account._meta.db_table)
+    return f"ARRAY(SELECT version FROM {table} WHERE id = ANY(%s) ORDER BY id)"  # noqa: S608
 
 
 def new_token() -> str:

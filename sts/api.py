@@ -56,7 +56,7 @@ from iam.rows import Table, fetch_one, fetch_one_after_insert, fetch_one_with
 from sts import cached, nonces
 from sts.assume import ROLE_ARN_RE, ROLE_BY_NAME, KnownRole, with_account
 from sts.nonces import PendingNonce
-from sts.sessions import SessionState, check_session, check_session_spending, session_identity
+from sts.sessions import SessionState, check_session, check_session_stamped, session_identity
 from sts.signing import (
     SignatureError,
     SignedRequest,
@@ -409,16 +409,12 @@ def pending_nonce(
 
 def identity_of(caller: Caller, verified: VerifiedSignature, now: datetime) -> Identity:
     """Spend the nonce, then resolve who the verified caller is (for role credentials, with the
-    revocation check; on PostgreSQL's nonce store both in one round trip)."""
+    revocation check, reused while the accounts' versions stand where a shared store allows)."""
     key_and_nonce = (verified.access_key_id, verified.nonce)
     if caller.key_owner is not None or (caller.token_claims is not None and cached.enabled()):
         return identity_from_shared_store(caller, verified, now)
     if caller.token_claims is not None and nonces.can_spend_with_a_read():
-        insert, insert_params = nonces.insert_statement(*key_and_nonce, now)
-        fresh, state = check_session_spending(caller.token_claims.session_id, insert, insert_params)
-        if not nonces.spent(fresh, now):
-            raise nonces.used_error()
-        return role_session_identity(caller, state)
+        return session_identity_from_database(caller, verified, now)
     if caller.spent_nonce == key_and_nonce:  # it rode on the access key's look-up
         if not caller.nonce_fresh:
             raise nonces.used_error()
@@ -427,6 +423,26 @@ def identity_of(caller: Caller, verified: VerifiedSignature, now: datetime) -> I
     if caller.token_claims is not None:
         return role_session_identity(caller, check_session(caller.token_claims.session_id))
     return key_owner_identity(caller, now)
+
+
+def session_identity_from_database(
+    caller: Caller, verified: VerifiedSignature, now: datetime
+) -> Identity:
+    """PostgreSQL's nonce store: the nonce's INSERT and the versions of the accounts the session
+    depends on in one statement; the session check kept under the same versions is reused, or
+    the check and the versions are read again together (one snapshot) and kept."""
+    claims = caller.token_claims
+    accounts = cached.session_accounts(claims)
+    fresh, stamp = nonces.spend_in_database_reading(
+        verified.access_key_id, verified.nonce, now, accounts
+    )
+    if not nonces.spent(fresh, now):
+        raise nonces.used_error()
+    state = cached.session_checks.get(claims.session_id, stamp)
+    if state is cached.MISSING:
+        stamp, state = check_session_stamped(claims.session_id, accounts)
+        cached.session_checks.put(claims.session_id, stamp, state)
+    return role_session_identity(caller, state)
 
 
 def identity_from_shared_store(

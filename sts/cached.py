@@ -1,4 +1,4 @@
-"""Rows a server process reuses across API requests on deployments with Redis.
+"""Rows a server process reuses across API requests.
 
 With Redis as the shared store (``NONCE_STORE_URL``), a signed request spends its nonce and reads
 the version tokens of the accounts it depends on in one round trip (``sts.nonces``), and then
@@ -14,8 +14,10 @@ An entry serves only a request whose stamp equals the one read before the rows w
 request in every process), and for at most ``SHARED_CACHE_MAX_AGE`` seconds. ``key_owners`` keeps
 what never changes about a key id once issued (its account and its encrypted secret), so a request
 can be verified before anything is read and the stamp can be read before the key's row is.
-Without Redis none of this is used: the database is read on every request, and the revocation
-check rides on the nonce's INSERT.
+Without Redis, on PostgreSQL, only ``session_checks`` is used: the nonce's INSERT reads the
+accounts' versions from the database in the same statement, and a check is read again together
+with them when they moved (``sts.api.session_identity_from_database``); access keys and roles are
+read with the request's first statement as before. On SQLite nothing is kept.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection
 
 from iam import errors
-from iam.versions import new_token, shared_store, version_key
+from iam.versions import new_token, shared_store, stamp_expression, version_key
 from sts.models import NONCE_UNIQUE, UsedNonce
 
 NONCE_WINDOW = timedelta(minutes=15)
@@ -131,6 +131,23 @@ def spend_in_database(access_key_id: str, nonce: str, now: datetime) -> bool:
         cursor.execute(f"{sql} RETURNING 1", params)
         inserted = cursor.fetchone() is not None
     return spent(inserted, now)
+
+
+def spend_in_database_reading(
+    access_key_id: str, nonce: str, now: datetime, account_ids: Sequence[str]
+) -> tuple[bool, tuple[int, ...]]:
+    """PostgreSQL: ``spend_in_database`` and the accounts' versions (``iam.versions``) in one
+    statement: whether the nonce was fresh (not yet swept), and the stamp."""
+    sql, params = insert_statement(access_key_id, nonce, now)
+    # Our INSERT and our expression, every value a parameter.
+    statement = (
+        f"WITH inserted AS ({sql} RETURNING 1) "  # noqa: S608
+        f"SELECT (SELECT count(*) FROM inserted), {stamp_expression()}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, list(account_ids)])
+        inserted, stamp = cursor.fetchone()
+    return bool(inserted), tuple(stamp)
 
 
 def spent(inserted: bool, now: datetime) -> bool:

@@ -11,8 +11,11 @@ role and its caller), whether the session still stands:
 - if the caller's account changed anything that feeds decisions since issue (its
   ``authz_revision``), the caller must still be active and still hold ``sts:AssumeRole`` on the role.
 
-Re-checks run only when a revision moved, and their outcome is cached per (session, revisions)
-in a bounded LRU; a session found dead is marked revoked in the database once, with the reason.
+Re-checks run only when a revision moved, with the condition keys the session was issued under
+(``issued_context``), and their outcome is cached per (session, revisions) in a bounded LRU; a
+session found dead is marked revoked in the database once, with the reason. A user caller whose
+row is gone was deleted: the session is dead. The API keeps a check's outcome between requests
+under the accounts' versions (``sts.cached``, ``check_session_stamped``).
 Chained sessions re-check their own trust; their parent's revocation does not cascade (as in AWS).
 """
 
@@ -35,7 +38,8 @@ from iam.identity import (
 )
 from iam.models import Account, Role, User
 from iam.policy import TrustPrincipal, trust_allows
-from iam.rows import Table, fetch_one, fetch_one_after_insert
+from iam.rows import Table, fetch_one, fetch_one_with
+from iam.versions import stamp_expression
 from sts.models import RoleSession
 
 recheck_outcomes = BoundedCache(8192)
@@ -98,15 +102,16 @@ def check_session(session_id: str) -> SessionState:
     return session_state(load_session(session_id))
 
 
-def check_session_spending(
-    session_id: str, insert: str, insert_params: list[Any]
-) -> tuple[bool, SessionState]:
-    """``check_session`` with an INSERT (the request's nonce) in the same round trip; returns
-    whether the INSERT wrote its row. PostgreSQL only."""
-    inserted, found = fetch_one_after_insert(
-        insert, insert_params, SESSION_TABLES, "s.session_id = %s", [session_id]
+def check_session_stamped(
+    session_id: str, account_ids: list[str]
+) -> tuple[tuple[int, ...], SessionState]:
+    """``check_session`` with the accounts' versions (``iam.versions``) read in the same
+    statement, hence from the same snapshot: the stamp the outcome may be kept under.
+    PostgreSQL only."""
+    stamp, found = fetch_one_with(
+        stamp_expression(), [account_ids], SESSION_TABLES, "s.session_id = %s", [session_id]
     )
-    return inserted, session_state(None if found is None else joined_session(found))
+    return tuple(stamp), session_state(None if found is None else joined_session(found))
 
 
 def session_state(session: RoleSession | None) -> SessionState:
