@@ -597,6 +597,7 @@ def delete_group(actor: Actor, group: Group) -> None:
         )
     arn, account_id = group.arn, group.account_id
     group.delete()
+    bump_authz_revision(account_id)  # a membership added since the checks above goes with it
     record(actor, "ram:DeleteGroup", arn, account_id=account_id)
 
 
@@ -967,6 +968,7 @@ def delete_policy(actor: Actor, policy: Policy) -> None:
         )
     arn, account_id = policy.arn_for(policy.account_id), policy.account_id
     policy.delete()
+    bump_authz_revision(account_id)  # an attachment made since the checks above goes with it
     record(actor, "ram:DeletePolicy", arn, account_id=account_id)
 
 

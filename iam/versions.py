@@ -44,6 +44,9 @@ from iam.models import Account
 logger = logging.getLogger(__name__)
 
 VERSION_KEY_PREFIX = "ram-console:account-version:"
+# Tokens expire (a reader then sets a fresh one: a safe invalidation), so account ids that name
+# no account, which a request may carry, leave nothing behind for long.
+VERSION_TTL = 86400
 # Called when a token could not be set: each clears one of this process's caches.
 on_publish_failure: list[Callable[[], None]] = []
 
@@ -54,8 +57,14 @@ def redis_client(url: str) -> Any:
     if not url:
         return None
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    # No retries: a script whose reply timed out may have run, and sending it again would find
+    # the request's own nonce spent; failing at once fails closed (503) instead of after retries.
+    return redis.Redis.from_url(
+        url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
+    )
 
 
 def shared_store() -> Any:
@@ -89,7 +98,7 @@ def publish(account_id: str) -> None:
     if client is None:
         return
     try:
-        client.set(version_key(account_id), new_token())
+        client.set(version_key(account_id), new_token(), ex=VERSION_TTL)
     except redis.RedisError:
         logger.exception("could not publish the new version of account %s", account_id)
         for forget in on_publish_failure:

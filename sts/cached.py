@@ -72,10 +72,11 @@ class StampedCache:
         return len(self.entries)
 
 
+# Bounds per process: an entry holds model rows (a role's with its trust policy, up to a few KiB).
 key_owners = BoundedCache(8192)
 key_rows = StampedCache(4096)
 role_rows = StampedCache(4096)
-session_checks = StampedCache(8192)
+session_checks = StampedCache(4096)
 
 
 def forget_all() -> None:

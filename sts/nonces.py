@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection
 
 from iam import errors
-from iam.versions import new_token, shared_store, stamp_expression, version_key
+from iam.versions import VERSION_TTL, new_token, shared_store, stamp_expression, version_key
 from sts.models import NONCE_UNIQUE, UsedNonce
 
 NONCE_WINDOW = timedelta(minutes=15)
@@ -169,12 +169,13 @@ def spend_in_redis(client: Any, access_key_id: str, nonce: str) -> bool:
         return bool(client.set(redis_key(access_key_id, nonce), b"1", nx=True, ex=REDIS_TTL))
 
 
-# KEYS: the nonce's key, then the accounts' version keys; ARGV: the nonce's time to live, then a
-# fresh random token per account, set only where the account has none (``iam.versions``).
+# KEYS: the nonce's key, then the accounts' version keys; ARGV: the nonce's time to live, the
+# tokens' time to live, then a fresh random token per account, set only where the account has
+# none (``iam.versions``).
 SPEND_AND_STAMP = """
 local fresh = redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1])
 for i = 2, #KEYS do
-    redis.call('SET', KEYS[i], ARGV[i], 'NX')
+    redis.call('SET', KEYS[i], ARGV[i + 1], 'NX', 'EX', ARGV[2])
 end
 return {fresh and 1 or 0, redis.call('MGET', unpack(KEYS, 2))}
 """
@@ -189,7 +190,8 @@ def spend_in_redis_reading(
     keys = [redis_key(access_key_id, nonce), *map(version_key, account_ids)]
     tokens = [new_token() for _ in account_ids]
     with failing_closed():
-        fresh, stamp = spend_and_stamp_script(client)(keys=keys, args=[REDIS_TTL, *tokens])
+        args = [REDIS_TTL, VERSION_TTL, *tokens]
+        fresh, stamp = spend_and_stamp_script(client)(keys=keys, args=args)
     return bool(fresh), tuple(stamp)
 
 

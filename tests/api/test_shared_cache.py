@@ -267,6 +267,7 @@ def test_each_publish_sets_a_fresh_random_token(with_redis) -> None:  # type: ig
         versions.publish("6543210987654321")
         tokens.add(store.get(versions.version_key("6543210987654321")))
     assert len(tokens) == 3 and None not in tokens
+    assert 0 < store.ttl(versions.version_key("6543210987654321")) <= versions.VERSION_TTL
 
 
 # --- across server processes ----------------------------------------------------------------------
@@ -342,6 +343,7 @@ def test_a_token_lost_with_redis_never_lets_an_old_stamp_match_again(  # type: i
     for _ in range(3):
         assert call(client, "GetCallerIdentity", key_id, secret).status_code == 200
     assert store.get(version) is not None  # the reader set a token of its own
+    assert 0 < store.ttl(version) <= versions.VERSION_TTL  # made-up account ids leave nothing
     with django_capture_on_commit_callbacks(execute=True):
         key = AccessKey.objects.get(pk=key_id)
         services.update_access_key_status(SYSTEM_ACTOR, key, AccessKey.Status.INACTIVE)
