@@ -331,19 +331,25 @@ def start_server(env: dict[str, str], threads: int) -> tuple[subprocess.Popen, i
 
 def role_credentials(port: int, creds: dict) -> dict:
     connection = http.client.HTTPConnection("127.0.0.1", port)
-    connection.request(
-        "POST",
-        signed_path(
-            "AssumeRole",
-            creds["key"],
-            creds["secret"],
-            RoleArn=creds["role"],
-            RoleSessionName="bench",
-            DurationSeconds="3600",
-        ),
-        headers={"Content-Length": "0"},
+    connection.request("POST", assume_role_path(creds), headers={"Content-Length": "0"})
+    return with_issued(creds, connection.getresponse().read())
+
+
+def assume_role_path(creds: dict) -> str:
+    """The signed AssumeRole that hands the benchmarks their role credentials."""
+    return signed_path(
+        "AssumeRole",
+        creds["key"],
+        creds["secret"],
+        RoleArn=creds["role"],
+        RoleSessionName="bench",
+        DurationSeconds="3600",
     )
-    issued = json.loads(connection.getresponse().read())["Credentials"]
+
+
+def with_issued(creds: dict, answer: bytes) -> dict:
+    """``creds`` with the role credentials of an AssumeRole answer."""
+    issued = json.loads(answer)["Credentials"]
     return {
         **creds,
         "sts_key": issued["AccessKeyId"],

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import time
 from typing import Any
@@ -91,21 +90,7 @@ def send(app: Any, method: str, path: str) -> bytes:
 
 
 def with_role_credentials(app: Any, creds: dict) -> dict:
-    path = bench.signed_path(
-        "AssumeRole",
-        creds["key"],
-        creds["secret"],
-        RoleArn=creds["role"],
-        RoleSessionName="bench",
-        DurationSeconds="3600",
-    )
-    issued = json.loads(send(app, "POST", path))["Credentials"]
-    return {
-        **creds,
-        "sts_key": issued["AccessKeyId"],
-        "sts_secret": issued["AccessKeySecret"],
-        "token": issued["SecurityToken"],
-    }
+    return bench.with_issued(creds, send(app, "POST", bench.assume_role_path(creds)))
 
 
 def backend_pid() -> int:
