@@ -8,23 +8,26 @@ import secrets
 import sys
 from pathlib import Path
 
+KEY_FILE = Path(__file__).resolve().parent / "var" / "secret_key"
 
-def ensure_demo_secret_key() -> None:
-    """Only `manage.py demo` may run without SECRET_KEY: it creates one in var/ and keeps it."""
+
+def use_local_secret_key(*, create: bool) -> None:
+    """Without SECRET_KEY, management commands in this checkout use the key `manage.py demo`
+    created in var/secret_key (only `demo` creates it). The server itself (gunicorn console.wsgi)
+    never reads the file: production starts only with an explicit SECRET_KEY."""
     if os.environ.get("SECRET_KEY"):
         return
-    key_file = Path(__file__).resolve().parent / "var" / "secret_key"
-    key_file.parent.mkdir(exist_ok=True)
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    os.environ["SECRET_KEY"] = key_file.read_text().strip()
+    if create and not KEY_FILE.exists():
+        KEY_FILE.parent.mkdir(exist_ok=True)
+        KEY_FILE.write_text(secrets.token_urlsafe(50))
+        KEY_FILE.chmod(0o600)
+    if KEY_FILE.exists():
+        os.environ["SECRET_KEY"] = KEY_FILE.read_text().strip()
 
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
-    if sys.argv[1:2] == ["demo"]:
-        ensure_demo_secret_key()
+    use_local_secret_key(create=sys.argv[1:2] == ["demo"])
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from iam.authz import AccessDenied
+from iam.errors import BUSY_MESSAGE, database_busy
 from iam.identity import identity_for_user
 
 
@@ -39,6 +40,8 @@ class IdentityMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, AccessDenied):
             return access_denied_response(request, exception)
+        if database_busy(exception):
+            return busy_response(request)
         return None
 
 
@@ -49,4 +52,18 @@ def access_denied_response(request: HttpRequest, denied: AccessDenied) -> HttpRe
         {"denied": denied, "action": denied.action, "resource": denied.resource},
         status=403,
     )
+    return response.render()
+
+
+def busy_response(request: HttpRequest) -> HttpResponse:
+    """A 503 for a write that lost a race for a database lock: it changed nothing, so the page
+    asks for another try (htmx shows the message above the page instead of swapping it in)."""
+    context = {"message": BUSY_MESSAGE}
+    if getattr(request, "htmx", False):
+        response = TemplateResponse(request, "console/_busy.html", context, status=503)
+        response["HX-Retarget"] = "#notices"
+        response["HX-Reswap"] = "innerHTML"
+    else:
+        response = TemplateResponse(request, "console/503.html", context, status=503)
+    response["Retry-After"] = "1"
     return response.render()

@@ -81,6 +81,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'ram-console.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# How long a write waits for a lock another connection holds before it gives up, answering a
+# retryable "busy" error (console: a message asking to retry; API: ServiceUnavailable, 503).
+DB_LOCK_TIMEOUT = env.float("DB_LOCK_TIMEOUT", default=20.0)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -91,12 +94,20 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options.setdefault("server_side_binding", True)
         options.setdefault("prepare_threshold", 2)
-else:
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-    )
+    if DB_LOCK_TIMEOUT:
+        # Sent as a startup parameter; set DB_LOCK_TIMEOUT=0 behind a PgBouncer that refuses it.
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options.setdefault("options", f"-c lock_timeout={round(DB_LOCK_TIMEOUT * 1000)}")
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded default serves several gunicorn workers and threads from one file. WAL lets
+    # readers go on beside the one writer; IMMEDIATE makes every transaction take the write lock
+    # when it begins, waiting up to the busy timeout. (A deferred transaction that read first and
+    # then writes cannot wait: SQLite answers "database is locked" at once if another connection
+    # wrote in between.)
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("timeout", DB_LOCK_TIMEOUT)
+    options.setdefault("transaction_mode", "IMMEDIATE")
+    options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://ram-console")}
 # Spent signature nonces: in the database, or in Redis when one is configured (sts.nonces). With

@@ -62,3 +62,20 @@ def beyond_length(parameter: str, field: str | None = None) -> InvalidParameter:
         f'The parameter - "{parameter}" beyond the length limit.',
         field=field,
     )
+
+
+# SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED) and PostgreSQL's lock_not_available,
+# deadlock_detected and serialization_failure: the statement lost a race for a lock and nothing it
+# did was kept, so the whole request may simply be tried again.
+BUSY_SQLITE_CODES = frozenset({5, 6})
+BUSY_POSTGRESQL_STATES = frozenset({"55P03", "40P01", "40001"})
+
+BUSY_MESSAGE = "The service is busy with other changes; nothing was changed. Please try again."
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether ``error`` is a database error that a retry of the whole request may cure."""
+    cause = error.__cause__ or error
+    if getattr(cause, "sqlite_errorcode", None) is not None:
+        return cause.sqlite_errorcode & 0xFF in BUSY_SQLITE_CODES  # type: ignore[attr-defined]
+    return getattr(cause, "sqlstate", None) in BUSY_POSTGRESQL_STATES

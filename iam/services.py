@@ -999,6 +999,7 @@ def principal_kind(principal: Principal) -> str:
 
 
 @transaction.atomic
+@transaction.atomic
 def attach_policies(actor: Actor, principal: Principal, policies: Iterable[Policy]) -> int:
     """Attach several policies in one transaction (the console's Authorize dialog)."""
     count = 0

@@ -621,7 +621,12 @@ def api_entry(request: HttpRequest) -> HttpResponse:
                 },
             )
         return render_error(error, response_format, request_id, host)
-    except Exception:
+    except Exception as unexpected:
+        if errors.database_busy(unexpected):
+            # A lost race for a database lock: the action's transaction changed nothing.
+            logger.warning("API request %s: database busy (%s)", request_id, unexpected)
+            busy = ApiError("ServiceUnavailable", errors.BUSY_MESSAGE, status=503)
+            return render_error(busy, response_format, request_id, host)
         logger.exception("API request %s failed", request_id)
         error = ApiError("InternalError", "An internal error occurred.", status=500)
         return render_error(error, response_format, request_id, host)

@@ -63,3 +63,38 @@ def test_token_keys_default_to_the_secret_key_and_can_list_several() -> None:
     )
     assert single.stdout.strip() == "['k']"
     assert several.stdout.strip() == "['new', 'old']"
+
+
+def checkout_copy(tmp_path: Path) -> Path:
+    """A checkout of its own (manage.py copied, the packages linked), so var/ is the test's."""
+    (tmp_path / "manage.py").write_text((ROOT / "manage.py").read_text())
+    for package in ("console", "iam", "sts", "templates", "static"):
+        (tmp_path / package).symlink_to(ROOT / package)
+    return tmp_path
+
+
+def run_in(checkout: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
+    env["DATABASE_URL"] = f"sqlite:///{checkout / 'db.sqlite3'}"
+    return subprocess.run(
+        [sys.executable, *args], cwd=checkout, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_after_demo_the_other_commands_use_its_secret_key_and_the_server_still_needs_one(
+    tmp_path: Path,
+) -> None:
+    checkout = checkout_copy(tmp_path)
+    demo = run_in(checkout, "manage.py", "demo", "--no-serve")
+    account = run_in(checkout, "manage.py", "createaccount", "acme", "--email", "root@acme.example")
+    migrate = run_in(checkout, "manage.py", "migrate")
+    server = run_in(checkout, "-c", "import console.wsgi")
+    assert (demo.returncode, account.returncode, migrate.returncode) == (0, 0, 0), account.stderr
+    assert '"Alias": "acme"' in account.stdout
+    assert server.returncode != 0 and "SECRET_KEY" in server.stderr
+
+
+def test_without_demo_a_command_still_says_what_to_set(tmp_path: Path) -> None:
+    result = run_in(checkout_copy(tmp_path), "manage.py", "migrate")
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+    assert not (tmp_path / "var" / "secret_key").exists()

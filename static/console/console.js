@@ -29,3 +29,11 @@ function updateCountdowns() {
 }
 updateCountdowns();
 setInterval(updateCountdowns, 1000);
+// A 503 ("busy, nothing was changed, try again") carries its message for #notices: show it
+// instead of dropping it as htmx does with error responses.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.status === 503) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
