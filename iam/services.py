@@ -78,15 +78,15 @@ def random_token(length: int) -> str:
 def check_name(value: str, parameter: str, pattern: re.Pattern[str], max_length: int) -> str:
     field = parameter_to_field(parameter)
     if not value or len(value) > max_length:
-        raise errors.beyond_length(parameter, field)
+        raise errors.beyond_length(parameter, field, limit=max_length, empty=not value)
     if not pattern.match(value):
-        raise errors.invalid_chars(parameter, field)
+        raise errors.invalid_chars(parameter, field, allowed=pattern)
     return value
 
 
 def check_length(value: str, parameter: str, max_length: int) -> str:
     if len(value) > max_length:
-        raise errors.beyond_length(parameter, parameter_to_field(parameter))
+        raise errors.beyond_length(parameter, parameter_to_field(parameter), limit=max_length)
     return value
 
 
@@ -126,7 +126,7 @@ def check_document(
     """Validate a policy document and return it as text (as given, so line numbers stay)."""
     text = document if isinstance(document, str) else json.dumps(document, indent=2)
     if len(text) > 6144:
-        raise errors.beyond_length(parameter, field)
+        raise errors.beyond_length(parameter, field, limit=6144)
     try:
         parse_policy(text, kind=kind)
     except PolicyError as error:
@@ -136,8 +136,10 @@ def check_document(
     return text
 
 
-def check_trust_principals(text: str, field: str) -> None:
-    """A trust policy may only name users and roles that exist when the account is hosted here."""
+def check_trust_principals(text: str, field: str, account_id: str) -> None:
+    """A trust policy may only name users and roles of its own account that exist. Names of
+    another account are taken as written: whether they exist is that account's business, and
+    checking would tell any tenant which users and roles another tenant has."""
     document = json.loads(text)
     for index, statement in enumerate(document.get("Statement", [])):
         principals = statement.get("Principal", {}).get("RAM", [])
@@ -145,8 +147,8 @@ def check_trust_principals(text: str, field: str) -> None:
             match = re.match(r"^acs:ram::(\d{16}):(user|role)/(.+)\Z", arn)
             if not match or "*" in arn or "?" in arn:
                 continue
-            account_id, kind, name = match.groups()
-            if not Account.objects.filter(pk=account_id).exists():
+            named_account, kind, name = match.groups()
+            if named_account != account_id:
                 continue
             model = User if kind == "user" else Role
             lookup = {"account_id": account_id, "name__iexact": name}
@@ -673,7 +675,7 @@ def create_role(
     text = check_document(
         trust_policy, kind="trust", parameter="AssumeRolePolicyDocument", field="trust_policy"
     )
-    check_trust_principals(text, "trust_policy")
+    check_trust_principals(text, "trust_policy", account.pk)
     Account.objects.select_for_update().filter(pk=account.pk).first()
     if Role.objects.filter(account=account).count() >= limit("roles_per_account"):
         raise errors.LimitExceeded(
@@ -718,7 +720,7 @@ def update_role(
             parameter="NewAssumeRolePolicyDocument",
             field="trust_policy",
         )
-        check_trust_principals(text, "trust_policy")
+        check_trust_principals(text, "trust_policy", role.account_id)
         if text != role.trust_policy:
             role.trust_policy = text
             role.trust_revision += 1

@@ -48,6 +48,10 @@ MIN_DURATION = 900
 CHAINED_MAX_DURATION = 3600
 DEFAULT_DURATION = 3600
 SESSION_POLICY_MAX = 2048
+UNTRUSTED_MESSAGE = (
+    "No permission perform sts:AssumeRole on this Role. Maybe you are not authorized to "
+    "perform sts:AssumeRole or the specified role does not trust you"
+)
 
 
 class AssumeRoleDenied(errors.NoPermission):
@@ -203,8 +207,7 @@ def check_trust(caller: Identity, role: Role, context: dict[str, Any]) -> None:
     if not decision.allowed:
         raise AssumeRoleDenied(
             "NoPermission",
-            "No permission perform sts:AssumeRole on this Role. Maybe you are not authorized to "
-            "perform sts:AssumeRole or the specified role does not trust you",
+            UNTRUSTED_MESSAGE,
             reason="trust",
             resource=role.arn,
             explanation=f"Denied: the trust policy of role {role.name} does not trust "
@@ -317,6 +320,33 @@ def assume_role(
         raise
 
 
+def find_trusting_role(
+    caller: Identity,
+    account_id: str,
+    role_name: str,
+    conditions: dict[str, Any],
+    known: KnownRole | None = None,
+) -> Role:
+    """Checks 3 and the role's existence. A caller of another account is told the same, in the
+    same words, whether the role is missing or does not trust it: whether a role exists is the
+    other account's business, and any tenant could otherwise list another tenant's roles."""
+    try:
+        role = find_role(account_id, role_name, known)
+        check_trust(caller, role, conditions)
+    except AssumeRoleDenied as denied:
+        if account_id == caller.account_id or denied.reason not in ("not_found", "trust"):
+            raise
+        raise AssumeRoleDenied(
+            "NoPermission",
+            UNTRUSTED_MESSAGE,
+            reason="trust",
+            resource=role_arn(account_id, role_name),
+            explanation=f"Denied: account {account_id} has no role {role_name.lower()} that "
+            f"trusts {caller.principal_description}.",
+        ) from None
+    return role
+
+
 def issue_role_session(
     caller: Identity,
     request: AssumeRoleInput,
@@ -332,9 +362,8 @@ def issue_role_session(
     account_id, role_name, duration, policy = validate_input(request)
     target_arn = role_arn(account_id, role_name)
     check_caller(caller, target_arn, context)
-    role = find_role(account_id, role_name, known_role)
     conditions = trust_context(caller, context, request.external_id)
-    check_trust(caller, role, conditions)
+    role = find_trusting_role(caller, account_id, role_name, conditions, known_role)
     chained = caller.kind is IdentityKind.ROLE_SESSION
     ceiling = min(role.max_session_duration, CHAINED_MAX_DURATION if chained else 43200)
     if max_duration is not None:

@@ -255,9 +255,29 @@ def test_assume_role_parameter_limits(world: World, extra: dict, code: str) -> N
     assert (error.code, error.status_code) == (code, 400)
 
 
-def test_role_that_does_not_exist(world: World) -> None:
-    arn = f"acs:ram::{world.company_a.pk}:role/nothing-here"
-    error = error_of(lambda: assume(alice_sts(world), arn))
+def test_a_missing_role_of_another_account_is_answered_as_one_that_does_not_trust(
+    world: World,
+) -> None:
+    services.update_role(
+        SYSTEM_ACTOR, world.role, trust_policy=trust("acs:ram::1234567890123456:root")
+    )
+    missing = error_of(
+        lambda: assume(alice_sts(world), f"acs:ram::{world.company_a.pk}:role/nothing-here")
+    )
+    untrusting = error_of(lambda: assume(alice_sts(world), world.role.arn))
+    missing_detail = missing.data["AccessDeniedDetail"]
+    untrusting_detail = untrusting.data["AccessDeniedDetail"]
+    assert (missing.code, missing.status_code) == ("NoPermission", 403)
+    assert (missing.data["Message"], missing_detail["Explanation"]) == (
+        untrusting.data["Message"],
+        untrusting_detail["Explanation"].replace("ops-admin", "nothing-here"),
+    )
+
+
+def test_a_missing_role_of_the_callers_own_account_is_not_found(world: World) -> None:
+    services.attach_policy(SYSTEM_ACTOR, world.bob, system_policy("AliyunSTSAssumeRoleAccess"))
+    client = sts(world.endpoint, world.bob_key.access_key_id, world.bob_key.secret)
+    error = error_of(lambda: assume(client, f"acs:ram::{world.company_b.pk}:role/nothing-here"))
     assert (error.code, error.status_code) == ("EntityNotExist.Role", 404)
 
 
