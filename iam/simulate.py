@@ -6,17 +6,24 @@ would be decided; an AssumeRole simulation runs the very checks of ``sts.assume`
 (``validate_input``, ``check_caller``, ``find_role``, ``check_trust`` and the duration rule) and
 stops at the first that refuses, as AssumeRole does. What this module adds is presentation: the
 policy documents pretty-printed statement by statement, with the deciding statements marked.
+
+Only the simulating account's principals are simulated. A user of another account is taken as
+named and never read, so the answer does not depend on whether it exists: its trust check runs
+(the trust policy is this account's), its identity check is "decided by account X". Likewise a
+role of another account is that account's to judge.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
 
-from iam.auth import find_identity, resolve_account
+from iam.auth import DEFAULT_DOMAIN_SUFFIX, resolve_account
 from iam.authz import attached_policies, authorize, explain_decision
 from iam.errors import ServiceError
 from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
@@ -51,6 +58,7 @@ class Principal:
     identity: Identity | None
     policies: list[ParsedPolicy]
     session_policy: ParsedPolicy | None = None
+    arn: str = ""
 
     @property
     def description(self) -> str:
@@ -110,12 +118,13 @@ def load_principal(account: Account, value: str, session_policy_text: str = "") 
         if user is None:
             raise SimulationError(f"No user {name} in this account.")
         policies = attached_policies(Q(user=user) | Q(group__members=user))
-        return Principal("user", user.name, identity_for_user(user), policies)
+        return Principal("user", user.name, identity_for_user(user), policies, arn=user.arn)
     if kind == "group":
         group = Group.objects.filter(account=account, name__iexact=name).first()
         if group is None:
             raise SimulationError(f"No group {name} in this account.")
-        return Principal("group", group.name, None, attached_policies(Q(group=group)))
+        policies = attached_policies(Q(group=group))
+        return Principal("group", group.name, None, policies, arn=group.arn)
     if kind == "role":
         role = Role.objects.filter(account=account, name__iexact=name).first()
         if role is None:
@@ -131,7 +140,7 @@ def load_principal(account: Account, value: str, session_policy_text: str = "") 
             kind=IdentityKind.ROLE_SESSION, account_id=role.account_id, role=role, session=session
         )
         policies = attached_policies(Q(role=role))
-        return Principal("role", role.name, identity, policies, session_policy)
+        return Principal("role", role.name, identity, policies, session_policy, arn=role.arn)
     raise SimulationError("Choose a user, a group or a role.")
 
 
@@ -239,6 +248,9 @@ def simulate(
 PASSED = "passed"
 FAILED = "failed"
 NOT_REACHED = "not reached"
+DECIDED_ELSEWHERE = "decided elsewhere"
+
+CALLER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
 
 @dataclass
@@ -251,6 +263,7 @@ class Check:
 @dataclass
 class AssumeRoleSimulation:
     checks: list[Check]
+    deciding_accounts: list[str] = field(default_factory=list)
 
     @property
     def succeeds(self) -> bool:
@@ -260,30 +273,96 @@ class AssumeRoleSimulation:
     def failed_check(self) -> Check | None:
         return next((check for check in self.checks if check.status == FAILED), None)
 
+    @property
+    def succeeds_if_allowed_elsewhere(self) -> bool:
+        """No check failed, and the ones left to another account are all it takes."""
+        return all(check.status in (PASSED, DECIDED_ELSEWHERE) for check in self.checks)
 
-def find_caller(account: Account, value: str) -> User:
-    """A user of the current account by name, or any user by ``name@alias`` / ``<account>/<name>``."""
-    value = value.strip()
-    user: User | None
-    if "@" in value:
-        user = find_identity(value)
-    elif "/" in value:
-        account_text, _, name = value.partition("/")
-        owner = resolve_account(account_text)
-        user = (
-            User.objects.filter(account=owner, kind=User.Kind.RAM, name__iexact=name).first()
-            if owner is not None
-            else None
+    @property
+    def verdict(self) -> str:
+        """``Allow``, ``Denied`` or ``Allow if account company2 (…) allows``."""
+        if self.failed_check is not None:
+            return "Denied"
+        if self.succeeds:
+            return "Allow"
+        if self.succeeds_if_allowed_elsewhere:
+            return f"Allow if account {', '.join(self.deciding_accounts)} allows"
+        return "Not decided"
+
+    def leave_to(self, check: Check, account_name: str, detail: str) -> None:
+        check.status, check.detail = (
+            DECIDED_ELSEWHERE,
+            f"Decided by account {account_name}: {detail}",
         )
+        if account_name not in self.deciding_accounts:
+            self.deciding_accounts.append(account_name)
+
+
+@dataclass(frozen=True)
+class OtherAccountUser:
+    """A RAM user of another account, as the simulator's user names it.
+
+    Another account is another tenant: nothing of it is read but its alias, so the simulation
+    cannot tell (nor tell anyone) whether such a user exists there, or what it may do.
+    """
+
+    account_id: str
+    account_alias: str
+    name: str
+
+    @property
+    def account_name(self) -> str:
+        return f"{self.account_alias} ({self.account_id})"
+
+    @property
+    def arn(self) -> str:
+        return f"acs:ram::{self.account_id}:user/{self.name}"
+
+    def identity(self) -> Identity:
+        """The caller as AssumeRole's trust check sees it, built from the name alone (the user
+        object is never saved nor read)."""
+        user = User(account_id=self.account_id, kind=User.Kind.RAM, name=self.name)
+        return Identity(kind=IdentityKind.USER, account_id=self.account_id, user=user)
+
+
+def find_caller(account: Account, value: str) -> User | OtherAccountUser:
+    """A user of ``account`` by name (``alice``), or its root by email; a user of another
+    account as ``alice@company2`` or ``<account id>/alice`` is taken as named, unread."""
+    value = value.strip()
+    if "/" in value:
+        account_text, _, name = value.partition("/")
+    elif "@" in value:
+        root = User.objects.filter(account=account, kind=User.Kind.ROOT).first()
+        if root is not None and root.email.lower() == value.lower():
+            return root
+        name, _, account_text = value.rpartition("@")
+        account_text = account_text.lower().removesuffix(DEFAULT_DOMAIN_SUFFIX)
     else:
-        user = User.objects.filter(account=account, kind=User.Kind.RAM, name__iexact=value).first()
+        account_text, name = account.pk, value
+    owner = account if account_text == account.pk else resolve_account(account_text)
+    if owner is None:
+        raise SimulationError(
+            f"No account {account_text} here: name a user as alice, alice@<alias> or "
+            "<account id>/alice."
+        )
+    if not CALLER_RE.match(name):
+        raise SimulationError(f"{name} is not a RAM user name.")
+    if owner.pk != account.pk:
+        return OtherAccountUser(owner.pk, owner.alias, name)
+    user = User.objects.filter(account=account, kind=User.Kind.RAM, name__iexact=name).first()
     if user is None:
-        raise SimulationError(f"No identity {value}.")
+        raise SimulationError(f"No user {name} in this account.")
     return user
 
 
+def hosted_alias(account_id: str) -> str:
+    """The alias of a hosted account, "" for an account id not hosted here."""
+    return Account.objects.filter(pk=account_id).values_list("alias", flat=True).first() or ""
+
+
 def simulate_assume_role(
-    caller: User,
+    account: Account,
+    caller: User | OtherAccountUser,
     role_arn: str,
     *,
     external_id: str = "",
@@ -291,18 +370,26 @@ def simulate_assume_role(
     duration: str = "",
     session_policy: str = "",
 ) -> AssumeRoleSimulation:
-    """Run the checks of ARCHITECTURE §4 in AssumeRole's order; stop at the first refusal."""
+    """Run the checks of ARCHITECTURE §4 in AssumeRole's order; stop at the first refusal.
+
+    ``account`` is the simulating account. What only another account can answer is left to it
+    and marked so: the identity check of its users, and the role, trust and duration checks of
+    its roles; none of its data is read.
+    """
     from sts import assume  # sts builds on iam; import late to keep iam importable on its own
 
-    checks = [
-        Check("Request parameters"),
-        Check("Caller kind"),
-        Check("Identity policy allows sts:AssumeRole"),
-        Check("Role exists"),
-        Check("Trust policy trusts the caller"),
-        Check("Duration"),
-    ]
-    identity = identity_for_user(caller)
+    simulation = AssumeRoleSimulation(
+        [
+            Check("Request parameters"),
+            Check("Caller kind"),
+            Check("Identity policy allows sts:AssumeRole"),
+            Check("Role exists"),
+            Check("Trust policy trusts the caller"),
+            Check("Duration"),
+        ]
+    )
+    other = caller if isinstance(caller, OtherAccountUser) else None
+    identity = other.identity() if other else identity_for_user(caller)  # type: ignore[arg-type]
     context: dict[str, Any] = {"acs:SourceIp": source_ip} if source_ip else {}
     request = assume.AssumeRoleInput(
         role_arn=role_arn.strip(),
@@ -311,7 +398,7 @@ def simulate_assume_role(
         policy=session_policy or None,
         external_id=external_id or None,
     )
-    steps = iter(checks)
+    steps = iter(simulation.checks)
     step = next(steps)
     try:
         account_id, role_name, seconds, _ = assume.validate_input(request)
@@ -320,12 +407,22 @@ def simulate_assume_role(
         step = next(steps)
         if identity.kind is IdentityKind.ROOT:
             assume.check_caller(identity, target, context)
-        step.status, step.detail = PASSED, f"{identity.principal_description} is a RAM user."
+        step.status, step.detail = PASSED, caller_words(identity, other)
         step = next(steps)
-        assume.check_caller(identity, target, context)
-        decision = authorize(identity, "sts:AssumeRole", target, context)
-        step.status = PASSED
-        step.detail = explain_decision(identity, decision, "sts:AssumeRole", target)
+        if other is not None:
+            simulation.leave_to(
+                step,
+                other.account_name,
+                f"its own policies must allow sts:AssumeRole on {target}; they are not read here.",
+            )
+        else:
+            assume.check_caller(identity, target, context)
+            decision = authorize(identity, "sts:AssumeRole", target, context)
+            step.status = PASSED
+            step.detail = explain_decision(identity, decision, "sts:AssumeRole", target)
+        if account_id != account.pk:
+            leave_role_checks(simulation, steps, account_id, hosted_alias(account_id))
+            return simulation
         step = next(steps)
         role = assume.find_role(account_id, role_name)
         step.status, step.detail = PASSED, f"Role {role.name} of account {role.account_id}."
@@ -351,4 +448,33 @@ def simulate_assume_role(
         step.status, step.detail = FAILED, denied.explanation
     except ServiceError as error:
         step.status, step.detail = FAILED, f"{error.code}: {error.message}"
-    return AssumeRoleSimulation(checks)
+    return simulation
+
+
+def caller_words(identity: Identity, other: OtherAccountUser | None) -> str:
+    if other is None:
+        return f"{identity.principal_description} is a RAM user."
+    return (
+        f"{other.arn}, as named: a RAM user of account {other.account_name} if that account "
+        "has one by this name."
+    )
+
+
+def leave_role_checks(
+    simulation: AssumeRoleSimulation, steps: Iterator[Check], account_id: str, alias: str
+) -> None:
+    """A role of another account: whether it exists, trusts the caller and allows the duration
+    is that account's to say; its roles are not read here. An account not hosted here has no
+    role anyone here can assume."""
+    if not alias:
+        step = next(steps)
+        step.status = FAILED
+        step.detail = f"Account {account_id} is not hosted here: none of its roles can be assumed."
+        return
+    details = [
+        "its roles are not read here.",
+        "its role's trust policy is not read here.",
+        "its role's maximum session duration is not read here.",
+    ]
+    for step, detail in zip(steps, details, strict=True):
+        simulation.leave_to(step, f"{alias} ({account_id})", detail)

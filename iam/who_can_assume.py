@@ -1,16 +1,23 @@
-"""Who can assume a role: the role's trust policy resolved to concrete identities.
+"""Who can assume a role: the trust policy resolved to concrete identities of the role's account.
 
 A trust policy names principals (account roots, users, roles, services); AssumeRole then also
-needs the caller's own policies to allow ``sts:AssumeRole`` on the role (ARCHITECTURE §4). This
-module walks every principal the trust policy names and asks the same two questions the real
-AssumeRole asks (``iam.authz.authorize`` and ``iam.policy.trust_allows``, with the context a
-caller without any request-specific keys would have), so the list agrees with ``assume_role``:
+needs the caller's own policies to allow ``sts:AssumeRole`` on the role (ARCHITECTURE §4). For
+the role's own account this module walks every principal the trust policy names and asks the
+same two questions the real AssumeRole asks (``iam.authz.authorize`` and
+``iam.policy.trust_allows``, with the context a caller without any request-specific keys would
+have), so the list agrees with ``assume_role``:
 
-- an account root (``acs:ram::<uid>:root``) stands for every active RAM user of that account;
+- the account's root (``acs:ram::<uid>:root``) stands for every active RAM user of the account;
 - a user principal stands for that user; a role principal for sessions of that role (chaining);
 - a service principal is listed when the service is registered here (services hold no identity
-  policies and skip the identity check);
-- trusted accounts that do not live in this deployment are listed as "not hosted here".
+  policies and skip the identity check).
+
+Another account is another tenant: which of its users may assume is that account's decision, and
+its users, groups, roles and policies are none of this account's business. So a principal of
+another account is one entry, as the trust policy names it (``acs:ram::<uid>:root``, or a user or
+role ARN as written), with the account's alias when it is hosted here; nothing of that account is
+read, so the answer is the same whether a named user or role of it exists or not. Only the trust
+policy's own verdict for that principal (allowed, conditional) is shown.
 
 When the trust policy holds only under keys we cannot know in advance (``sts:ExternalId``,
 ``acs:SourceIp``…), the identity is listed as "conditional" with the statement that needs them.
@@ -32,13 +39,20 @@ ASSUME_ROLE = "sts:AssumeRole"
 ALLOWED = "allowed"
 CONDITIONAL = "conditional"
 NOT_HOSTED = "not hosted here"
+OTHER_ACCOUNT = "other account"
+ANY_ACCOUNT = "*"
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One identity that can (or, under conditions, could) assume the role."""
+    """One identity that can (or, under conditions, could) assume the role.
 
-    kind: str  # "user", "role" (its sessions), "service" or "account" (not hosted here)
+    ``kind`` is "user", "role" (its sessions) or "service" for identities resolved here, and
+    ``OTHER_ACCOUNT`` for a principal of another account, as the trust policy names it: ``form``
+    is then "root", "user" or "role" and ``account_alias`` the account's alias when hosted here.
+    """
+
+    kind: str
     account_id: str
     name: str
     arn: str
@@ -46,13 +60,40 @@ class Entry:
     trust_statements: tuple[int, ...] = ()
     identity_reasons: tuple[Reason, ...] = ()
     conditions: tuple[str, ...] = field(default=())
+    form: str = ""
+    account_alias: str = ""
+
+    @property
+    def decided_elsewhere(self) -> bool:
+        """Another account decides which of its identities this entry stands for."""
+        return self.kind == OTHER_ACCOUNT
+
+    @property
+    def account_name(self) -> str:
+        """``company2 (1234567890123456)``, ``1234567890123456 (not hosted here)``."""
+        if self.account_id == ANY_ACCOUNT:
+            return "any other account"
+        if self.account_alias:
+            return f"{self.account_alias} ({self.account_id})"
+        return f"{self.account_id} (not hosted here)"
 
     @property
     def label(self) -> str:
+        if self.kind == OTHER_ACCOUNT:
+            where = (
+                "any other account"
+                if self.account_id == ANY_ACCOUNT
+                else f"account {self.account_name}"
+            )
+            if self.form == "user":
+                return f"user {self.name} of {where}, as named in the trust policy"
+            if self.form == "role":
+                return f"sessions of role {self.name} of {where}, as named in the trust policy"
+            return (
+                f"any RAM user or role session of {where} to whom that account grants {ASSUME_ROLE}"
+            )
         if self.kind == "service":
             return self.name
-        if self.kind == "account":
-            return f"account {self.account_id}"
         if self.kind == "role":
             return f"sessions of role {self.name} ({self.account_id})"
         return f"{self.name} ({self.account_id})"
@@ -60,12 +101,24 @@ class Entry:
 
 @dataclass
 class TrustedPrincipals:
-    """The principals of the trust policy's Allow statements, grouped by form."""
+    """The principals of the trust policy's Allow statements, grouped by form.
+
+    Names keep the case the trust policy writes them in (the first spelling when it repeats a
+    name in another case); they compare case-insensitively everywhere.
+    """
 
     accounts: set[str] = field(default_factory=set)  # root principals; "*" for any account
-    users: set[tuple[str, str]] = field(default_factory=set)  # (account id, lower-cased name)
+    users: set[tuple[str, str]] = field(default_factory=set)  # (account id, name)
     roles: set[tuple[str, str]] = field(default_factory=set)
     services: set[str] = field(default_factory=set)
+
+    def named_accounts(self) -> set[str]:
+        return self.accounts | {account for account, _ in self.users | self.roles}
+
+
+def add_named(found: set[tuple[str, str]], account: str, name: str) -> None:
+    if (account, name.lower()) not in {(owner, known.lower()) for owner, known in found}:
+        found.add((account, name))
 
 
 def trusted_principals(trust_policy: str) -> TrustedPrincipals:
@@ -78,11 +131,11 @@ def trusted_principals(trust_policy: str) -> TrustedPrincipals:
             match = RAM_PRINCIPAL_PATTERN.fullmatch(arn)
             if match is None:
                 continue
-            account, form, name = match["account"], match["form"], (match["name"] or "").lower()
+            account, form, name = match["account"], match["form"], match["name"] or ""
             if form == "user":
-                found.users.add((account, name))
+                add_named(found.users, account, name)
             elif form == "role":
-                found.roles.add((account, name))
+                add_named(found.roles, account, name)
             else:
                 found.accounts.add(account)
         found.services.update(service.lower() for service in statement.principals.service)
@@ -94,13 +147,14 @@ def compiled_trust(role: Role) -> CompiledPolicy:
 
 
 def trust_verdict(
-    compiled: CompiledPolicy, caller: Identity, principal: TrustPrincipal
+    compiled: CompiledPolicy, principal: TrustPrincipal, arn: str, *, mfa_present: bool = False
 ) -> tuple[str, tuple[int, ...], tuple[str, ...]]:
     """(status, statement indexes, condition texts); status "" when the trust does not hold.
 
-    The context is the one AssumeRole builds for a caller that sends no request-specific keys.
+    The context is the one AssumeRole builds for a caller (``arn``) that sends no
+    request-specific keys.
     """
-    context = {"acs:PrincipalARN": caller.arn, "acs:MFAPresent": caller.mfa_present}
+    context = {"acs:PrincipalARN": arn, "acs:MFAPresent": mfa_present}
     decision = trust_allows(compiled, principal, context)
     if decision.allowed:
         return ALLOWED, tuple(reason.statement_index for reason in decision.reasons), ()
@@ -123,13 +177,19 @@ def trust_verdict(
     return "", (), ()
 
 
+def identity_verdict(
+    compiled: CompiledPolicy, identity: Identity, principal: TrustPrincipal
+) -> tuple[str, tuple[int, ...], tuple[str, ...]]:
+    return trust_verdict(compiled, principal, identity.arn, mfa_present=identity.mfa_present)
+
+
 def condition_text(statement: dict) -> str:
     return json.dumps(statement.get("Condition", {}), sort_keys=True)
 
 
 def user_entry(role: Role, compiled: CompiledPolicy, user: User) -> Entry | None:
     identity = identity_for_user(user)
-    status, statements, conditions = trust_verdict(
+    status, statements, conditions = identity_verdict(
         compiled,
         identity,
         TrustPrincipal(kind="user", account_id=user.account_id, name=user.name),
@@ -164,7 +224,7 @@ def role_entry(role: Role, compiled: CompiledPolicy, source: Role) -> Entry | No
     principal = TrustPrincipal(
         kind="role_session", account_id=source.account_id, role_name=source.name
     )
-    status, statements, conditions = trust_verdict(compiled, identity, principal)
+    status, statements, conditions = identity_verdict(compiled, identity, principal)
     if not status:
         return None
     decision = authorize(identity, ASSUME_ROLE, role.arn)
@@ -185,55 +245,108 @@ def role_entry(role: Role, compiled: CompiledPolicy, source: Role) -> Entry | No
 def service_entry(compiled: CompiledPolicy, service: Service) -> Entry | None:
     identity = Identity(kind=IdentityKind.SERVICE, account_id="", service=service)
     principal = TrustPrincipal(kind="service", account_id="", service=service.name)
-    status, statements, conditions = trust_verdict(compiled, identity, principal)
+    status, statements, conditions = identity_verdict(compiled, identity, principal)
     if not status:
         return None
     return Entry("service", "", service.name, service.arn, status, statements, (), conditions)
 
 
-def hosted_account_ids(trusted: TrustedPrincipals) -> tuple[set[str], set[str]]:
-    """(hosted, not hosted) account ids named by the trust policy (``*`` = every hosted one)."""
-    named = {account for account in trusted.accounts}
-    named |= {account for account, _ in trusted.users} | {account for account, _ in trusted.roles}
-    if "*" in named:
-        return set(Account.objects.values_list("pk", flat=True)), set()
-    hosted = set(Account.objects.filter(pk__in=named).values_list("pk", flat=True))
-    return hosted, named - hosted
+def other_account_entry(
+    compiled: CompiledPolicy, account_id: str, form: str, name: str, aliases: dict[str, str]
+) -> Entry | None:
+    """A principal of another account as the trust policy names it, judged by the trust policy
+    alone: nothing of that account is read (its alias aside), so whether a named user or role
+    exists there changes nothing here."""
+    if form == "user":
+        principal = TrustPrincipal(kind="user", account_id=account_id, name=name)
+    elif form == "role":
+        principal = TrustPrincipal(kind="role_session", account_id=account_id, role_name=name)
+    else:
+        principal = TrustPrincipal(kind="account", account_id=account_id)
+    arn = f"acs:ram::{account_id}:{form}/{name}" if name else f"acs:ram::{account_id}:root"
+    status, statements, conditions = trust_verdict(compiled, principal, arn)
+    if not status:
+        return None
+    return Entry(
+        OTHER_ACCOUNT,
+        account_id,
+        name,
+        arn,
+        status,
+        statements,
+        (),
+        conditions,
+        form=form,
+        account_alias=aliases.get(account_id, ""),
+    )
 
 
-def who_can_assume(role: Role) -> list[Entry]:
-    """Every identity that can assume ``role`` now (or with the right request keys)."""
-    trusted = trusted_principals(role.trust_policy)
-    compiled = compiled_trust(role)
-    hosted, elsewhere = hosted_account_ids(trusted)
-    root_accounts = hosted if "*" in trusted.accounts else trusted.accounts & hosted
-    user_accounts = {account for account, _ in trusted.users}
-    candidates = User.objects.filter(
-        account_id__in=hosted, kind=User.Kind.RAM, is_active=True
-    ).order_by("account_id", "name")
+def own_account_entries(
+    role: Role, compiled: CompiledPolicy, trusted: TrustedPrincipals
+) -> list[Entry]:
+    """The role's own account: its users and role sessions that pass both checks."""
+    home = {role.account_id, ANY_ACCOUNT}
     entries: list[Entry] = []
-    for user in candidates:
-        if user.account_id not in root_accounts and not (
-            user.account_id in user_accounts or "*" in user_accounts
-        ):
-            continue
-        entry = user_entry(role, compiled, user)
-        if entry is not None:
-            entries.append(entry)
-    if trusted.roles:
-        for source in Role.objects.filter(account_id__in=hosted).order_by("account_id", "name"):
+    if trusted.accounts & home or any(account in home for account, _ in trusted.users):
+        users = User.objects.filter(account_id=role.account_id, kind=User.Kind.RAM, is_active=True)
+        for user in users.order_by("name"):
+            entry = user_entry(role, compiled, user)
+            if entry is not None:
+                entries.append(entry)
+    if any(account in home for account, _ in trusted.roles):
+        for source in Role.objects.filter(account_id=role.account_id).order_by("name"):
             entry = role_entry(role, compiled, source)
             if entry is not None:
                 entries.append(entry)
-    if trusted.services:
-        registered = Service.objects.filter(name__in=trusted.services).order_by("name")
-        for service in registered:
-            entry = service_entry(compiled, service)
-            if entry is not None:
-                entries.append(entry)
-        known = {service.name.lower() for service in registered}
-        for name in sorted(trusted.services - known):
-            entries.append(Entry("service", "", name, "", NOT_HOSTED))
-    for account_id in sorted(elsewhere):
-        entries.append(Entry("account", account_id, "", f"acs:ram::{account_id}:root", NOT_HOSTED))
     return entries
+
+
+def service_entries(compiled: CompiledPolicy, trusted: TrustedPrincipals) -> list[Entry]:
+    if not trusted.services:
+        return []
+    entries: list[Entry] = []
+    registered = Service.objects.filter(name__in=trusted.services).order_by("name")
+    for service in registered:
+        entry = service_entry(compiled, service)
+        if entry is not None:
+            entries.append(entry)
+    known = {service.name.lower() for service in registered}
+    for name in sorted(trusted.services - known):
+        entries.append(Entry("service", "", name, "", NOT_HOSTED))
+    return entries
+
+
+def other_account_entries(
+    role: Role, compiled: CompiledPolicy, trusted: TrustedPrincipals
+) -> list[Entry]:
+    """One entry per principal of another account; ``*`` (any account) counts as another too,
+    besides the role's own account."""
+    named = [(account, "root", "") for account in trusted.accounts]
+    named += [(account, "user", name) for account, name in trusted.users]
+    named += [(account, "role", name) for account, name in trusted.roles]
+    named = sorted(
+        (item for item in named if item[0] != role.account_id),
+        key=lambda item: (item[0] == ANY_ACCOUNT, item),
+    )
+    if not named:
+        return []
+    ids = {account for account, _, _ in named if account != ANY_ACCOUNT}
+    aliases = dict(Account.objects.filter(pk__in=ids).values_list("pk", "alias")) if ids else {}
+    entries = []
+    for account_id, form, name in named:
+        entry = other_account_entry(compiled, account_id, form, name, aliases)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def who_can_assume(role: Role) -> list[Entry]:
+    """Every identity of the role's account that can assume ``role`` now (or with the right
+    request keys), the trusted services, and the principals of other accounts as named."""
+    trusted = trusted_principals(role.trust_policy)
+    compiled = compiled_trust(role)
+    return [
+        *own_account_entries(role, compiled, trusted),
+        *service_entries(compiled, trusted),
+        *other_account_entries(role, compiled, trusted),
+    ]

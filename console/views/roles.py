@@ -473,7 +473,9 @@ def role_update_trust(request: ConsoleRequest, role_name: str) -> HttpResponse:
         role.refresh_from_db()
         errors = {"trust_policy": problem}
         return render_detail_part(request, role, "_trust.html", errors=errors, trust_text=text)
-    return updated_response(request, role, "_trust.html", "Trust policy saved.")
+    response = updated_response(request, role, "_trust.html", "Trust policy saved.")
+    # Who can assume this role (a separate card) reloads itself on this event.
+    return trigger_client_event(response, "trustChanged", {"role": role.arn})
 
 
 def render_detail_part(

@@ -2,7 +2,11 @@
 
 Read-only: both forms submit with GET (so a 403 page can link here prefilled), and every decision
 comes from the real authorizer through ``iam.simulate``. Open to anyone who may read the
-account's policies (``ram:GetPolicy`` on ``policy/*``), so read-only auditors can use it.
+account's policies (``ram:GetPolicy`` on ``policy/*``), so read-only auditors can use it. Nothing
+is changed, but every simulation is one event of the account's audit trail
+(``ram:SimulatePolicy``, ``ram:SimulateAssumeRole``): what was asked and what it answered.
+Principals are this account's; a user of another account is simulated only as named, against this
+account's roles (``iam.simulate``).
 """
 
 from __future__ import annotations
@@ -16,9 +20,14 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from console.actor import console_actor
 from console.http import ConsoleRequest, current_account, require_account_action
-from iam.models import Account, Group, Role, User
+from iam.audit import record
+from iam.models import Account, AuditEvent, Group, Role, User
 from iam.simulate import (
+    ActionResult,
+    AssumeRoleSimulation,
+    OtherAccountUser,
     SimulationError,
     find_caller,
     load_principal,
@@ -102,8 +111,9 @@ class AssumeRoleForm(forms.Form):
         label="Caller",
         max_length=200,
         widget=forms.TextInput(attrs={"list": "simulator-users"}),
-        help_text="A user of this account (alice), or any user as alice@company2 or "
-        "<account id>/alice.",
+        help_text="A user of this account (alice), or a user of another account as "
+        "alice@company2 or <account id>/alice: that account decides what its users may do, so "
+        "they are simulated as named, against this account's roles.",
     )
     role_arn = forms.CharField(
         label="Role ARN", max_length=200, widget=forms.TextInput(attrs={"list": "simulator-roles"})
@@ -119,37 +129,84 @@ class AssumeRoleForm(forms.Form):
     )
 
 
-def run_permissions(form: SimulatorForm, account: Account) -> list[Any]:
+def run_permissions(
+    request: ConsoleRequest, form: SimulatorForm, account: Account
+) -> list[ActionResult]:
     data = form.cleaned_data
+    context = form.request_context()
+    resource = data["resource"].strip() or "*"
+    actions = split_actions(data["action"])
+    details: dict[str, Any] = {
+        "Principal": data["principal"],
+        "Actions": actions,
+        "Resource": resource,
+        "Context": {key: str(value) for key, value in context.items()},
+    }
     try:
         principal = load_principal(account, data["principal"], data["session_policy"])
     except SimulationError as error:
         form.add_error("session_policy" if data["session_policy"] else "principal", str(error))
+        audit_simulation(request, "ram:SimulatePolicy", "", details, error=str(error))
         return []
-    actions = split_actions(data["action"])
-    return simulate(principal, actions, data["resource"].strip() or "*", form.request_context())
+    results = simulate(principal, actions, resource, context)
+    details["Verdicts"] = {result.action: result.verdict for result in results}
+    audit_simulation(request, "ram:SimulatePolicy", principal.arn, details)
+    return results
 
 
-def run_assume_role(form: AssumeRoleForm, account: Account) -> Any:
+def run_assume_role(
+    request: ConsoleRequest, form: AssumeRoleForm, account: Account
+) -> AssumeRoleSimulation | None:
     data = form.cleaned_data
+    role_arn = data["role_arn"].strip()
+    match = ROLE_ARN_RE.match(role_arn)
+    details: dict[str, Any] = {"Caller": data["caller"].strip(), "RoleArn": role_arn}
+    resource = role_arn if match else ""
     try:
         caller = find_caller(account, data["caller"])
     except SimulationError as error:
         form.add_error("caller", str(error))
+        audit_simulation(request, "ram:SimulateAssumeRole", resource, details, error=str(error))
         return None
-    match = ROLE_ARN_RE.match(data["role_arn"].strip())
-    if caller.account_id != account.pk and (match is None or match.group(1) != account.pk):
+    if isinstance(caller, OtherAccountUser) and (match is None or match.group(1) != account.pk):
         # Another account's users are only simulated against this account's roles: the
         # simulator must not tell one tenant about another tenant's permissions elsewhere.
-        form.add_error("role_arn", "For a caller of another account, choose a role of this one.")
+        problem = "For a caller of another account, choose a role of this one."
+        form.add_error("role_arn", problem)
+        audit_simulation(request, "ram:SimulateAssumeRole", resource, details, error=problem)
         return None
-    return simulate_assume_role(
+    simulation = simulate_assume_role(
+        account,
         caller,
-        data["role_arn"],
+        role_arn,
         external_id=data["external_id"],
         source_ip=data["source_ip"] or "",
         duration=data["duration"],
         session_policy=data["session_policy"],
+    )
+    failed = simulation.failed_check
+    details["Verdict"] = simulation.verdict
+    if failed is not None:
+        details["FailedCheck"] = failed.name
+    audit_simulation(request, "ram:SimulateAssumeRole", resource, details)
+    return simulation
+
+
+def audit_simulation(
+    request: ConsoleRequest, action: str, resource: str, details: dict[str, Any], error: str = ""
+) -> None:
+    """One event in the current account's trail; a simulation whose input was unusable ends as
+    a failure with the reason."""
+    if error:
+        details["Error"] = error
+    record(
+        console_actor(request),
+        action,
+        resource,
+        account_id=current_account(request).pk,
+        result=AuditEvent.Result.FAILURE if error else AuditEvent.Result.SUCCESS,
+        error_code="InvalidParameter" if error else "",
+        details=details,
     )
 
 
@@ -162,12 +219,12 @@ def simulator(request: ConsoleRequest) -> HttpResponse:
     form = SimulatorForm(request.GET if bound else None, account=account)
     assume_bound = mode == "assume" and "assume-caller" in request.GET
     assume_form = AssumeRoleForm(request.GET if assume_bound else None, prefix="assume")
-    results: list[Any] = []
+    results: list[ActionResult] = []
     assume_result = None
     if bound and form.is_valid():
-        results = run_permissions(form, account)
+        results = run_permissions(request, form, account)
     if assume_bound and assume_form.is_valid():
-        assume_result = run_assume_role(assume_form, account)
+        assume_result = run_assume_role(request, assume_form, account)
     context = {
         "form": form,
         "assume_form": assume_form,

@@ -90,3 +90,36 @@ def test_user_and_role_principals_link_to_their_pages(client, demo_auditor) -> N
     client.force_login(demo_auditor)
     svg = client.get("/trust-map/?role=chained").content.decode()
     assert '<a href="/users/admin/">' in svg and '<a href="/roles/devops/">' in svg
+
+
+def test_another_accounts_users_and_roles_are_not_drawn(
+    client, admin_a, account_a, account_b
+) -> None:  # type: ignore[no-untyped-def]
+    """Only this account's roles and the principals its trust policies name (account ids and
+    aliases, and the ARNs as written) appear; nothing is read of the trusted account."""
+    import json
+
+    from iam import services
+    from iam.audit import SYSTEM_ACTOR
+    from iam.demo import trust_accounts
+    from tests.conftest import make_user
+
+    make_user(account_b, "privileged-bob", ["AliyunSTSAssumeRoleAccess"])
+    services.create_role(
+        SYSTEM_ACTOR, account_b, "b-secret-role", trust_policy=trust_accounts(account_a.pk)
+    )
+    named = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"RAM": [f"acs:ram::{account_b.pk}:root"]},
+            }
+        ],
+    }
+    services.create_role(SYSTEM_ACTOR, account_a, "partner", trust_policy=json.dumps(named))
+    client.force_login(admin_a)
+    svg = client.get("/trust-map/").content.decode()
+    assert "company-b can assume partner (cross-account)" in svg
+    assert "privileged-bob" not in svg and "b-secret-role" not in svg

@@ -16,7 +16,7 @@ from iam.demo import seed_demo_world, trust_accounts
 from iam.errors import ServiceError
 from iam.identity import identity_for_user
 from iam.models import Account, Policy, Role, User
-from iam.who_can_assume import ALLOWED, CONDITIONAL, NOT_HOSTED, who_can_assume
+from iam.who_can_assume import ALLOWED, CONDITIONAL, OTHER_ACCOUNT, who_can_assume
 from sts.assume import AssumeRoleInput, assume_role
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,8 @@ def listed_users(role: Role) -> set[str]:
 
 
 def brute_force(role: Role) -> set[str]:
-    users = User.objects.filter(kind=User.Kind.RAM, is_active=True)
+    """The role's own account's users who really can assume it (other accounts are theirs)."""
+    users = User.objects.filter(account_id=role.account_id, kind=User.Kind.RAM, is_active=True)
     return {user.arn for user in users if can_really_assume(user, role)}
 
 
@@ -58,13 +59,19 @@ def test_the_demo_world_matches_brute_force() -> None:
         assert listed_users(role) == brute_force(role), role.name
 
 
-def test_alice_of_company2_can_assume_ecs_admin() -> None:
+def test_company2_trusted_by_ecs_admin_is_one_entry_it_decides() -> None:
     seed_demo_world()
-    role = Role.objects.get(name="ecs-admin")
-    alice = User.objects.get(account__alias="company2", name="alice")
-    entry = next(entry for entry in who_can_assume(role) if entry.arn == alice.arn)
+    company2 = Account.objects.get(alias="company2")
+    [entry] = who_can_assume(Role.objects.get(name="ecs-admin"))
+    assert (entry.kind, entry.account_id, entry.arn) == (
+        OTHER_ACCOUNT,
+        company2.pk,
+        f"acs:ram::{company2.pk}:root",
+    )
     assert entry.status == ALLOWED and entry.trust_statements == (0,)
-    assert entry.identity_reasons[0].policy_name == "AliyunSTSAssumeRoleAccess"
+    assert entry.label.startswith(
+        f"any RAM user or role session of account company2 ({company2.pk})"
+    )
 
 
 def test_company1s_admin_can_assume_devops_but_not_the_auditor() -> None:
@@ -84,7 +91,8 @@ def test_an_account_not_hosted_here_is_listed_as_such(account_a) -> None:  # typ
         SYSTEM_ACTOR, account_a, "partner", trust_policy=trust_accounts("1234567890123456")
     )
     [entry] = who_can_assume(role)
-    assert entry.status == NOT_HOSTED and entry.account_id == "1234567890123456"
+    assert entry.kind == OTHER_ACCOUNT and entry.account_id == "1234567890123456"
+    assert entry.account_name == "1234567890123456 (not hosted here)"
 
 
 def test_an_external_id_condition_makes_it_conditional(account_a, admin_a) -> None:  # type: ignore[no-untyped-def]
@@ -165,5 +173,82 @@ def test_listed_exactly_when_assume_role_succeeds(users: list, trusted: list) ->
         role, made = build_world(users, trusted, run)
         listed = listed_users(role)
         for user in made:
-            assert (user.arn in listed) == can_really_assume(user, role), user.arn
+            # Users of the other accounts are never listed: their account decides.
+            expected = user.account_id == role.account_id and can_really_assume(user, role)
+            assert (user.arn in listed) == expected, user.arn
         transaction.set_rollback(True)
+
+
+# --- tenant isolation -----------------------------------------------------------------------------
+
+
+def trust_ram(*principals: str) -> str:
+    statement = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"RAM": principals}}
+    return json.dumps({"Version": "1", "Statement": [statement]})
+
+
+def test_another_accounts_root_is_one_entry_without_its_users(account_a, user_b) -> None:  # type: ignore[no-untyped-def]
+    role = services.create_role(
+        SYSTEM_ACTOR, account_a, "partner", trust_policy=trust_accounts(user_b.account_id)
+    )
+    [entry] = who_can_assume(role)
+    assert (entry.kind, entry.account_id, entry.account_alias) == (
+        OTHER_ACCOUNT,
+        user_b.account_id,
+        "company-b",
+    )
+    assert entry.identity_reasons == () and "alice" not in entry.label
+
+
+def test_a_named_user_of_another_account_is_shown_the_same_whether_it_exists(
+    account_a, user_b
+) -> None:  # type: ignore[no-untyped-def]
+    role = services.create_role(
+        SYSTEM_ACTOR, account_a, "named", trust_policy=trust_ram(user_b.arn)
+    )
+    while_alice_exists = who_can_assume(role)
+    User.objects.filter(pk=user_b.pk).delete()  # the trusted user leaves account B
+    assert who_can_assume(role) == while_alice_exists
+    assert [entry.kind for entry in while_alice_exists] == [OTHER_ACCOUNT]
+
+
+def test_a_role_principal_of_another_account_lists_no_sessions(account_a, account_b) -> None:  # type: ignore[no-untyped-def]
+    source = services.create_role(
+        SYSTEM_ACTOR, account_b, "source", trust_policy=trust_accounts(account_b.pk)
+    )
+    services.attach_policy(
+        SYSTEM_ACTOR, source, Policy.objects.get(account__isnull=True, name="AdministratorAccess")
+    )
+    role = services.create_role(
+        SYSTEM_ACTOR, account_a, "target", trust_policy=trust_ram(source.arn)
+    )
+    [entry] = who_can_assume(role)
+    assert entry.kind == OTHER_ACCOUNT and entry.identity_reasons == ()
+
+
+def test_any_account_lists_this_accounts_users_and_one_entry_for_the_rest(
+    account_a, admin_a, user_b
+) -> None:  # type: ignore[no-untyped-def]
+    role = services.create_role(
+        SYSTEM_ACTOR, account_a, "anyone", trust_policy=trust_ram("acs:ram::*:root")
+    )
+    entries = who_can_assume(role)
+    assert [(entry.kind, entry.name) for entry in entries if entry.kind == "user"] == [
+        ("user", "admin")
+    ]
+    assert [entry.account_id for entry in entries if entry.kind == OTHER_ACCOUNT] == ["*"]
+
+
+def test_the_fragment_never_names_another_accounts_users_or_policies(
+    client, auditor_a, account_a, account_b
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_user
+
+    make_user(account_b, "privileged-bob", ["AliyunSTSAssumeRoleAccess"])
+    services.create_role(
+        SYSTEM_ACTOR, account_a, "partner", trust_policy=trust_accounts(account_b.pk)
+    )
+    client.force_login(auditor_a)
+    content = client.get("/roles/partner/who-can-assume/").content.decode()
+    assert "privileged-bob" not in content and "AliyunSTSAssumeRoleAccess" not in content
+    assert f"company-b ({account_b.pk})" in content
