@@ -398,7 +398,26 @@ class AccessKey(models.Model):
         return self.status == self.Status.ACTIVE
 
 
+# The events of one account's principals that an account's trail shows although they happened in
+# another account: crossing into it. What a user does there once switched or with the role's
+# credentials belongs to the role's account alone, as it would be in a cloud's own trails.
+CROSSING_ACTIONS = (
+    "sts:AssumeRole",
+    "console:SwitchRole",
+    "console:SwitchBack",
+    "console:ForcedSwitchBack",
+    "console:SwitchRoleExpired",
+)
+
+
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def trail_of(self, account_id: str) -> AuditEventQuerySet:
+        """The account's trail: what happened in it, and its principals' crossings into others."""
+        return self.filter(
+            models.Q(account_id=account_id)
+            | models.Q(source_account_id=account_id, action__in=CROSSING_ACTIONS)
+        )
+
     def update(self, **kwargs: Any) -> int:
         raise PermissionError("audit events are append-only")
 

@@ -176,6 +176,7 @@ def build_world() -> World:
         )
         services.attach_policy(actor, own, system_policy("AliyunRAMReadOnlyAccess"))
         services.attach_policy(actor, cross, tenant.policy)  # type: ignore[arg-type]
+        services.attach_policy(actor, cross, system_policy("AliyunRAMReadOnlyAccess"))
         tenant.roles = {"own": own, "cross": cross, "service": service_role}
     for index, code in enumerate(TENANTS):
         tenant = tenants[code]

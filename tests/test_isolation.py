@@ -667,3 +667,18 @@ def test_no_api_answer_shows_or_tells_apart_another_tenants_objects(
     findings = sweep_api(world, persona)
     print(f"{persona}: {len(findings.combinations)} combinations, {findings.requests} requests")
     assert not findings.problems, "\n".join(findings.problems)
+
+
+def test_what_a_switched_user_does_stays_in_the_trail_of_the_roles_account(world: World) -> None:
+    switched = log_on(world, "switched")
+    for url in ("/users/", "/roles/", "/policies/", "/audit/"):
+        switched.get(url)
+    switched.get("/simulator/", {"principal": "user:ta-admin", "action": "ram:ListUsers"})
+    switched.post(reverse("console:switch_back"))
+    auditor = Client()
+    auditor.force_login(world.tenant("b").users["auditor"])
+    trail = answer_text(auditor.get(reverse("console:audit_trail")))
+    export = answer_text(auditor.get(reverse("console:audit_export")))
+    forbidden = world.forbidden_for("b")
+    assert "console:SwitchRole" in trail and "console:SwitchBack" in trail
+    assert sorted(value for value in forbidden if value in trail + export) == []

@@ -65,7 +65,7 @@ class AuditFilterForm(forms.Form):
 
 def filtered_events(request: ConsoleRequest, form: AuditFilterForm) -> QuerySet[AuditEvent]:
     account = current_account(request)
-    events = AuditEvent.objects.filter(Q(account_id=account.pk) | Q(source_account_id=account.pk))
+    events = AuditEvent.objects.trail_of(account.pk)
     if not form.is_valid():
         return events
     data = form.cleaned_data
@@ -141,9 +141,7 @@ def diff_lines(before: Any, after: Any) -> list[tuple[str, str]]:
 def audit_event(request: ConsoleRequest, event_id: int) -> HttpResponse:
     require_account_action(request, "ram:GetAuditEvent", "audit")
     account = current_account(request)
-    event = AuditEvent.objects.filter(
-        Q(account_id=account.pk) | Q(source_account_id=account.pk), pk=event_id
-    ).first()
+    event = AuditEvent.objects.trail_of(account.pk).filter(pk=event_id).first()
     if event is None:
         raise Http404("No such event in this account's trail.")
     changes = []
