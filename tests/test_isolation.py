@@ -318,33 +318,34 @@ def viewer(world: World) -> Tenant:
     return world.tenant(VIEWER)
 
 
+def simulated_assume_role(
+    caller: Callable[[World, Tenant, Namer], str], role_arn: Callable[[World, Tenant, Namer], str]
+) -> Probe:
+    """The simulator's AssumeRole mode, for a caller and a role either of which may be another
+    tenant's."""
+    return Probe(
+        "console:simulator",
+        "GET",
+        lambda world, tenant, name: {
+            "mode": "assume",
+            "assume-caller": caller(world, tenant, name),
+            "assume-role_arn": role_arn(world, tenant, name),
+        },
+    )
+
+
 PROBES = [
-    Probe(
-        "console:simulator",
-        "GET",
-        lambda world, tenant, name: {
-            "mode": "assume",
-            "assume-caller": f"{name('user')}@{tenant.account.alias}",
-            "assume-role_arn": viewer(world).roles["cross"].arn,
-        },
+    simulated_assume_role(
+        lambda world, tenant, name: f"{name('user')}@{tenant.account.alias}",
+        lambda world, tenant, name: viewer(world).roles["cross"].arn,
     ),
-    Probe(
-        "console:simulator",
-        "GET",
-        lambda world, tenant, name: {
-            "mode": "assume",
-            "assume-caller": f"{tenant.account.pk}/{name('user')}",
-            "assume-role_arn": viewer(world).roles["cross"].arn,
-        },
+    simulated_assume_role(
+        lambda world, tenant, name: f"{tenant.account.pk}/{name('user')}",
+        lambda world, tenant, name: viewer(world).roles["cross"].arn,
     ),
-    Probe(
-        "console:simulator",
-        "GET",
-        lambda world, tenant, name: {
-            "mode": "assume",
-            "assume-caller": viewer(world).users["assumer"].name,
-            "assume-role_arn": f"acs:ram::{tenant.account.pk}:role/{name('role')}",
-        },
+    simulated_assume_role(
+        lambda world, tenant, name: viewer(world).users["assumer"].name,
+        lambda world, tenant, name: f"acs:ram::{tenant.account.pk}:role/{name('role')}",
     ),
     Probe(
         "console:simulator",
