@@ -1,4 +1,5 @@
-"""Console-only state: the Switch Role history (kept server-side, unlimited)."""
+"""Console-only state: the Switch Role history (kept server-side, unlimited) and the claimed
+one-time tokens of console forms."""
 
 from __future__ import annotations
 
@@ -33,3 +34,21 @@ class RecentRole(models.Model):
     @property
     def label(self) -> str:
         return self.display_name or f"{self.role_name} @ {self.account_label}"
+
+
+class FormSubmission(models.Model):
+    """A console form's one-time token, claimed by its first submission, with what that submission
+    did (``console.once``): a redirect target or the identity of what it created, never a secret.
+    Kept for minutes; the primary key makes the claim atomic."""
+
+    token = models.CharField(primary_key=True, max_length=64)
+    # A keyed hash of the logon session that sent it: only that session sees the outcome.
+    owner = models.CharField(max_length=40)
+    claimed = models.DateTimeField(db_index=True)
+    outcome = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-claimed"], name="console_form_owner_claimed")]
+
+    def __str__(self) -> str:
+        return f"{self.token[:8]}…"

@@ -7,6 +7,11 @@ logged-on RAM user; the issued role session's id is kept in the Django session. 
 lost ``sts:AssumeRole`` or was disabled, or it simply expired, the user is returned to the logon
 identity with a message saying why, and that return is audited. The session key rotates on every
 switch and switch back.
+
+Leaving a role session ends it for good (``sts.sessions.end_session``: its end time and reason on
+the RoleSession row): Switch Back, switching to another role, logging off, and every forced
+return. The role's Sessions list then shows it as ended (or revoked), never as active. A session
+that simply ran out is left to its expiry time.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from django.utils import timezone
 
 from iam.audit import record
 from iam.identity import Identity
-from sts.sessions import check_session, session_identity
+from sts.sessions import check_session, end_session, session_identity
 
 SESSION_KEY = "switched_role"
 
@@ -49,6 +54,7 @@ def apply_switched_role(request: HttpRequest) -> HttpResponse | None:
             "console:ForcedSwitchBack",
             f"You were returned to your logon identity: {checked.revoked_reason}.",
             reason=checked.revoked_reason,
+            end_reason=f"returned to the logon identity: {checked.revoked_reason}",
         )
         return None
     logon: Identity = request.logon_identity  # type: ignore[attr-defined]
@@ -66,11 +72,14 @@ def apply_switched_role(request: HttpRequest) -> HttpResponse | None:
 
 
 def return_to_logon_identity(
-    request: HttpRequest, action: str, message: str, reason: str = ""
+    request: HttpRequest, action: str, message: str, reason: str = "", end_reason: str = ""
 ) -> None:
+    """Back to the logon identity, audited; with ``end_reason``, the role session ends too."""
     from console.actor import console_actor
 
     state = request.session.pop(SESSION_KEY, None) or {}
+    if end_reason and state.get("session_id"):
+        end_session(state["session_id"], end_reason)
     request.session.cycle_key()
     request.identity = request.logon_identity  # type: ignore[attr-defined]
     actor = console_actor(request).with_request(
@@ -92,8 +101,16 @@ def return_to_logon_identity(
 
 
 def remember_switch(request: HttpRequest, state: dict) -> None:
+    end_switched_role(request, f"switched to role {state['role_name']}")
     request.session.cycle_key()
     request.session[SESSION_KEY] = state
+
+
+def end_switched_role(request: HttpRequest, reason: str) -> None:
+    """End the role session this browser session works in, if any (log off, another switch)."""
+    state = switched_state(request)
+    if state and state.get("session_id"):
+        end_session(state["session_id"], reason)
 
 
 def seconds_left(identity: Identity) -> int:

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from django.db import models
 
 from iam.models import Role, User
+
+
+class SessionStanding(NamedTuple):
+    """A role session's state, since when (None while active), and why."""
+
+    state: str
+    since: datetime | None
+    reason: str
+
+    @property
+    def active(self) -> bool:
+        return self.state == RoleSession.State.ACTIVE
 
 
 class RoleSession(models.Model):
@@ -18,6 +33,12 @@ class RoleSession(models.Model):
     class Channel(models.TextChoices):
         API = "api", "API"
         CONSOLE = "console", "Console"
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
 
     session_id = models.CharField(primary_key=True, max_length=32)
     # Indexes are declared in Meta only: AssumeRole inserts a row per call, and every index it
@@ -67,6 +88,10 @@ class RoleSession(models.Model):
     expires = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=200, blank=True)
+    # A console session its holder left before it expired (Switch Back, a switch to another role,
+    # log off) or was returned from (revocation and the like): it can never be used again.
+    ended = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
     last_used = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -86,6 +111,23 @@ class RoleSession(models.Model):
         return (
             f"acs:ram::{self.account_id}:assumed-role/{self.role_name.lower()}/{self.session_name}"
         )
+
+    def standing(self, now: datetime, revoked_before: datetime | None) -> SessionStanding:
+        """Where the session stands, as the role's Sessions list shows it; ``revoked_before`` is
+        the role's "revoke active sessions" instant. Whatever stopped it first wins."""
+        ends = []
+        if self.ended is not None:
+            ends.append((self.ended, self.State.ENDED, self.end_reason))
+        if self.revoked_at is not None:
+            ends.append((self.revoked_at, self.State.REVOKED, self.revoked_reason))
+        if revoked_before is not None and self.issued < revoked_before:
+            ends.append((revoked_before, self.State.REVOKED, "all active sessions were revoked"))
+        if self.expires <= now:
+            ends.append((self.expires, self.State.EXPIRED, ""))
+        if not ends:
+            return SessionStanding(self.State.ACTIVE, None, "")
+        at, state, reason = min(ends, key=lambda end: end[0])
+        return SessionStanding(state, at, reason)
 
 
 NONCE_UNIQUE = "sts_nonce_unique"

@@ -4,8 +4,9 @@ A request made with role credentials (API) or from a switched console session ca
 session id. ``check_session`` answers, with one indexed look-up (the session row joined to its
 role and its caller), whether the session still stands:
 
-- the role still exists, the session was not revoked one by one, and the role's
-  "revoke active sessions" instant is not after the session's issue time;
+- the role still exists, the session was not revoked one by one nor ended (a console session its
+  holder switched back from or logged off, see ``end_session``), and the role's "revoke active
+  sessions" instant is not after the session's issue time;
 - if the role's trust policy changed since issue (``trust_revision``), the trust policy must still
   trust the caller;
 - if the caller's account changed anything that feeds decisions since issue (its
@@ -40,7 +41,7 @@ from iam.models import Account, Role, User
 from iam.policy import TrustPrincipal, trust_allows
 from iam.rows import Table, fetch_one, fetch_one_with
 from iam.versions import stamp_expression
-from sts.models import RoleSession
+from sts.models import RoleSession, SessionStanding
 
 recheck_outcomes = BoundedCache(8192)
 
@@ -69,6 +70,8 @@ SESSION_CHECK_FIELDS = (
     "issued",
     "revoked_at",
     "revoked_reason",
+    "ended",
+    "end_reason",
 )
 SESSION_TABLES = (
     Table(RoleSession, "s", columns=SESSION_CHECK_FIELDS),
@@ -119,16 +122,24 @@ def session_state(session: RoleSession | None) -> SessionState:
         return SessionState(None, None, "the role session is unknown")
     role = session.role
     reason = revocation_reason(session, role)
-    if reason and session.revoked_at is None:
-        RoleSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now(), revoked_reason=reason[:200]
-        )
+    if reason and session.revoked_at is None and session.ended is None:
+        mark_revoked(session, reason)
     return SessionState(session, role, reason)
+
+
+def mark_revoked(session: RoleSession, reason: str) -> None:
+    session.revoked_at = timezone.now()
+    session.revoked_reason = reason[:200]
+    RoleSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+        revoked_at=session.revoked_at, revoked_reason=session.revoked_reason
+    )
 
 
 def revocation_reason(session: RoleSession, role: Role | None) -> str:
     if session.revoked_at is not None:
         return session.revoked_reason or "the role session was revoked"
+    if session.ended is not None:
+        return f"the role session ended ({session.end_reason or 'ended'})"
     if role is None:
         return f"role {session.role_name} was deleted"
     if role.sessions_revoked_before and session.issued < role.sessions_revoked_before:
@@ -165,6 +176,41 @@ def recheck(session: RoleSession, role: Role) -> str:
     if principal is None or not trust_allows(role.trust_policy, principal, context).allowed:
         return f"the trust policy of role {role.name} no longer trusts {session.caller_arn}"
     return ""
+
+
+def end_session(session_id: str, reason: str) -> bool:
+    """End a console role session for good: its holder switched back, switched to another role or
+    logged off, or was returned to the logon identity. False when it had ended already.
+
+    Its credentials were never handed out (the console keeps only the session id), so nothing
+    cached by API requests can hold it, and no account version needs bumping; ``check_session``
+    refuses it from now on, and it no longer counts as active anywhere.
+    """
+    return bool(
+        RoleSession.objects.filter(pk=session_id, ended__isnull=True).update(
+            ended=timezone.now(), end_reason=reason[:200]
+        )
+    )
+
+
+def listed_standings(
+    sessions: list[RoleSession], role: Role
+) -> list[tuple[RoleSession, SessionStanding]]:
+    """The role's sessions with where each stands, for its Sessions list. A session that looks
+    active is checked as its next request would be (trust withdrawn, caller disabled or deleted,
+    …), so the list never shows as active a session that can no longer be used."""
+    now = timezone.now()
+    listed = []
+    for session in sessions:
+        session.role = role
+        standing = session.standing(now, role.sessions_revoked_before)
+        if standing.active:
+            reason = revocation_reason(session, role)
+            if reason:
+                mark_revoked(session, reason)
+                standing = session.standing(now, role.sessions_revoked_before)
+        listed.append((session, standing))
+    return listed
 
 
 def principal_from_arn(arn: str) -> TrustPrincipal | None:

@@ -21,6 +21,7 @@ from console.http import (
     get_group_or_404,
     require_account_action,
 )
+from console.once import submit_once
 from console.views.users import (
     ChooseForm,
     add_service_error,
@@ -69,6 +70,7 @@ def group_list(request: ConsoleRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def group_create(request: ConsoleRequest) -> HttpResponse:
     require_account_action(request, "ram:CreateGroup", "group")
     form = GroupCreateForm(request.POST or None)
@@ -145,6 +147,7 @@ def group_policy_detach(
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def group_member_add(request: ConsoleRequest, group_name: str) -> HttpResponse:
     group = get_group_or_404(request, group_name, action="ram:AddUserToGroup")
     choices = list(
@@ -190,6 +193,7 @@ def group_member_remove(request: ConsoleRequest, group_name: str, user_name: str
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def group_delete(request: ConsoleRequest, group_name: str) -> HttpResponse:
     group = get_group_or_404(request, group_name, action="ram:DeleteGroup")
     error = ""

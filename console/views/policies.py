@@ -24,6 +24,7 @@ from console.http import (
     get_policy_or_404,
     require_account_action,
 )
+from console.once import submit_once
 from console.views.users import add_service_error, check_name, finish, page_of, render_dialog
 from iam import services
 from iam.errors import ServiceError
@@ -154,6 +155,7 @@ def policy_list(request: ConsoleRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def policy_create(request: ConsoleRequest) -> HttpResponse:
     require_account_action(request, "ram:CreatePolicy", "policy")
     form = PolicyCreateForm(request.POST or None)
@@ -264,6 +266,7 @@ def detail_url(policy: Policy) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def policy_delete(request: ConsoleRequest, policy_type: str, policy_name: str) -> HttpResponse:
     policy = get_policy_or_404(request, policy_type, policy_name, action="ram:DeletePolicy")
     error = ""
@@ -291,6 +294,7 @@ def policy_delete(request: ConsoleRequest, policy_type: str, policy_name: str) -
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def policy_version_create(
     request: ConsoleRequest, policy_type: str, policy_name: str
 ) -> HttpResponse:
@@ -332,6 +336,7 @@ def policy_version_default(
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def policy_version_delete(
     request: ConsoleRequest, policy_type: str, policy_name: str, version_id: str
 ) -> HttpResponse:

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from console.actor import anonymous_actor, console_actor
 from console.http import ConsoleRequest, current_account
+from console.once import forget_session
+from console.switching import end_switched_role
 from iam.audit import record
 from iam.auth import find_identity
 from iam.models import Account, AuditEvent, Group, Policy, Role, User
@@ -92,6 +94,8 @@ def record_logon(
 
 @require_POST
 def logoff(request: ConsoleRequest) -> HttpResponse:
+    end_switched_role(request, "logged off")
+    forget_session(request)
     record(
         console_actor(request),
         "console:Logoff",

@@ -25,8 +25,10 @@ from iam.models import role_arn
 from iam.services import revoke_role_session, revoke_role_sessions
 from sts.assume import AssumeRoleDenied, AssumeRoleInput, assume_role
 from sts.models import RoleSession
+from sts.sessions import listed_standings
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
+SESSIONS_LISTED = 50
 ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,64}\Z")
 
 
@@ -184,7 +186,10 @@ def recent_roles(request: ConsoleRequest) -> list[RecentRole]:
 def switch_back(request: ConsoleRequest) -> HttpResponse:
     if request.session.get(SESSION_KEY):
         return_to_logon_identity(
-            request, "console:SwitchBack", "You are back to your logon identity."
+            request,
+            "console:SwitchBack",
+            "You are back to your logon identity.",
+            end_reason="switched back",
         )
     return redirect("console:overview")
 
@@ -249,17 +254,12 @@ def role_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
 def sessions_context(request: ConsoleRequest, role) -> dict:  # type: ignore[no-untyped-def]
     from console.http import denial_reason
 
-    now = timezone.now()
-    sessions = list(RoleSession.objects.filter(role=role).order_by("-issued")[:50])
-    for session in sessions:
-        session.is_active = (
-            session.revoked_at is None
-            and session.expires > now
-            and not (role.sessions_revoked_before and session.issued < role.sessions_revoked_before)
-        )
+    recent = RoleSession.objects.filter(role=role).select_related("caller_user__account")
+    sessions = listed_standings(list(recent.order_by("-issued")[:SESSIONS_LISTED]), role)
     return {
         "role": role,
         "sessions": sessions,
+        "active_count": sum(standing.active for _, standing in sessions),
         "revoke_denied": denial_reason(request, "ram:RevokeRoleSessions", role.arn),
     }
 
@@ -276,8 +276,12 @@ def revoke_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
 def revoke_session(request: ConsoleRequest, role_name: str, session_id: str) -> HttpResponse:
     role = get_role_or_404(request, role_name, action="ram:RevokeRoleSessions")
     session = get_object_or_404(RoleSession, pk=session_id, role=role)
-    revoke_role_session(console_actor(request), session)
-    messages.success(request, f"Session {session.session_name} was revoked.")
+    standing = session.standing(timezone.now(), role.sessions_revoked_before)
+    if not standing.active:
+        messages.info(request, f"Session {session.session_name} is no longer active.")
+    else:
+        revoke_role_session(console_actor(request), session)
+        messages.success(request, f"Session {session.session_name} was revoked.")
     return redirect("console:role_detail", role_name=role.name)
 
 

@@ -31,8 +31,11 @@ from console.http import (
     get_user_or_404,
     require_account_action,
 )
+from console.once import remember, submit_once
 from iam import services
+from iam.audit import record
 from iam.authz import require
+from iam.crypto import decrypt_secret
 from iam.errors import ServiceError
 from iam.models import AccessKey, Group, PolicyAttachment, User
 
@@ -167,6 +170,7 @@ def user_list(request: ConsoleRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def user_create(request: ConsoleRequest) -> HttpResponse:
     require_account_action(request, "ram:CreateUser", "user")
     form = UserCreateForm(request.POST or None)
@@ -289,6 +293,7 @@ def user_status(request: ConsoleRequest, user_name: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def user_delete(request: ConsoleRequest, user_name: str) -> HttpResponse:
     user = get_user_or_404(request, user_name, action="ram:DeleteUser")
     detail_url = reverse("console:user_detail", args=[user.name])
@@ -319,6 +324,7 @@ def user_delete(request: ConsoleRequest, user_name: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def user_password(request: ConsoleRequest, user_name: str) -> HttpResponse:
     """Set (CreateLoginProfile) or reset (UpdateLoginProfile) the console password."""
     user = get_user_or_404(request, user_name, action="ram:GetUser")
@@ -347,6 +353,7 @@ def user_password(request: ConsoleRequest, user_name: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def user_password_delete(request: ConsoleRequest, user_name: str) -> HttpResponse:
     user = get_user_or_404(request, user_name, action="ram:DeleteLoginProfile")
     error = ""
@@ -373,6 +380,7 @@ def user_password_delete(request: ConsoleRequest, user_name: str) -> HttpRespons
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def user_group_add(request: ConsoleRequest, user_name: str) -> HttpResponse:
     user = get_user_or_404(request, user_name, action="ram:GetUser")
     choices = list(
@@ -415,22 +423,60 @@ def user_group_remove(request: ConsoleRequest, user_name: str, group_name: str) 
 # --- access keys --------------------------------------------------------------------------------
 
 
+def show_access_key_again(
+    request: ConsoleRequest, outcome: dict[str, str], user_name: str
+) -> HttpResponse:
+    """Answer a repeated Create AccessKey (the same form token) with the key the first one made.
+
+    The secret is shown again, on purpose. Without JavaScript, a double click makes the browser
+    drop the first response, the only one with the secret, and display the second. If the second
+    only said "created", nobody would ever see the secret: a key nobody could use, which is the
+    defect the token is there to prevent. So the secret is decrypted from the key's own ciphertext
+    and shown again, only to the logon session that sent the form, for that one submission, within
+    the token's ten minutes, while the key still exists; the event is audited. The stored outcome
+    holds the key's id only, never its secret.
+    """
+    user = get_user_or_404(request, user_name, action="ram:CreateAccessKey")
+    access_key = user.access_keys.filter(access_key_id=outcome.get("access_key_id", "")).first()
+    if access_key is None:
+        messages.info(request, "The AccessKey this form created has been deleted since.")
+        return finish(request, reverse("console:user_detail", args=[user.name]))
+    record(
+        console_actor(request),
+        "console:RepeatedCreateAccessKey",
+        user.arn,
+        account_id=user.account_id,
+        details={"AccessKeyId": access_key.access_key_id},
+    )
+    secret = decrypt_secret(access_key.secret_ciphertext)
+    return access_key_created(request, user, access_key.access_key_id, secret, repeated=True)
+
+
 @require_POST
+@submit_once(replay=show_access_key_again)
 def access_key_create(request: ConsoleRequest, user_name: str) -> HttpResponse:
-    """Create a key and show its secret in this one response; it is never retrievable again."""
+    """Create a key and show its secret in this one response; it is never retrievable again
+    (except by a repeat of this very submission, see ``show_access_key_again``)."""
     user = get_user_or_404(request, user_name, action="ram:CreateAccessKey")
     try:
         new_key = services.create_access_key(console_actor(request), user)
     except ServiceError as error:
         messages.error(request, error.message)
         return finish(request, reverse("console:user_detail", args=[user.name]))
+    remember(request, access_key_id=new_key.access_key.access_key_id)
+    return access_key_created(request, user, new_key.access_key.access_key_id, new_key.secret)
+
+
+def access_key_created(
+    request: ConsoleRequest, user: User, access_key_id: str, secret: str, *, repeated: bool = False
+) -> HttpResponse:
     context = {
         "user": user,
-        "access_key_id": new_key.access_key.access_key_id,
-        "secret": new_key.secret,
-        "csv": f"AccessKeyId,AccessKeySecret\r\n{new_key.access_key.access_key_id},"
-        f"{new_key.secret}\r\n",
+        "access_key_id": access_key_id,
+        "secret": secret,
+        "csv": f"AccessKeyId,AccessKeySecret\r\n{access_key_id},{secret}\r\n",
         "detail_url": reverse("console:user_detail", args=[user.name]),
+        "repeated": repeated,
     }
     response = render_dialog(
         request, "console/users/_access_key_created.html", context, title="AccessKey created"
@@ -464,6 +510,7 @@ def access_key_status(request: ConsoleRequest, user_name: str, access_key_id: st
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def access_key_delete(request: ConsoleRequest, user_name: str, access_key_id: str) -> HttpResponse:
     user = get_user_or_404(request, user_name, action="ram:DeleteAccessKey")
     access_key = get_access_key_or_404(user, access_key_id)

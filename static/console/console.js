@@ -29,11 +29,50 @@ function updateCountdowns() {
 }
 updateCountdowns();
 setInterval(updateCountdowns, 1000);
-// A 503 ("busy, nothing was changed, try again") carries its message for #notices: show it
-// instead of dropping it as htmx does with error responses.
+// A 503 ("busy, nothing was changed, try again") or a 409 ("this form was already sent from
+// another logon session") carries its message for #notices: show it instead of dropping it as
+// htmx does with error responses.
 document.addEventListener("htmx:beforeSwap", (event) => {
-  if (event.detail.xhr.status === 503) {
+  if (event.detail.xhr.status === 503 || event.detail.xhr.status === 409) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }
+});
+// A plain (non-htmx) form is sent once: its submit buttons are disabled until the next page
+// loads. Disabled a tick later, so the clicked button's name and value still go with the form;
+// htmx forms are left to htmx (hx-disabled-elt), which cancels the browser's own submission.
+// The server does not rely on this: create forms carry a one-time token (console/once.py).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || form.method.toLowerCase() !== "post") { return; }
+  setTimeout(() => {
+    form.querySelectorAll("button:not([type=button]):not([type=reset]), input[type=submit]")
+      .forEach((button) => {
+        if (button.disabled) { return; }
+        button.disabled = true;
+        button.dataset.sending = "";
+      });
+  }, 0);
+});
+// Coming back to a page from the browser's cache: its buttons work again.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) { return; }
+  document.querySelectorAll("form button[disabled][data-sending], form input[disabled][data-sending]")
+    .forEach((button) => { button.disabled = false; delete button.dataset.sending; });
+});
+// After an htmx form was answered, a form that stays on the page (Create AccessKey on the user's
+// details, under the dialog) gets a fresh one-time token: sending it again is a new submission.
+// A tick later, so a second submission htmx queued meanwhile still goes with the first token
+// (and is answered as a repeat). After a failed request the form keeps its token, so resending
+// it cannot do the work twice.
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!event.detail.successful) { return; }
+  const form = event.detail.elt.closest?.("form");
+  if (!form) { return; }
+  setTimeout(() => {
+    form.querySelectorAll("input[name=form_token]").forEach((input) => {
+      const bytes = crypto.getRandomValues(new Uint8Array(18));
+      input.value = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+    });
+  }, 0);
 });

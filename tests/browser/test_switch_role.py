@@ -76,3 +76,23 @@ def test_alice_switches_works_as_the_role_switches_back_and_is_revoked(new_page)
     alice.goto("/roles/")
     assert alice.get_by_test_id("role-banner").count() == 0
     assert "no longer trusts" in alice.locator(".messages").inner_text()
+
+
+def test_a_session_alice_switched_back_from_shows_as_ended(new_page) -> None:  # type: ignore[no-untyped-def]
+    seed_demo_world()
+    alice = new_page()
+    log_on(alice, "alice@company2", "Company2-alice")
+    switch_to_ecs_admin(alice)
+    alice.get_by_role("button", name="Switch Back to Logon Identity").first.click()
+    assert alice.get_by_test_id("role-banner").count() == 0
+
+    admin = new_page()
+    log_on(admin, "admin@company1", "Company1-admin")
+    admin.goto("/roles/ecs-admin/")
+    sessions = admin.locator("#role-sessions-list")
+    state = sessions.get_by_test_id("session-state").first.inner_text()
+    assert state.startswith("Ended ")
+    assert "Switched back" in state
+    assert sessions.get_by_test_id("active-session-count").inner_text() == "0 active"
+    assert sessions.get_by_role("button", name="Revoke", exact=True).count() == 0
+    screenshot(admin, "role-session-ended")

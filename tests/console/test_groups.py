@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
-from iam.models import Group, Policy
+from iam.models import AuditEvent, Group, Policy
 
 pytestmark = pytest.mark.django_db
 
@@ -240,3 +240,37 @@ def test_delete_is_403_for_the_auditor(client, auditor_a, developers) -> None:
 def test_delete_of_another_accounts_group_is_404(client, admin_a, group_b) -> None:
     client.force_login(admin_a)
     assert client.post(url("group_delete", "ops")).status_code == 404
+
+
+# --- forms sent twice (double click, resent form): done once ------------------------------------
+
+
+def test_the_create_form_carries_a_one_time_token(client, admin_a) -> None:
+    client.force_login(admin_a)
+    assert b'name="form_token"' in client.get(url("group_create")).content
+
+
+def test_a_create_sent_twice_makes_one_group_and_shows_it(client, admin_a) -> None:
+    client.force_login(admin_a)
+    data = {"group_name": "qa", "form_token": "t" * 24}
+    client.post(url("group_create"), data)
+    repeat = client.post(url("group_create"), data)
+    assert repeat.url == url("group_detail", "qa")
+    assert AuditEvent.objects.filter(action="ram:CreateGroup").count() == 1
+
+
+def test_a_create_with_errors_leaves_its_token_unused(client, admin_a) -> None:
+    client.force_login(admin_a)
+    client.post(url("group_create"), {"group_name": "a b", "form_token": "t" * 24})
+    response = client.post(url("group_create"), {"group_name": "qa", "form_token": "t" * 24})
+    assert response.url == url("group_detail", "qa")
+    assert Group.objects.filter(name="qa").exists()
+
+
+def test_a_member_added_twice_is_added_once(client, admin_a, user_a, developers) -> None:
+    client.force_login(admin_a)
+    data = {"name": "bob", "form_token": "t" * 24}
+    client.post(url("group_member_add", "developers"), data, **HTMX)
+    repeat = client.post(url("group_member_add", "developers"), data, **HTMX)
+    assert repeat["HX-Redirect"] == url("group_detail", "developers")
+    assert AuditEvent.objects.filter(action="ram:AddUserToGroup").count() == 1

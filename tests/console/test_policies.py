@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
-from iam.models import Policy
+from iam.models import AuditEvent, Policy
 
 pytestmark = pytest.mark.django_db
 
@@ -377,3 +380,42 @@ def test_system_policies_cannot_be_deleted(client, admin_a) -> None:
     response = client.post(url("policy_delete", "System", "AdministratorAccess"), **HTMX)
     assert response.status_code in (200, 403)
     assert Policy.objects.filter(name="AdministratorAccess").exists()
+
+
+# --- forms sent twice (double click, resent form): done once ------------------------------------
+
+
+def test_the_create_forms_carry_a_one_time_token(client, admin_a, custom) -> None:
+    client.force_login(admin_a)
+    assert b'name="form_token"' in client.get(url("policy_create")).content
+    new_version = client.get(url("policy_version_create", "Custom", "ecs-read"))
+    assert b'name="form_token"' in new_version.content
+
+
+def test_a_create_sent_twice_makes_one_policy(client, admin_a) -> None:
+    client.force_login(admin_a)
+    data = {"policy_name": "oss-read", "document": document("oss:Get*"), "form_token": "t" * 24}
+    client.post(url("policy_create"), data)
+    repeat = client.post(url("policy_create"), data)
+    assert repeat.url == url("policy_detail", "Custom", "oss-read")
+    assert AuditEvent.objects.filter(action="ram:CreatePolicy").count() == 1
+
+
+def test_a_version_sent_twice_makes_one_version(client, admin_a, custom) -> None:
+    client.force_login(admin_a)
+    data = {"document": document("ecs:*"), "set_as_default": "on", "form_token": "t" * 24}
+    client.post(url("policy_version_create", "Custom", "ecs-read"), data)
+    repeat = client.post(url("policy_version_create", "Custom", "ecs-read"), data)
+    assert repeat.url == url("policy_detail", "Custom", "ecs-read")
+    assert custom.versions.count() == 2
+
+
+def test_a_version_sent_again_after_ten_minutes_is_a_new_submission(
+    client, admin_a, custom
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    data = {"document": document("ecs:*"), "form_token": "t" * 24}
+    client.post(url("policy_version_create", "Custom", "ecs-read"), data)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        client.post(url("policy_version_create", "Custom", "ecs-read"), data)
+    assert custom.versions.count() == 3

@@ -16,6 +16,7 @@ from iam.audit import SYSTEM_ACTOR
 from iam.demo import seed_demo_world, trust_accounts
 from iam.models import Account, AuditEvent, Policy, Role, User
 from sts.models import RoleSession
+from sts.sessions import check_session
 
 pytestmark = pytest.mark.django_db
 
@@ -263,3 +264,121 @@ def test_role_details_show_when_the_role_was_last_used(client, demo) -> None:  #
     client.force_login(User.objects.get(name="auditor"))
     content = client.get("/roles/ecs-admin/").content.decode()
     assert "Last used" in content and "Never" not in content.split("Last used")[1][:80]
+
+
+# --- leaving a role session ends it -------------------------------------------------------------
+
+
+def console_session() -> RoleSession:
+    return RoleSession.objects.get(channel="console")
+
+
+def test_switch_back_ends_the_console_session(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    client.post("/switch-back/")
+    session = console_session()
+    assert session.ended is not None
+    assert session.end_reason == "switched back"
+    assert session.revoked_at is None
+
+
+def test_log_off_ends_the_console_session(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    client.post("/logoff/")
+    session = console_session()
+    assert session.ended is not None
+    assert session.end_reason == "logged off"
+
+
+@pytest.mark.parametrize(
+    ("revoke", "words"),
+    [(remove_company2_from_trust, "no longer trusts"), (revoke_one, "revoked by an admin")],
+)
+def test_a_forced_return_ends_the_console_session(client, demo, revoke, words: str) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    revoke()
+    client.get("/")
+    session = console_session()
+    assert session.ended is not None
+    assert session.end_reason.startswith("returned to the logon identity")
+    assert words in session.end_reason
+
+
+def test_switching_to_another_role_ends_the_first_session(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    first = console_session()
+    entry = RecentRole.objects.get()
+    client.post(f"/switch-role/recent/{entry.pk}/switch/")
+    first.refresh_from_db()
+    assert first.ended is not None
+    assert RoleSession.objects.filter(channel="console", ended__isnull=True).count() == 1
+
+
+def test_an_ended_session_no_longer_checks_as_active(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    client.post("/switch-back/")
+    checked = check_session(console_session().session_id)
+    assert not checked.active
+    assert "ended" in checked.revoked_reason
+    assert console_session().revoked_at is None
+
+
+def sessions_list(client) -> str:  # type: ignore[no-untyped-def]
+    client.force_login(User.objects.get(name="admin"))
+    return client.get("/roles/ecs-admin/sessions/").content.decode()
+
+
+@time_machine.travel("2026-12-01 09:30:00Z", tick=False)
+def test_the_sessions_list_shows_an_ended_session_with_its_end_time(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    with time_machine.travel("2026-12-01 09:42:17Z", tick=False):
+        client.post("/switch-back/")
+    content = sessions_list(client)
+    assert ">Ended</span> 2026-12-01 09:42:17" in content
+    assert "Switched back" in content
+    assert "0 active" in content
+    assert "/revoke/" not in content
+
+
+def test_the_sessions_list_counts_an_active_session(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    content = sessions_list(client)
+    assert "1 active" in content
+    assert ">Active<" in content
+
+
+def test_revoking_all_sessions_leaves_an_ended_one_ended(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    client.post("/switch-back/")
+    revoke_all()
+    content = sessions_list(client)
+    assert ">Ended</span>" in content
+    assert ">Revoked</span>" not in content
+
+
+def test_an_ended_session_cannot_be_revoked(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    client.post("/switch-back/")
+    client.force_login(User.objects.get(name="admin"))
+    client.post(f"/roles/ecs-admin/sessions/{console_session().pk}/revoke/")
+    assert console_session().revoked_at is None
+    assert not AuditEvent.objects.filter(action="ram:RevokeRoleSession").exists()
+
+
+def test_the_list_shows_a_session_whose_trust_was_withdrawn_as_revoked(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    remove_company2_from_trust()
+    content = sessions_list(client)
+    assert "0 active" in content
+    assert ">Revoked</span>" in content
+    assert "no longer trusts" in content

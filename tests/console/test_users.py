@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,7 +11,7 @@ from django.urls import reverse
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
-from iam.models import Group, Policy, User
+from iam.models import AuditEvent, Group, Policy, User
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -380,3 +382,79 @@ def test_dialogs_work_as_pages_without_javascript(client, admin_a, user_a, name)
     response = client.get(url(name) if name == "user_create" else url(name, "bob"))
     assert response.status_code == 200
     assert b"<html" in response.content
+
+
+# --- forms sent twice (double click, resent form): done once ------------------------------------
+
+
+def form_token(content: str) -> str:
+    match = re.search(r'name="form_token" value="([^"]+)"', content)
+    assert match, "the form carries no one-time token"
+    return match.group(1)
+
+
+def test_the_create_form_carries_a_one_time_token(client, admin_a) -> None:
+    client.force_login(admin_a)
+    first = form_token(client.get(url("user_create")).content.decode())
+    assert first != form_token(client.get(url("user_create")).content.decode())
+
+
+def test_a_create_sent_twice_makes_one_user_and_shows_it(client, admin_a) -> None:
+    client.force_login(admin_a)
+    data = {"user_name": "carol", "password": "Carol-pass-1", "form_token": "t" * 24}
+    client.post(url("user_create"), data)
+    repeat = client.post(url("user_create"), data)
+    carol = AuditEvent.objects.filter(resource_arn__endswith=":user/carol")
+    assert repeat.url == url("user_detail", "carol")
+    assert carol.filter(action="ram:CreateUser").count() == 1
+    assert carol.filter(action="ram:CreateLoginProfile").count() == 1
+
+
+def test_the_repeat_says_the_form_was_sent_more_than_once(client, admin_a) -> None:
+    client.force_login(admin_a)
+    data = {"user_name": "carol", "form_token": "t" * 24}
+    client.post(url("user_create"), data)
+    response = client.post(url("user_create"), data, follow=True)
+    assert b"sent more than once; it was carried out once" in response.content
+
+
+def test_a_password_sent_twice_is_set_once(client, admin_a, account_a) -> None:
+    services.create_user(SYSTEM_ACTOR, account_a, "carol")
+    client.force_login(admin_a)
+    data = {"password": "Carol-pass-1", "form_token": "t" * 24}
+    client.post(url("user_password", "carol"), data, **HTMX)
+    repeat = client.post(url("user_password", "carol"), data, **HTMX)
+    carol = AuditEvent.objects.filter(resource_arn__endswith=":user/carol")
+    assert repeat["HX-Redirect"] == url("user_detail", "carol")
+    assert carol.filter(action="ram:CreateLoginProfile").count() == 1
+
+
+def test_adding_to_a_group_twice_adds_once_without_an_error(client, admin_a, user_a) -> None:
+    services.create_group(SYSTEM_ACTOR, user_a.account, "developers")
+    client.force_login(admin_a)
+    data = {"name": "developers", "form_token": "t" * 24}
+    client.post(url("user_group_add", "bob"), data, **HTMX)
+    repeat = client.post(url("user_group_add", "bob"), data, **HTMX)
+    assert repeat["HX-Redirect"] == url("user_detail", "bob")
+    assert AuditEvent.objects.filter(action="ram:AddUserToGroup").count() == 1
+
+
+def test_a_delete_sent_twice_answers_like_the_first(client, admin_a, account_a) -> None:
+    services.create_user(SYSTEM_ACTOR, account_a, "temp")
+    client.force_login(admin_a)
+    client.post(url("user_delete", "temp"), {"form_token": "t" * 24})
+    repeat = client.post(url("user_delete", "temp"), {"form_token": "t" * 24})
+    assert (repeat.status_code, repeat.url) == (302, url("user_list"))
+
+
+@pytest.mark.parametrize(
+    "name", ["user_password", "user_password_delete", "user_group_add", "user_delete"]
+)
+def test_dialogs_carry_a_token_and_disable_their_button_under_htmx(
+    client, admin_a, user_a, name
+) -> None:  # type: ignore[no-untyped-def]
+    services.create_group(SYSTEM_ACTOR, user_a.account, "developers")
+    client.force_login(admin_a)
+    content = client.get(url(name, "bob"), **HTMX).content.decode()
+    assert form_token(content)
+    assert "hx-disabled-elt=\"find button[type='submit']\"" in content
