@@ -28,6 +28,7 @@ from console.http import (
     get_role_or_404,
     require_account_action,
 )
+from console.once import submit_once
 from console.views import authorize
 from iam import services
 from iam.auth import resolve_account
@@ -322,6 +323,7 @@ def render_wizard(
 
 
 @require_http_methods(["GET", "POST"])
+@submit_once
 def role_create(request: ConsoleRequest) -> HttpResponse:
     require_account_action(request, "ram:CreateRole", "role")
     account = current_account(request)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from console import once
 from console.models import FormSubmission
-from iam.models import Group
+from iam.models import AuditEvent, Group
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +83,23 @@ def test_log_off_forgets_the_sessions_submissions(client, admin_a) -> None:
     create_group(client, "qa")
     client.post(reverse("console:logoff"))
     assert not FormSubmission.objects.exists()
+
+
+def test_the_role_wizard_carries_a_token(client, admin_a) -> None:
+    client.force_login(admin_a)
+    assert b'name="form_token"' in client.get(reverse("console:role_create")).content
+
+
+def test_the_role_wizards_final_step_sent_twice_creates_one_role(client, admin_a) -> None:
+    client.force_login(admin_a)
+    data = {
+        "role_type": "user",
+        "trust_kind": "current",
+        "role_name": "ops",
+        "step": "4",
+        "form_token": "t" * 24,
+    }
+    client.post(reverse("console:role_create"), data)
+    repeat = client.post(reverse("console:role_create"), data)
+    assert repeat.url == f"{reverse('console:role_create')}?created=ops"
+    assert AuditEvent.objects.filter(action="ram:CreateRole").count() == 1
