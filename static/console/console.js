@@ -66,9 +66,8 @@ window.addEventListener("pageshow", (event) => {
 // (and is answered as a repeat). After a failed request the form keeps its token, so resending
 // it cannot do the work twice.
 document.addEventListener("htmx:afterRequest", (event) => {
-  if (!event.detail.successful) { return; }
-  const form = event.detail.elt.closest?.("form");
-  if (!form) { return; }
+  const form = event.detail.elt;
+  if (!event.detail.successful || !(form instanceof HTMLFormElement)) { return; }
   setTimeout(() => {
     form.querySelectorAll("input[name=form_token]").forEach((input) => {
       const bytes = crypto.getRandomValues(new Uint8Array(18));
