@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from iam.errors import printable
 from iam.models import Account
 from iam.policy import PolicyError, parse_policy
 
@@ -139,6 +140,13 @@ def actor_sentence(actor: TrustedActor, current_account_id: str, aliases: dict[s
     return sentence
 
 
+def trust_sentences(text: str, current_account_id: str) -> list[str]:
+    """Every principal of the trust policy as a sentence, its accounts' aliases in one query."""
+    actors = trusted_actors(text)
+    aliases = account_aliases(account_ids(actors))
+    return [actor_sentence(actor, current_account_id, aliases) for actor in actors]
+
+
 def trust_policy_document(*, account_id: str = "", service: str = "") -> str:
     """The trust policy the create-role wizard generates: an account's root or one service."""
     principal = {"Service": [service]} if service else {"RAM": [f"acs:ram::{account_id}:root"]}
@@ -150,8 +158,9 @@ def trust_policy_document(*, account_id: str = "", service: str = "") -> str:
 
 
 def pretty_document(text: str) -> str:
-    """The document indented for reading; as stored when it is not JSON."""
+    """The document indented for reading; as stored when it is not JSON. A lone surrogate (a
+    ``\\ud800`` escape no policy is accepted with, but a row may predate that) stays an escape."""
     try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        return printable(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
     except (ValueError, RecursionError):
         return text

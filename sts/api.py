@@ -709,15 +709,27 @@ def audit_denial(
 def render_body(
     body: dict[str, Any], response_format: str, action_name: str, status: int
 ) -> HttpResponse:
+    """The body as UTF-8, whatever it holds: a lone surrogate (which no UTF-8 encodes) goes out
+    as its escape, ``\\ud800``, which in JSON text is the JSON escape of the same string."""
     if response_format == "xml":
         root = f"{action_name}Response" if status < 400 else "Error"
         text = f'<?xml version="1.0" encoding="UTF-8"?><{root}>{to_xml(body)}</{root}>'
-        return HttpResponse(text, status=status, content_type="text/xml;charset=utf-8")
-    return HttpResponse(
-        json.dumps(body, ensure_ascii=False),
-        status=status,
-        content_type="application/json;charset=utf-8",
-    )
+        content_type = "text/xml;charset=utf-8"
+    else:
+        text = json.dumps(body, ensure_ascii=False)
+        content_type = "application/json;charset=utf-8"
+    content = text.encode("utf-8", "backslashreplace")
+    return HttpResponse(content, status=status, content_type=content_type)
+
+
+# Characters XML 1.0 cannot carry, not even as character references (C0 controls but tab, line
+# feed and carriage return; lone surrogates; U+FFFE and U+FFFF).
+NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text for an XML element: escaped, and what XML cannot carry written as ``\\u0001``."""
+    return escape(NOT_XML.sub(lambda found: f"\\u{ord(found[0]):04x}", text))
 
 
 def to_xml(value: Any) -> str:
@@ -729,7 +741,7 @@ def to_xml(value: Any) -> str:
                 parts.append(f"<{key}>{to_xml(element)}</{key}>")
             else:
                 text = str(element).lower() if isinstance(element, bool) else str(element)
-                parts.append(f"<{key}>{escape(text)}</{key}>")
+                parts.append(f"<{key}>{xml_text(text)}</{key}>")
     return "".join(parts)
 
 

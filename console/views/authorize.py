@@ -105,7 +105,7 @@ def authorize_principal(request: ConsoleRequest, kind: str, name: str) -> HttpRe
             try:
                 services.attach_policies(console_actor(request), principal, policies)
             except ServiceError as service_error:
-                error = service_error.message
+                error = service_error.plain
             else:
                 return attached_response(request, kind, principal, len(policies))
     query = data.get("q", "").replace("\x00", "").strip()[:MAX_QUERY_LENGTH]

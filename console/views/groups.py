@@ -46,7 +46,7 @@ class GroupCreateForm(forms.Form):
 @require_GET
 def group_list(request: ConsoleRequest) -> HttpResponse:
     require_account_action(request, "ram:ListGroups", "group")
-    query = request.GET.get("q", "").strip()[:64]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:64]
     groups = (
         Group.objects.filter(account=current_account(request))
         .annotate(
@@ -138,7 +138,7 @@ def group_policy_detach(
     try:
         services.detach_policy(console_actor(request), group, attachment.policy)
     except ServiceError as error:
-        messages.error(request, error.message)
+        messages.error(request, error.plain)
     if request.htmx:
         return render(
             request, "console/groups/_policies.html", group_policies_context(request, group)
@@ -188,7 +188,7 @@ def group_member_remove(request: ConsoleRequest, group_name: str, user_name: str
     try:
         services.remove_user_from_group(console_actor(request), group, user)
     except ServiceError as error:
-        messages.error(request, error.message)
+        messages.error(request, error.plain)
     return finish(request, reverse("console:group_detail", args=[group.name]))
 
 
@@ -201,7 +201,7 @@ def group_delete(request: ConsoleRequest, group_name: str) -> HttpResponse:
         try:
             services.delete_group(console_actor(request), group)
         except ServiceError as service_error:
-            error = service_error.message
+            error = service_error.plain
         else:
             messages.success(request, f"Group {group_name} deleted.")
             return finish(request, reverse("console:group_list"))

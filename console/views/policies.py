@@ -27,7 +27,7 @@ from console.http import (
 from console.once import submit_once
 from console.views.users import add_service_error, check_name, finish, page_of, render_dialog
 from iam import services
-from iam.errors import ServiceError
+from iam.errors import ServiceError, printable
 from iam.models import Policy, PolicyAttachment
 from iam.policy import PolicyError, parse_policy
 
@@ -111,7 +111,7 @@ class VersionCreateForm(forms.Form):
 
 def pretty(document: str) -> str:
     try:
-        return json.dumps(json.loads(document), indent=2, ensure_ascii=False)
+        return printable(json.dumps(json.loads(document), indent=2, ensure_ascii=False))
     except ValueError:
         return document
 
@@ -126,7 +126,7 @@ def policy_list(request: ConsoleRequest) -> HttpResponse:
     policy_type = request.GET.get("type", "")
     if policy_type not in Policy.Type.values:
         policy_type = ""
-    query = request.GET.get("q", "").strip()[:128]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:128]
     policies = Policy.objects.filter(Q(account__isnull=True) | Q(account=account))
     if policy_type:
         policies = policies.filter(policy_type=policy_type)
@@ -274,7 +274,7 @@ def policy_delete(request: ConsoleRequest, policy_type: str, policy_name: str) -
         try:
             services.delete_policy(console_actor(request), policy)
         except ServiceError as service_error:
-            error = service_error.message
+            error = service_error.plain
         else:
             messages.success(request, f"Policy {policy_name} deleted.")
             return finish(request, reverse("console:policy_list"))
@@ -331,7 +331,7 @@ def policy_version_default(
     try:
         services.set_default_policy_version(console_actor(request), policy, version_id)
     except ServiceError as error:
-        messages.error(request, error.message)
+        messages.error(request, error.plain)
     return finish(request, detail_url(policy))
 
 
@@ -348,7 +348,7 @@ def policy_version_delete(
         try:
             services.delete_policy_version(console_actor(request), policy, version_id)
         except ServiceError as service_error:
-            error = service_error.message
+            error = service_error.plain
         else:
             messages.success(request, f"Version {version_id} deleted.")
             return finish(request, detail_url(policy))

@@ -144,7 +144,7 @@ def role_delete(request: ConsoleRequest, role_name: str) -> HttpResponse:
         try:
             services.delete_role(console_actor(request), role)
         except ServiceError as service_error:
-            error = service_error.message
+            error = service_error.plain
         else:
             return role_deleted_response(request, role_name)
     context = {"role": role, "policy_count": policy_count, "error": error}
@@ -198,17 +198,23 @@ STEP_FIELDS = {
 
 @dataclass
 class TrustChoice:
-    """The trust policy the wizard will use and its words, or the errors that prevent it."""
+    """The trust policy the wizard will save, or the errors that prevent it.
+
+    ``generated`` is what the choices of step 2 (role type, current or other account, the account
+    typed, the service) give. ``document`` is what will be saved: ``generated`` until the person
+    edits the JSON, their text from then on (``edited``), whatever the choices say.
+    """
 
     document: str = ""
     generated: str = ""
-    words: str = ""
+    edited: bool = False
+    account_words: str = ""  # the other account chosen, in words: "Account company2 (1234…)"
     errors: dict[str, str] = field(default_factory=dict)
 
 
 def resolve_trusted_account(value: str) -> tuple[str, str]:
     """The account id and its words, for an id or an alias; raises ValueError with the reason."""
-    value = value.strip()
+    value = without_nul(value).strip()
     if not value:
         raise ValueError("Enter the trusted account's 16-digit ID or its enterprise alias.")
     if value.isdigit() and len(value) != 16:
@@ -224,31 +230,31 @@ def resolve_trusted_account(value: str) -> tuple[str, str]:
 
 
 def wizard_trust(state: WizardState, account: Account) -> TrustChoice:
-    choice = TrustChoice()
+    choice = generated_trust(state, account)
+    if edited_trust_policy(state):
+        problem = trust_policy_problem(state.trust_policy)
+        choice.document = state.trust_policy
+        choice.edited = True
+        choice.errors = {"trust_policy": problem} if problem else {}
+    return choice
+
+
+def generated_trust(state: WizardState, account: Account) -> TrustChoice:
+    """The trust policy the choices give: one service, another account's root or this one's."""
     if state.role_type == "service":
         if not Service.objects.filter(name=state.service).exists():
-            choice.errors["service"] = "Choose the service that will assume this role."
-            return choice
-        choice.generated = trust_words.trust_policy_document(service=state.service)
-        choice.words = f"Service {state.service}"
-    elif state.trust_kind == "other":
-        try:
-            account_id, choice.words = resolve_trusted_account(state.trusted_account)
-        except ValueError as error:
-            choice.errors["trusted_account"] = str(error)
-            return choice
-        choice.generated = trust_words.trust_policy_document(account_id=account_id)
-    else:
-        choice.generated = trust_words.trust_policy_document(account_id=account.pk)
-        choice.words = "Current account"
-    choice.document = choice.generated
-    if edited_trust_policy(state):
-        choice.document = state.trust_policy
-        choice.words = "As written in the trust policy below"
-        message = trust_policy_problem(state.trust_policy)
-        if message:
-            choice.errors["trust_policy"] = message
-    return choice
+            return TrustChoice(errors={"service": "Choose the service that will assume this role."})
+        document = trust_words.trust_policy_document(service=state.service)
+        return TrustChoice(document=document, generated=document)
+    if state.trust_kind != "other":
+        document = trust_words.trust_policy_document(account_id=account.pk)
+        return TrustChoice(document=document, generated=document)
+    try:
+        account_id, words = resolve_trusted_account(state.trusted_account)
+    except ValueError as error:
+        return TrustChoice(errors={"trusted_account": str(error)})
+    document = trust_words.trust_policy_document(account_id=account_id)
+    return TrustChoice(document=document, generated=document, account_words=words)
 
 
 def edited_trust_policy(state: WizardState) -> bool:
@@ -282,6 +288,15 @@ def wizard_errors(state: WizardState, account: Account, target: int) -> tuple[in
     return target, {}
 
 
+def trust_context(document: str, account: Account, *, edited: bool = False) -> dict[str, Any]:
+    """The trust policy a role gets (step 3) or got (finish): who it trusts and the document."""
+    return {
+        "trust_sentences": trust_words.trust_sentences(document, account.pk),
+        "trust_document": trust_words.pretty_document(document),
+        "trust_edited": edited,
+    }
+
+
 def render_wizard(
     request: ConsoleRequest,
     state: WizardState,
@@ -292,13 +307,9 @@ def render_wizard(
 ) -> HttpResponse:
     account = current_account(request)
     trust = wizard_trust(state, account) if step >= 2 and state.role_type else TrustChoice()
-    if step == 2 and not edited_trust_policy(state):
-        # Prefill the editor with the document the choices give; remember what was generated,
-        # so an unedited editor follows later changes of the choices.
-        state.trust_policy = trust.generated or trust_words.trust_policy_document(
-            account_id=account.pk
-        )
-        state.generated_policy = state.trust_policy
+    if step >= 2 and not trust.edited:
+        # An unedited editor follows the choices: show, and remember, what they give now.
+        state.trust_policy = state.generated_policy = trust.generated
     visible = STEP_FIELDS.get(step, set())
     context = {
         "step": step,
@@ -309,11 +320,14 @@ def render_wizard(
             (f.name, getattr(state, f.name)) for f in fields(state) if f.name not in visible
         ],
         "services": Service.objects.all(),
-        "trust_words": trust.words,
+        "account_words": trust.account_words,
         "account": account,
         "created": created,
     }
+    if step == 3:
+        context.update(trust_context(trust.document, account, edited=trust.edited))
     if created is not None:
+        context.update(trust_context(created.trust_policy, account))
         context["attach_reason"] = denial_reason(request, "ram:AttachPolicyToRole", created.arn)
         context["created_policies"] = list(
             PolicyAttachment.objects.filter(role=created).select_related("policy")
@@ -349,7 +363,7 @@ def role_create(request: ConsoleRequest) -> HttpResponse:
     except ServiceError as error:
         name = error.field or "form"
         return render_wizard(
-            request, state, 2 if name == "trust_policy" else 3, {name: error.message}
+            request, state, 2 if name == "trust_policy" else 3, {name: error.plain}
         )
     if request.htmx:
         return render_wizard(request, state, 4, created=role)
@@ -375,7 +389,7 @@ def role_check_name(request: ConsoleRequest) -> HttpResponse:
     try:
         services.check_name(name, "RoleName", services.ROLE_NAME_RE, 64)
     except ServiceError as error:
-        return render(request, "console/roles/_check.html", {"error": error.message})
+        return render(request, "console/roles/_check.html", {"error": error.plain})
     taken = Role.objects.filter(account=current_account(request), name__iexact=name).exists()
     if taken:
         return render(request, "console/roles/_check.html", {"error": "This role name is taken."})
@@ -388,6 +402,19 @@ def role_check_trust(request: ConsoleRequest) -> HttpResponse:
     problem = trust_policy_problem(request.POST.get("trust_policy", ""))
     context = {"error": problem} if problem else {"ok": "Valid trust policy."}
     return render(request, "console/roles/_check.html", context)
+
+
+@require_POST
+def role_wizard_trust(request: ConsoleRequest) -> HttpResponse:
+    """Step 2's JSON editor again after a change of the choices, showing what they now give.
+    An edited editor is left alone (204, which htmx does not swap): the person's text wins."""
+    require_account_action(request, "ram:CreateRole", "role")
+    state = WizardState.from_post(request.POST)
+    trust = wizard_trust(state, current_account(request))
+    if trust.edited:
+        return HttpResponse(status=204)
+    editor = WizardState(trust_policy=trust.generated, generated_policy=trust.generated)
+    return render(request, "console/roles/_trust_editor.html", {"state": editor, "errors": {}})
 
 
 # --- role details -------------------------------------------------------------------------------
@@ -453,7 +480,7 @@ def role_update(request: ConsoleRequest, role_name: str) -> HttpResponse:
         except ServiceError as error:
             role.refresh_from_db()
             field_name = {"new_description": "description"}.get(error.field or "", error.field)
-            errors[field_name or "form"] = error.message
+            errors[field_name or "form"] = error.plain
     if errors:
         return render_detail_part(
             request, role, "_basic.html", errors=errors, settings_form=form, editing_basic=True
@@ -516,7 +543,7 @@ def role_detach_policy(
     try:
         services.detach_policy(console_actor(request), role, attachment.policy)
     except ServiceError as error:
-        messages.error(request, error.message)
+        messages.error(request, error.plain)
     if request.htmx:
         response = HttpResponse(status=204)
         return trigger_client_event(response, "policiesChanged", {"principal": role.arn})
@@ -530,6 +557,7 @@ urlpatterns = [
     path("roles/_new/check-account/", role_check_account, name="role_check_account"),
     path("roles/_new/check-name/", role_check_name, name="role_check_name"),
     path("roles/_new/check-trust/", role_check_trust, name="role_check_trust"),
+    path("roles/_new/trust-policy/", role_wizard_trust, name="role_wizard_trust"),
     path("roles/<str:role_name>/", role_detail, name="role_detail"),
     path("roles/<str:role_name>/settings/", role_update, name="role_update"),
     path("roles/<str:role_name>/trust/", role_update_trust, name="role_update_trust"),

@@ -172,7 +172,7 @@ def recent_roles(request: ConsoleRequest) -> list[RecentRole]:
     if user is None:
         return []
     entries = RecentRole.objects.filter(user=user)
-    query = request.GET.get("q", "").strip()[:64]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:64]
     if query:
         entries = entries.filter(
             Q(role_name__icontains=query)

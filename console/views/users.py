@@ -65,7 +65,7 @@ def finish(request: ConsoleRequest, url: str) -> HttpResponse:
 
 def add_service_error(form: forms.Form, error: ServiceError) -> None:
     field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
+    form.add_error(field, error.plain)
 
 
 def page_of(request: ConsoleRequest, queryset: Any) -> Any:
@@ -84,7 +84,7 @@ class PasswordField(forms.CharField):
             try:
                 services.check_password_strength(value)
             except ServiceError as error:
-                raise ValidationError(error.message) from error
+                raise ValidationError(error.plain) from error
 
 
 def check_name(value: str, parameter: str, pattern: Any, max_length: int) -> str:
@@ -92,7 +92,7 @@ def check_name(value: str, parameter: str, pattern: Any, max_length: int) -> str
     try:
         return services.check_name(value, parameter, pattern, max_length)
     except ServiceError as error:
-        raise ValidationError(error.message) from error
+        raise ValidationError(error.plain) from error
 
 
 class UserCreateForm(forms.Form):
@@ -145,7 +145,7 @@ class ActiveForm(forms.Form):
 def user_list(request: ConsoleRequest) -> HttpResponse:
     require_account_action(request, "ram:ListUsers", "user")
     account = current_account(request)
-    query = request.GET.get("q", "").strip()[:64]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:64]
     users = (
         User.objects.filter(account=account, kind=User.Kind.RAM)
         .annotate(
@@ -269,7 +269,7 @@ def user_policy_detach(
     try:
         services.detach_policy(console_actor(request), user, attachment.policy)
     except ServiceError as error:
-        messages.error(request, error.message)
+        messages.error(request, error.plain)
     if request.htmx:
         return render(request, "console/users/_policies.html", user_policies_context(request, user))
     return redirect("console:user_detail", user.name)
@@ -288,7 +288,7 @@ def user_status(request: ConsoleRequest, user_name: str) -> HttpResponse:
                 console_actor(request), user, is_active=form.cleaned_data["active"]
             )
         except ServiceError as error:
-            messages.error(request, error.message)
+            messages.error(request, error.plain)
     return finish(request, reverse("console:user_detail", args=[user.name]))
 
 
@@ -302,7 +302,7 @@ def user_delete(request: ConsoleRequest, user_name: str) -> HttpResponse:
         try:
             services.delete_user(console_actor(request), user)
         except ServiceError as service_error:
-            error = service_error.message
+            error = service_error.plain
         else:
             messages.success(request, f"User {user_name} deleted.")
             return finish(request, reverse("console:user_list"))
@@ -361,7 +361,7 @@ def user_password_delete(request: ConsoleRequest, user_name: str) -> HttpRespons
         try:
             services.delete_login_profile(console_actor(request), user)
         except ServiceError as service_error:
-            error = service_error.message
+            error = service_error.plain
         else:
             messages.success(request, "Console password removed.")
             return finish(request, reverse("console:user_detail", args=[user.name]))
@@ -416,7 +416,7 @@ def user_group_remove(request: ConsoleRequest, user_name: str, group_name: str) 
     try:
         services.remove_user_from_group(console_actor(request), group, user)
     except ServiceError as error:
-        messages.error(request, error.message)
+        messages.error(request, error.plain)
     return finish(request, reverse("console:user_detail", args=[user.name]))
 
 
@@ -461,7 +461,7 @@ def access_key_create(request: ConsoleRequest, user_name: str) -> HttpResponse:
     try:
         new_key = services.create_access_key(console_actor(request), user)
     except ServiceError as error:
-        messages.error(request, error.message)
+        messages.error(request, error.plain)
         return finish(request, reverse("console:user_detail", args=[user.name]))
     remember(request, access_key_id=new_key.access_key.access_key_id)
     return access_key_created(request, user, new_key.access_key.access_key_id, new_key.secret)
@@ -503,7 +503,7 @@ def access_key_status(request: ConsoleRequest, user_name: str, access_key_id: st
                 console_actor(request), access_key, form.cleaned_data["status"]
             )
         except ServiceError as error:
-            messages.error(request, error.message)
+            messages.error(request, error.plain)
     else:
         messages.error(request, "Choose Active or Inactive.")
     return finish(request, reverse("console:user_detail", args=[user.name]))
@@ -519,7 +519,7 @@ def access_key_delete(request: ConsoleRequest, user_name: str, access_key_id: st
         try:
             services.delete_access_key(console_actor(request), access_key)
         except ServiceError as service_error:
-            error = service_error.message
+            error = service_error.plain
         else:
             messages.success(request, f"AccessKey {access_key_id} deleted.")
             return finish(request, reverse("console:user_detail", args=[user.name]))

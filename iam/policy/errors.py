@@ -13,6 +13,19 @@ TRUST_POLICY_DOCUMENT_LENGTH = "InvalidParameter.AssumeRolePolicyDocument.Length
 SESSION_POLICY_SIZE = "InvalidParameter.PolicySize"
 
 
+def printable(text: str) -> str:
+    """``text`` with each lone surrogate written as its JSON escape (``\\ud800``).
+
+    Error texts echo what was sent, and a JSON ``\\u`` escape can produce half of a UTF-16
+    surrogate pair, which has no UTF-8 encoding: a response carrying it could not be sent.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 class PolicyError(Exception):
     """A policy document that cannot be accepted.
 
@@ -32,11 +45,11 @@ class PolicyError(Exception):
         column: int | None = None,
     ) -> None:
         self.code = code
-        self.reason = reason
-        self.path = path
+        self.reason = printable(reason)
+        self.path = printable(path)
         self.line = line
         self.column = column
-        self.message = f"{path}: {reason}" if path else reason
+        self.message = f"{self.path}: {self.reason}" if path else self.reason
         super().__init__(self.message)
 
     def __str__(self) -> str:

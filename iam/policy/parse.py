@@ -179,6 +179,7 @@ def parse_policy(
     text = _document_text(document, grammar_code)
     _check_size(text, kind)
     data = _load_json(text, grammar_code)
+    _refuse_lone_surrogates(text, data, grammar_code)
     try:
         statements, canonical = _read_document(data, kind)
     except _Problem as problem:
@@ -267,6 +268,22 @@ def _load_json(text: str, grammar_code: str) -> object:
         raise PolicyError(grammar_code, f"Invalid JSON: {problem}") from None
     except RecursionError:
         raise PolicyError(grammar_code, "Invalid JSON: nested too deeply") from None
+
+
+def _refuse_lone_surrogates(text: str, data: object, grammar_code: str) -> None:
+    """A ``\\u`` escape may name half of a UTF-16 surrogate pair alone, which is no character
+    and has no UTF-8 encoding: the document could not be shown or answered as it reads."""
+    if text.isascii() and "\\u" not in text:
+        return
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        escape = f"\\u{ord(error.object[error.start]):04x}"
+        raise PolicyError(
+            grammar_code, f"Invalid JSON: {escape} is half of a surrogate pair, not a character"
+        ) from None
+    except RecursionError:
+        pass  # json.loads read it, so this cannot happen; the grammar check follows anyway
 
 
 def _read_document(data: object, kind: str) -> tuple[tuple[Statement, ...], dict[str, Any]]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from iam.demo import seed_demo_world
+from iam.models import Account, Role
 from tests.browser.conftest import log_on, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,6 +66,43 @@ def test_admin_creates_and_authorizes_a_role(new_page) -> None:  # type: ignore[
     permissions = page.locator("#role-permissions").inner_text()
     assert "ReadOnlyAccess" in permissions and "AliyunOSSReadOnlyAccess" in permissions
     screenshot(page, "role-details")
+
+
+def test_admin_creates_a_cross_account_role_through_the_json_editor(new_page) -> None:  # type: ignore[no-untyped-def]
+    """The editor follows the chosen account until it is edited; step 3 shows the document the
+    role gets; the role is created with exactly it."""
+    seed_demo_world()
+    company2 = Account.objects.get(alias="company2")
+    page = new_page()
+    log_on(page, "admin@company1", "Company1-admin")
+    page.goto("/roles/_new/")
+    page.get_by_text("User role", exact=True).click()
+    page.get_by_role("button", name="Next").click()
+
+    page.get_by_text("Other account", exact=True).click()
+    page.get_by_label("Trusted account ID").press_sequentially("company2", delay=20)
+    page.get_by_text("Edit the trust policy as JSON (optional)").click()
+    editor = page.get_by_label("Trust policy", exact=True)
+    page.wait_for_function(
+        "id => document.getElementById('id_trust_policy').value.includes(id)", arg=company2.pk
+    )
+    document = json.loads(editor.input_value())
+    document["Statement"][0]["Condition"] = {"StringEquals": {"sts:ExternalId": "ops-7"}}
+    editor.fill(json.dumps(document, indent=2))
+    page.locator("#trust-policy-status").get_by_text("Valid trust policy.").wait_for()
+    page.get_by_role("button", name="Next").click()
+
+    shown = page.get_by_test_id("trust-document")
+    shown.wait_for()
+    assert json.loads(shown.inner_text()) == document
+    actors = page.get_by_test_id("trusted-actors").inner_text()
+    assert "Users of account company2 who hold sts:AssumeRole" in actors
+    screenshot(page, "role-wizard-trust-json")
+    page.get_by_label("Role name").fill("cross-json")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("heading", name="Role created").wait_for()
+    role = Role.objects.get(account__alias="company1", name="cross-json")
+    assert json.loads(role.trust_policy) == document
 
 
 def test_auditor_sees_roles_but_cannot_change_them(new_page) -> None:  # type: ignore[no-untyped-def]

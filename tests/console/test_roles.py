@@ -346,6 +346,7 @@ ACCOUNT_ENDPOINTS = [
     ("post", "console:role_create", "ram:CreateRole"),
     ("post", "console:role_check_name", "ram:CreateRole"),
     ("post", "console:role_check_account", "ram:CreateRole"),
+    ("post", "console:role_wizard_trust", "ram:CreateRole"),
 ]
 
 
@@ -415,6 +416,25 @@ def test_nul_characters_in_input_are_not_a_500(client, admin_a, role_a) -> None:
     role_a.refresh_from_db()
     assert response.status_code == 302
     assert role_a.description == "ab"
+
+
+def test_a_stored_lone_surrogate_escape_is_shown_as_written(client, admin_a, role_a) -> None:  # type: ignore[no-untyped-def]
+    """No trust policy is accepted with one any more, but a row may predate that."""
+    document = json.loads(role_a.trust_policy)
+    document["Statement"][0]["Condition"] = {"StringEquals": {"sts:ExternalId": "x"}}
+    text = json.dumps(document).replace('"x"', '"\\ud800"')
+    Role.objects.filter(pk=role_a.pk).update(trust_policy=text)
+    client.force_login(admin_a)
+    response = client.get(reverse("console:role_detail", args=["ops"]))
+    assert response.status_code == 200
+    assert b"ExternalId&quot;: &quot;\\ud800&quot;" in response.content
+
+
+def test_a_description_too_long_is_said_plainly(client, admin_a, role_a) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    url = reverse("console:role_update", args=["ops"])
+    response = client.post(url, {"description": "d" * 1025, "max_session_duration": "3600"})
+    assert b"A description has at most 1024 characters." in response.content
 
 
 def test_a_role_named_new_still_has_a_details_page(client, admin_a, account_a) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -72,7 +74,7 @@ def test_missing_role_type_stays_on_step_one(client, admin_a) -> None:  # type: 
 
 def test_other_account_alias_is_resolved(client, admin_a, account_b) -> None:  # type: ignore[no-untyped-def]
     client.force_login(admin_a)
-    response = post(client, 3, trust_kind="other", trusted_account="company-b", role_name="")
+    response = post(client, 2, trust_kind="other", trusted_account="company-b")
     assert f"Account company-b ({account_b.pk})".encode() in response.content
 
 
@@ -86,7 +88,7 @@ def test_unknown_alias_is_a_field_error(client, admin_a) -> None:  # type: ignor
 def test_unknown_sixteen_digit_id_is_allowed(client, admin_a) -> None:  # type: ignore[no-untyped-def]
     client.force_login(admin_a)
     response = post(client, 3, trust_kind="other", trusted_account="9999999999999999")
-    assert b"Account 9999999999999999 (not hosted here)" in response.content
+    assert b"Users of account 9999999999999999 (not hosted here)" in response.content
 
 
 def test_short_account_id_is_a_field_error(client, admin_a) -> None:  # type: ignore[no-untyped-def]
@@ -109,7 +111,8 @@ def test_check_name_endpoint_reports_taken_and_invalid_names(client, admin_a, ac
     client.force_login(admin_a)
     url = reverse("console:role_check_name")
     assert b"taken" in client.post(url, {"role_name": "TAKEN"}, **HTMX).content
-    assert b"invalid chars" in client.post(url, {"role_name": "bad name!"}, **HTMX).content
+    assert b"Use only letters, digits" in client.post(url, {"role_name": "bad!"}, **HTMX).content
+    assert b"Enter a role name." in client.post(url, {"role_name": " "}, **HTMX).content
     assert b"Available." in client.post(url, {"role_name": "free"}, **HTMX).content
 
 
@@ -182,16 +185,17 @@ def test_duplicate_name_is_shown_next_to_the_field(client, admin_a, account_a) -
     client.force_login(admin_a)
     response = post(client, 4, role_name="DUP")
     assert response.status_code == 200
-    assert b"The role does already EXIST." in response.content
+    assert b"A role with this name already exists." in response.content
 
 
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"role_name": ""}, b"beyond the length limit"),
-        ({"role_name": "x" * 100000}, b"beyond the length limit"),
+        ({"role_name": ""}, b"Enter a role name."),
+        ({"role_name": "x" * 100000}, b"A role name has at most 64 characters."),
+        ({"role_name": "a_b"}, b"Use only letters, digits, hyphens (-) and dots (.)."),
         ({"role_name": "ok", "max_session_duration": "60"}, b"from 3600 to 43200"),
-        ({"role_name": "ok", "description": "d" * 2000}, b"beyond the length limit"),
+        ({"role_name": "ok", "description": "d" * 2000}, b"at most 1024 characters."),
     ],
 )
 def test_bad_step_three_input_is_a_field_error(client, admin_a, fields, message) -> None:  # type: ignore[no-untyped-def]
@@ -199,6 +203,160 @@ def test_bad_step_three_input_is_a_field_error(client, admin_a, fields, message)
     response = post(client, 4, **fields)
     assert response.status_code == 200
     assert message in response.content
+
+
+def test_no_api_texts_reach_the_wizard(client, admin_a) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    response = post(client, 4, role_name="")
+    assert b"The parameter -" not in response.content
+
+
+# --- the trust policy as JSON -------------------------------------------------------------------
+
+
+def editor_text(response) -> str:  # type: ignore[no-untyped-def]
+    """The trust policy in the step-2 editor (the textarea's content, unescaped)."""
+    text = response.content.decode()
+    start = text.index(">", text.index('<textarea id="id_trust_policy"')) + 1
+    return html.unescape(text[start : text.index("</textarea>", start)])
+
+
+def hidden_value(response, name: str) -> str:  # type: ignore[no-untyped-def]
+    text = response.content.decode()
+    match = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', text)
+    assert match, name
+    return html.unescape(match.group(1))
+
+
+def trusted_root(document: str) -> list[str]:
+    return json.loads(document)["Statement"][0]["Principal"]["RAM"]
+
+
+def test_the_editor_follows_the_chosen_account(client, admin_a, account_a, account_b) -> None:  # type: ignore[no-untyped-def]
+    """Step 2 opens trusting the current account; choosing another account and typing it
+    (htmx asks for the editor again) gives that account's document."""
+    client.force_login(admin_a)
+    opened = editor_text(post(client, 2))
+    url = reverse("console:role_wizard_trust")
+    choices = {"role_type": "user", "trust_kind": "other", "trusted_account": "company-b"}
+    fields = {**choices, "trust_policy": opened, "generated_policy": opened}
+    followed = client.post(url, fields, **HTMX)
+    assert trusted_root(opened) == [f"acs:ram::{account_a.pk}:root"]
+    assert trusted_root(editor_text(followed)) == [f"acs:ram::{account_b.pk}:root"]
+    assert hidden_value(followed, "generated_policy") == editor_text(followed)
+
+
+def test_the_editor_follows_the_chosen_service(client, admin_a) -> None:  # type: ignore[no-untyped-def]
+    services.create_service(SYSTEM_ACTOR, "oss.example.internal")
+    client.force_login(admin_a)
+    empty = editor_text(post(client, 2, role_type="service"))
+    fields = {"role_type": "service", "service": "oss.example.internal"}
+    chosen = client.post(reverse("console:role_wizard_trust"), fields, **HTMX)
+    principal = json.loads(editor_text(chosen))["Statement"][0]["Principal"]
+    assert empty == ""
+    assert principal == {"Service": ["oss.example.internal"]}
+
+
+def test_an_edited_editor_is_left_alone(client, admin_a, account_a, account_b) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    generated = trust_document(account_a.pk)
+    edited = generated.replace('"Action"', '"Sid": "mine", "Action"')
+    fields = {"role_type": "user", "trust_kind": "other", "trusted_account": "company-b"}
+    response = client.post(
+        reverse("console:role_wizard_trust"),
+        {**fields, "trust_policy": edited, "generated_policy": generated},
+        **HTMX,
+    )
+    assert response.status_code == 204
+
+
+def test_step_three_shows_the_followed_document_not_the_stale_editor(
+    client, admin_a, account_a, account_b
+) -> None:  # type: ignore[no-untyped-def]
+    """The walkthrough's defect: Other account typed, the editor still showing the current one."""
+    client.force_login(admin_a)
+    stale = trust_document(account_a.pk)
+    response = post(
+        client,
+        3,
+        trust_kind="other",
+        trusted_account="company-b",
+        trust_policy=stale,
+        generated_policy=stale,
+    )
+    text = response.content.decode()
+    assert "Users of account company-b who hold sts:AssumeRole" in text
+    assert f"acs:ram::{account_b.pk}:root" in html.unescape(text)
+    assert f"acs:ram::{account_a.pk}:root" not in html.unescape(text)
+
+
+def test_the_json_path_creates_what_step_three_showed(
+    client, admin_a, account_a, account_b
+) -> None:  # type: ignore[no-untyped-def]
+    """Other account, typed; the editor followed it; the admin added an ExternalId condition;
+    step 3 shows that document; Create saves exactly it."""
+    client.force_login(admin_a)
+    generated = trust_document(account_b.pk)
+    document = json.loads(generated)
+    document["Statement"][0]["Condition"] = {"StringEquals": {"sts:ExternalId": "abc-123"}}
+    edited = json.dumps(document)
+    choices = {"trust_kind": "other", "trusted_account": "company-b"}
+    step_three = post(client, 3, trust_policy=edited, generated_policy=generated, **choices)
+    shown = step_three.content.decode()
+    carried = {
+        name: hidden_value(step_three, name) for name in ("trust_policy", "generated_policy")
+    }
+    post(client, 4, role_name="cross-json", **choices, **carried)
+    role = Role.objects.get(account=account_a, name="cross-json")
+    assert "The trust policy as you wrote it" in shown
+    assert html.escape(json.dumps(document, indent=2)) in shown
+    assert json.loads(role.trust_policy) == document
+
+
+def test_an_edited_document_wins_over_unfinished_choices(
+    client, admin_a, account_a, account_b
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    edited = trust_document(account_b.pk)
+    post(
+        client,
+        4,
+        trust_kind="other",
+        trusted_account="",
+        trust_policy=edited,
+        generated_policy=trust_document(account_a.pk),
+        role_name="edited-wins",
+    )
+    role = Role.objects.get(account=account_a, name="edited-wins")
+    assert trusted_root(role.trust_policy) == [f"acs:ram::{account_b.pk}:root"]
+
+
+def test_an_emptied_editor_follows_the_choices_again(client, admin_a, account_a, account_b) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    choices = {"trust_kind": "other", "trusted_account": account_b.pk}
+    post(client, 4, trust_policy=" ", generated_policy="{}", role_name="emptied", **choices)
+    role = Role.objects.get(account=account_a, name="emptied")
+    assert trusted_root(role.trust_policy) == [f"acs:ram::{account_b.pk}:root"]
+
+
+def test_the_finish_step_shows_the_saved_trust_policy(
+    client, admin_a, account_a, account_b
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    choices = {"trust_kind": "other", "trusted_account": "company-b"}
+    response = post(client, 4, role_name="finished", **choices)
+    text = html.unescape(response.content.decode())
+    assert "Users of account company-b who hold sts:AssumeRole" in text
+    assert f"acs:ram::{account_b.pk}:root" in text
+
+
+def test_a_lone_surrogate_in_the_trust_json_is_a_field_error(client, admin_a) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    document = trust_document("1234567890123456").replace("sts:AssumeRole", "\\ud800")
+    response = post(client, 4, trust_policy=document, generated_policy="{}", role_name="sur")
+    assert response.status_code == 200
+    assert b"\\ud800 is half of a surrogate pair" in response.content
+    assert not Role.objects.filter(name="sur").exists()
 
 
 def test_back_keeps_the_values(client, admin_a) -> None:  # type: ignore[no-untyped-def]
