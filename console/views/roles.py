@@ -28,7 +28,7 @@ from console.http import (
     get_role_or_404,
     require_account_action,
 )
-from console.once import submit_once
+from console.once import remember, submit_once
 from console.views import authorize
 from iam import services
 from iam.auth import resolve_account
@@ -365,9 +365,11 @@ def role_create(request: ConsoleRequest) -> HttpResponse:
         return render_wizard(
             request, state, 2 if name == "trust_policy" else 3, {name: error.plain}
         )
+    finished = f"{reverse('console:role_create')}?created={role.name}"
     if request.htmx:
+        remember(request, url=finished)  # the htmx answer is a page, not a redirect to remember
         return render_wizard(request, state, 4, created=role)
-    return HttpResponseRedirect(f"{reverse('console:role_create')}?created={role.name}")
+    return HttpResponseRedirect(finished)
 
 
 @require_POST
@@ -497,7 +499,7 @@ def role_update_trust(request: ConsoleRequest, role_name: str) -> HttpResponse:
         try:
             services.update_role(console_actor(request), role, trust_policy=text)
         except ServiceError as error:
-            problem = error.message
+            problem = error.plain
     if problem:
         role.refresh_from_db()
         errors = {"trust_policy": problem}

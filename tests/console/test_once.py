@@ -103,3 +103,19 @@ def test_the_role_wizards_final_step_sent_twice_creates_one_role(client, admin_a
     repeat = client.post(reverse("console:role_create"), data)
     assert repeat.url == f"{reverse('console:role_create')}?created=ops"
     assert AuditEvent.objects.filter(action="ram:CreateRole").count() == 1
+
+
+def test_the_role_wizards_final_step_sent_twice_over_htmx_creates_one_role(client, admin_a) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    data = {
+        "role_type": "user",
+        "trust_kind": "current",
+        "role_name": "ops",
+        "step": "4",
+        "form_token": "h" * 24,
+    }
+    first = client.post(reverse("console:role_create"), data, HTTP_HX_REQUEST="true")
+    repeat = client.post(reverse("console:role_create"), data, HTTP_HX_REQUEST="true")
+    assert first.status_code == 200
+    assert repeat["HX-Redirect"] == f"{reverse('console:role_create')}?created=ops"
+    assert AuditEvent.objects.filter(action="ram:CreateRole").count() == 1
