@@ -8,20 +8,16 @@ query (``account_aliases``); everything else here is pure.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from iam import arns
 from iam.errors import printable
 from iam.models import Account
 from iam.policy import PolicyError, parse_policy
 
 USER_ROLE = "User role"
 SERVICE_ROLE = "Service role"
-
-RAM_PRINCIPAL = re.compile(
-    r"^acs:ram::(?P<account>\d+|\*):(?:root|(?P<kind>user|role)/(?P<name>.+))\Z"
-)
 
 
 @dataclass(frozen=True)
@@ -61,13 +57,11 @@ def trusted_actors(text: str) -> list[TrustedActor]:
 
 
 def ram_actor(arn: str, *, conditional: bool = False, denied: bool = False) -> TrustedActor:
-    match = RAM_PRINCIPAL.match(arn)
-    if match is None:
+    named = arns.parse_principal(arn)
+    if named is None:
         return TrustedActor("federated", name=arn, conditional=conditional, denied=denied)
-    kind = match["kind"] or "account"
-    return TrustedActor(
-        kind, match["account"], match["name"] or "", conditional=conditional, denied=denied
-    )
+    kind = "account" if named.kind == arns.ROOT else named.kind
+    return TrustedActor(kind, named.account_id, named.name, conditional=conditional, denied=denied)
 
 
 def role_type(actors: Iterable[TrustedActor]) -> str:
@@ -149,7 +143,7 @@ def trust_sentences(text: str, current_account_id: str) -> list[str]:
 
 def trust_policy_document(*, account_id: str = "", service: str = "") -> str:
     """The trust policy the create-role wizard generates: an account's root or one service."""
-    principal = {"Service": [service]} if service else {"RAM": [f"acs:ram::{account_id}:root"]}
+    principal = {"Service": [service]} if service else {"RAM": [arns.root_arn(account_id)]}
     document = {
         "Version": "1",
         "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}],

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from iam import services
+from iam import arns, services
 from iam.audit import SYSTEM_ACTOR
 from iam.models import Account, Policy, Service, User
 
@@ -45,7 +45,7 @@ def trust_accounts(*account_ids: str) -> str:
                 {
                     "Effect": "Allow",
                     "Action": "sts:AssumeRole",
-                    "Principal": {"RAM": [f"acs:ram::{uid}:root" for uid in account_ids]},
+                    "Principal": {"RAM": [arns.root_arn(uid) for uid in account_ids]},
                 }
             ],
         },

@@ -28,12 +28,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from iam import arns
 from iam.authz import authorize
 from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
 from iam.models import Account, Role, Service, User
 from iam.policy import Reason, TrustPrincipal, compile_policy, parse_policy, trust_allows
 from iam.policy.compiled import CompiledPolicy
-from iam.policy.parse import ALLOW, RAM_PRINCIPAL_PATTERN, TRUST
+from iam.policy.parse import ALLOW, TRUST
 
 ASSUME_ROLE = "sts:AssumeRole"
 ALLOWED = "allowed"
@@ -128,16 +129,15 @@ def trusted_principals(trust_policy: str) -> TrustedPrincipals:
         if statement.effect != ALLOW or statement.principals is None:
             continue
         for arn in statement.principals.ram:
-            match = RAM_PRINCIPAL_PATTERN.fullmatch(arn)
-            if match is None:
+            named = arns.parse_principal(arn)
+            if named is None:
                 continue
-            account, form, name = match["account"], match["form"], match["name"] or ""
-            if form == "user":
-                add_named(found.users, account, name)
-            elif form == "role":
-                add_named(found.roles, account, name)
+            if named.kind == arns.USER:
+                add_named(found.users, named.account_id, named.name)
+            elif named.kind == arns.ROLE:
+                add_named(found.roles, named.account_id, named.name)
             else:
-                found.accounts.add(account)
+                found.accounts.add(named.account_id)
         found.services.update(service.lower() for service in statement.principals.service)
     return found
 
@@ -263,7 +263,7 @@ def other_account_entry(
         principal = TrustPrincipal(kind="role_session", account_id=account_id, role_name=name)
     else:
         principal = TrustPrincipal(kind="account", account_id=account_id)
-    arn = f"acs:ram::{account_id}:{form}/{name}" if name else f"acs:ram::{account_id}:root"
+    arn = str(arns.RamArn(form, account_id, name))  # as named (a role name keeps its capitals)
     status, statements, conditions = trust_verdict(compiled, principal, arn)
     if not status:
         return None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from iam.arns import FEDERATED_PRINCIPAL_PATTERN, RAM_PRINCIPAL_PATTERN
 from iam.policy.conditions import (
     CONDITION_KEY_PATTERN,
     OPERATORS,
@@ -48,13 +49,7 @@ ACTION_PATTERN = re.compile(r"\*|[A-Za-z0-9*?-]+:[A-Za-z0-9_*?]+")
 RESOURCE_PATTERN = re.compile(
     r"\*|acs:[A-Za-z0-9*?-]+:[A-Za-z0-9*?_-]*:[0-9*?]*:[^\x00-\x1f\x7f]+", re.DOTALL
 )
-RAM_PRINCIPAL_PATTERN = re.compile(
-    r"acs:ram::(?P<account>\d+|\*):(?:root|(?P<form>user|role)/(?P<name>[A-Za-z0-9._@-]{1,64}))"
-)
 SERVICE_PRINCIPAL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9@._-]{0,254}")
-FEDERATED_PRINCIPAL_PATTERN = re.compile(
-    r"acs:ram::\d+:(?:saml-provider|oidc-provider)/[A-Za-z0-9._-]{1,128}"
-)
 
 DOCUMENT_ELEMENTS = ("Version", "Statement")
 STATEMENT_ELEMENTS = (

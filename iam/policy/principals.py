@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iam.policy.parse import RAM_PRINCIPAL_PATTERN, Principals
+from iam.arns import parse_principal
+from iam.policy.parse import Principals
 
 USER = "user"
 ROLE_SESSION = "role_session"
@@ -48,12 +49,10 @@ class PrincipalMatcher:
     def __init__(self, principals: Principals) -> None:
         entries: list[tuple[str, str, str]] = []
         for arn in principals.ram:
-            match = RAM_PRINCIPAL_PATTERN.fullmatch(arn)
-            if match is None:  # parse_policy accepted only matching ARNs
+            named = parse_principal(arn)
+            if named is None:  # parse_policy accepted only RAM principals
                 raise ValueError(f"not a RAM principal: {arn}")
-            entries.append(
-                (match["account"], match["form"] or "root", (match["name"] or "").casefold())
-            )
+            entries.append((named.account_id, named.kind, named.name.casefold()))
         self.ram = tuple(entries)
         self.services = frozenset(service.casefold() for service in principals.service)
 
