@@ -28,10 +28,10 @@ from console.http import (
     get_role_or_404,
     require_account_action,
 )
+from console.views.common import PAGE_SIZE, fragment_or_page
 from iam.models import AuditEvent
 from iam.who_can_assume import who_can_assume
 
-PAGE_SIZE = 50
 CSV_COLUMNS = [
     "id",
     "time",
@@ -114,8 +114,9 @@ def audit_trail(request: ConsoleRequest) -> HttpResponse:
         "older": older,
         "filter_query": query.urlencode(),
     }
-    template = "console/audit/_rows.html" if request.htmx else "console/audit/trail.html"
-    return render(request, template, context)
+    return fragment_or_page(
+        request, "console/audit/_rows.html", "console/audit/trail.html", context
+    )
 
 
 def diff_lines(before: Any, after: Any) -> list[tuple[str, str]]:

@@ -1,13 +1,15 @@
-"""Console: the Authorize dialog. Attach system and custom policies to a role, user or group.
+"""Console: the Authorize dialog and Remove. Attach system and custom policies to a role, user or
+group, or detach one.
 
 htmx loads the dialog into ``#modal``; OK attaches every ticked policy in one transaction and
 answers 204 with ``policiesChanged`` + ``closeModal``, so the pages that show the principal's
 policies refresh themselves. Without JavaScript the same URL is a page and OK redirects to ``next``.
+Remove answers htmx the same way (204 with ``policiesChanged``), and a plain form with a redirect
+to the principal's page and a message.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -16,7 +18,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from console.actor import console_actor
 from console.http import (
@@ -25,6 +27,12 @@ from console.http import (
     get_group_or_404,
     get_role_or_404,
     get_user_or_404,
+)
+from console.views.common import (
+    client_events_response,
+    fragment_or_page,
+    is_fragment_request,
+    search_query,
 )
 from iam import services
 from iam.errors import ServiceError
@@ -41,6 +49,13 @@ PRINCIPALS: dict[str, tuple[Callable[..., Principal], str]] = {
     "user": (get_user_or_404, "User"),
     "group": (get_group_or_404, "Group"),
 }
+
+
+def principal_kind(kind: str) -> tuple[Callable[..., Principal], str]:
+    """The ``get_*_or_404`` helper and the label (``Role``) of a kind of principal (``role``)."""
+    if kind not in PRINCIPALS:
+        raise Http404("No such kind of principal.")
+    return PRINCIPALS[kind]
 
 
 def policy_key(policy: Policy) -> str:
@@ -91,9 +106,7 @@ def safe_next(request: ConsoleRequest, fallback: str) -> str:
 
 @require_http_methods(["GET", "POST"])
 def authorize_principal(request: ConsoleRequest, kind: str, name: str) -> HttpResponse:
-    if kind not in PRINCIPALS:
-        raise Http404("No such kind of principal.")
-    get_principal, label = PRINCIPALS[kind]
+    get_principal, label = principal_kind(kind)
     principal = get_principal(request, name, action=f"ram:AttachPolicyTo{label}")
     account = current_account(request)
     data = request.POST if request.method == "POST" else request.GET
@@ -108,7 +121,7 @@ def authorize_principal(request: ConsoleRequest, kind: str, name: str) -> HttpRe
                 error = service_error.plain
             else:
                 return attached_response(request, kind, principal, len(policies))
-    query = data.get("q", "").replace("\x00", "").strip()[:MAX_QUERY_LENGTH]
+    query = search_query(data, MAX_QUERY_LENGTH)
     policies = listed_policies(account, query)
     attached = set(
         PolicyAttachment.objects.filter(**{kind: principal}).values_list("policy_id", flat=True)
@@ -134,11 +147,11 @@ def authorize_principal(request: ConsoleRequest, kind: str, name: str) -> HttpRe
         "next": safe_next(request, default_next(kind, principal)),
         "url": reverse("console:authorize", args=[kind, principal.name]),
     }
-    if request.htmx and request.htmx.target == "authorize-policy-list":
+    if is_fragment_request(request, "authorize-policy-list"):
         return render(request, "console/_authorize_policy_list.html", context)
-    if request.htmx:
-        return render(request, "console/_authorize_dialog.html", context)
-    return render(request, "console/roles/authorize.html", context)
+    return fragment_or_page(
+        request, "console/_authorize_dialog.html", "console/roles/authorize.html", context
+    )
 
 
 def attached_response(
@@ -146,15 +159,62 @@ def attached_response(
 ) -> HttpResponse:
     notice = f"{count} {'policy' if count == 1 else 'policies'} attached to {principal.name}."
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Trigger"] = json.dumps(
+        return client_events_response(
             {"policiesChanged": {"principal": principal.arn}, "closeModal": True}
         )
-        return response
     messages.success(request, notice)
     return HttpResponseRedirect(safe_next(request, default_next(kind, principal)))
 
 
+@require_POST
+def detach_policy(
+    request: ConsoleRequest, kind: str, name: str, policy_type: str, policy_name: str
+) -> HttpResponse:
+    """Remove: detach one policy from a role, user or group."""
+    get_principal, label = principal_kind(kind)
+    principal = get_principal(request, name, action=f"ram:DetachPolicyFrom{label}")
+    attachment = get_attachment_or_404(kind, principal, policy_type, policy_name)
+    notice = f"Policy {attachment.policy.name} removed from {principal.name}."
+    try:
+        services.detach_policy(console_actor(request), principal, attachment.policy)
+    except ServiceError as error:
+        messages.error(request, error.plain)
+        notice = ""
+    return detached_response(request, kind, principal, notice)
+
+
+def get_attachment_or_404(
+    kind: str, principal: Principal, policy_type: str, policy_name: str
+) -> PolicyAttachment:
+    attachment = (
+        PolicyAttachment.objects.filter(
+            **{kind: principal}, policy__policy_type=policy_type, policy__name__iexact=policy_name
+        )
+        .select_related("policy")
+        .first()
+    )
+    if attachment is None:
+        raise Http404(f"The policy is not attached to this {kind}.")
+    return attachment
+
+
+def detached_response(
+    request: ConsoleRequest, kind: str, principal: Principal, notice: str
+) -> HttpResponse:
+    """htmx: 204 with ``policiesChanged``, and the principal's policies reload themselves. A plain
+    form: back to the principal's page, which says what happened."""
+    if request.htmx:
+        return client_events_response({"policiesChanged": {"principal": principal.arn}})
+    if notice:
+        messages.success(request, notice)
+    return HttpResponseRedirect(reverse(f"console:{kind}_detail", args=[principal.name]))
+
+
 urlpatterns = [
     path("authorize/<str:kind>/<str:name>/", authorize_principal, name="authorize"),
+    path(
+        "authorize/<str:kind>/<str:name>/detach/<str:policy_type>/<str:policy_name>/",
+        detach_policy,
+        name="detach_policy",
+    ),
 ]

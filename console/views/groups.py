@@ -8,27 +8,27 @@ from django import forms
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.actor import console_actor
+from console.forms import ChooseForm, add_service_error, check_name
 from console.http import (
     ConsoleRequest,
-    account_resource,
     current_account,
     denial_reason,
     get_group_or_404,
     require_account_action,
 )
 from console.once import submit_once
-from console.views.users import (
-    ChooseForm,
-    add_service_error,
-    check_name,
+from console.views.common import (
     finish,
+    fragment_or_page,
     page_of,
+    render_confirm,
     render_dialog,
+    search_query,
 )
 from iam import services
 from iam.errors import ServiceError
@@ -45,8 +45,8 @@ class GroupCreateForm(forms.Form):
 
 @require_GET
 def group_list(request: ConsoleRequest) -> HttpResponse:
-    require_account_action(request, "ram:ListGroups", "group")
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:64]
+    resource = require_account_action(request, "ram:ListGroups", "group")
+    query = search_query(request.GET, 64)
     groups = (
         Group.objects.filter(account=current_account(request))
         .annotate(
@@ -60,13 +60,15 @@ def group_list(request: ConsoleRequest) -> HttpResponse:
     context = {
         "page": page_of(request, groups),
         "query": query,
-        "create_denied": denial_reason(
-            request, "ram:CreateGroup", account_resource(request, "group")
-        ),
+        "create_denied": denial_reason(request, "ram:CreateGroup", resource),
     }
-    if request.htmx and request.htmx.target == "group-table":
-        return render(request, "console/groups/_group_table.html", context)
-    return render(request, "console/groups/list.html", context)
+    return fragment_or_page(
+        request,
+        "console/groups/_group_table.html",
+        "console/groups/list.html",
+        context,
+        target="group-table",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -119,31 +121,6 @@ def group_policies(request: ConsoleRequest, group_name: str) -> HttpResponse:
     """The attached-policies section alone; it reloads itself on ``policiesChanged``."""
     group = get_group_or_404(request, group_name, action="ram:GetGroup")
     return render(request, "console/groups/_policies.html", group_policies_context(request, group))
-
-
-@require_POST
-def group_policy_detach(
-    request: ConsoleRequest, group_name: str, policy_type: str, policy_name: str
-) -> HttpResponse:
-    group = get_group_or_404(request, group_name, action="ram:DetachPolicyFromGroup")
-    attachment = (
-        PolicyAttachment.objects.filter(
-            group=group, policy__policy_type=policy_type, policy__name__iexact=policy_name
-        )
-        .select_related("policy")
-        .first()
-    )
-    if attachment is None:
-        raise Http404("The policy is not attached to this group.")
-    try:
-        services.detach_policy(console_actor(request), group, attachment.policy)
-    except ServiceError as error:
-        messages.error(request, error.plain)
-    if request.htmx:
-        return render(
-            request, "console/groups/_policies.html", group_policies_context(request, group)
-        )
-    return redirect("console:group_detail", group.name)
 
 
 @require_http_methods(["GET", "POST"])
@@ -205,15 +182,15 @@ def group_delete(request: ConsoleRequest, group_name: str) -> HttpResponse:
         else:
             messages.success(request, f"Group {group_name} deleted.")
             return finish(request, reverse("console:group_list"))
-    context = {
-        "title": f"Delete group {group.name}",
-        "message": "Deleting a group is permanent. Remove its members and policies first.",
-        "action_url": reverse("console:group_delete", args=[group.name]),
-        "cancel_url": reverse("console:group_detail", args=[group.name]),
-        "button": "Delete group",
-        "error": error,
-    }
-    return render_dialog(request, "console/users/_confirm.html", context, title=context["title"])
+    return render_confirm(
+        request,
+        title=f"Delete group {group.name}",
+        message="Deleting a group is permanent. Remove its members and policies first.",
+        action_url=reverse("console:group_delete", args=[group.name]),
+        cancel_url=reverse("console:group_detail", args=[group.name]),
+        button="Delete group",
+        error=error,
+    )
 
 
 urlpatterns = [
@@ -228,9 +205,4 @@ urlpatterns = [
         name="group_member_remove",
     ),
     path("groups/<str:group_name>/policies/", group_policies, name="group_policies"),
-    path(
-        "groups/<str:group_name>/policies/<str:policy_type>/<str:policy_name>/detach/",
-        group_policy_detach,
-        name="group_policy_detach",
-    ),
 ]

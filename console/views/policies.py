@@ -16,16 +16,23 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.actor import console_actor
+from console.forms import add_service_error, check_name
 from console.http import (
     ConsoleRequest,
-    account_resource,
     current_account,
     denial_reason,
     get_policy_or_404,
     require_account_action,
 )
 from console.once import submit_once
-from console.views.users import add_service_error, check_name, finish, page_of, render_dialog
+from console.views.common import (
+    finish,
+    fragment_or_page,
+    page_of,
+    render_confirm,
+    render_dialog,
+    search_query,
+)
 from iam import services
 from iam.errors import ServiceError, printable
 from iam.models import Policy, PolicyAttachment
@@ -121,12 +128,12 @@ def pretty(document: str) -> str:
 
 @require_GET
 def policy_list(request: ConsoleRequest) -> HttpResponse:
-    require_account_action(request, "ram:ListPolicies", "policy")
+    resource = require_account_action(request, "ram:ListPolicies", "policy")
     account = current_account(request)
     policy_type = request.GET.get("type", "")
     if policy_type not in Policy.Type.values:
         policy_type = ""
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:128]
+    query = search_query(request.GET, 128)
     policies = Policy.objects.filter(Q(account__isnull=True) | Q(account=account))
     if policy_type:
         policies = policies.filter(policy_type=policy_type)
@@ -145,13 +152,15 @@ def policy_list(request: ConsoleRequest) -> HttpResponse:
         "query": query,
         "policy_type": policy_type,
         "tabs": [("", "All"), *Policy.Type.choices],
-        "create_denied": denial_reason(
-            request, "ram:CreatePolicy", account_resource(request, "policy")
-        ),
+        "create_denied": denial_reason(request, "ram:CreatePolicy", resource),
     }
-    if request.htmx and request.htmx.target == "policy-table":
-        return render(request, "console/policies/_policy_table.html", context)
-    return render(request, "console/policies/list.html", context)
+    return fragment_or_page(
+        request,
+        "console/policies/_policy_table.html",
+        "console/policies/list.html",
+        context,
+        target="policy-table",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -278,16 +287,16 @@ def policy_delete(request: ConsoleRequest, policy_type: str, policy_name: str) -
         else:
             messages.success(request, f"Policy {policy_name} deleted.")
             return finish(request, reverse("console:policy_list"))
-    context = {
-        "title": f"Delete policy {policy.name}",
-        "message": "Deleting a policy is permanent. Detach it and delete its non-default "
+    return render_confirm(
+        request,
+        title=f"Delete policy {policy.name}",
+        message="Deleting a policy is permanent. Detach it and delete its non-default "
         "versions first.",
-        "action_url": reverse("console:policy_delete", args=[policy.policy_type, policy.name]),
-        "cancel_url": detail_url(policy),
-        "button": "Delete policy",
-        "error": error,
-    }
-    return render_dialog(request, "console/users/_confirm.html", context, title=context["title"])
+        action_url=reverse("console:policy_delete", args=[policy.policy_type, policy.name]),
+        cancel_url=detail_url(policy),
+        button="Delete policy",
+        error=error,
+    )
 
 
 # --- versions -----------------------------------------------------------------------------------
@@ -352,17 +361,17 @@ def policy_version_delete(
         else:
             messages.success(request, f"Version {version_id} deleted.")
             return finish(request, detail_url(policy))
-    context = {
-        "title": f"Delete version {version_id} of {policy.name}",
-        "message": "The version's document is deleted permanently.",
-        "action_url": reverse(
+    return render_confirm(
+        request,
+        title=f"Delete version {version_id} of {policy.name}",
+        message="The version's document is deleted permanently.",
+        action_url=reverse(
             "console:policy_version_delete", args=[policy.policy_type, policy.name, version_id]
         ),
-        "cancel_url": detail_url(policy),
-        "button": "Delete version",
-        "error": error,
-    }
-    return render_dialog(request, "console/users/_confirm.html", context, title=context["title"])
+        cancel_url=detail_url(policy),
+        button="Delete version",
+        error=error,
+    )
 
 
 urlpatterns = [

@@ -13,11 +13,11 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Count
 from django.db.models.functions import Lower
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import trigger_client_event
 
 from console import trust_words
 from console.actor import console_actor
@@ -30,34 +30,23 @@ from console.http import (
 )
 from console.once import remember, submit_once
 from console.views import authorize
+from console.views.common import (
+    PAGE_SIZE,
+    finish,
+    fragment_or_page,
+    page_number,
+    search_query,
+    without_nul,
+)
 from iam import services
 from iam.auth import resolve_account
 from iam.errors import ServiceError
 from iam.models import Account, PolicyAttachment, Role, Service
 from iam.policy import PolicyError, parse_policy
 
-PAGE_SIZE = 50
-MAX_PAGE = 100_000
 MAX_QUERY_LENGTH = 64
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def page_number(value: str | None) -> int:
-    try:
-        number = int(value or 1)
-    except ValueError:
-        return 1
-    return min(max(number, 1), MAX_PAGE)
-
-
-def without_nul(text: str) -> str:
-    """NUL characters cannot be stored (PostgreSQL refuses them); they are never meant."""
-    return text.replace("\x00", "")
-
-
-def is_fragment_request(request: ConsoleRequest, target: str) -> bool:
-    return bool(request.htmx) and not request.htmx.boosted and request.htmx.target == target
 
 
 def role_detail_url(role: Role) -> str:
@@ -104,7 +93,7 @@ def role_rows(
 @require_http_methods(["GET"])
 def role_list(request: ConsoleRequest) -> HttpResponse:
     resource = require_account_action(request, "ram:ListRoles", "role")
-    query = without_nul(request.GET.get("q", "")).strip()[:MAX_QUERY_LENGTH]
+    query = search_query(request.GET, MAX_QUERY_LENGTH)
     page = page_number(request.GET.get("page"))
     roles = Role.objects.filter(account=current_account(request))
     if query:
@@ -127,9 +116,13 @@ def role_list(request: ConsoleRequest) -> HttpResponse:
         "next_page": page + 1 if len(found) > PAGE_SIZE else None,
         "create_reason": reason("ram:CreateRole", resource),
     }
-    if is_fragment_request(request, "role-table"):
-        return render(request, "console/roles/_table.html", context)
-    return render(request, "console/roles/list.html", context)
+    return fragment_or_page(
+        request,
+        "console/roles/_table.html",
+        "console/roles/list.html",
+        context,
+        target="role-table",
+    )
 
 
 # --- delete -------------------------------------------------------------------------------------
@@ -146,17 +139,12 @@ def role_delete(request: ConsoleRequest, role_name: str) -> HttpResponse:
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            return role_deleted_response(request, role_name)
+            messages.success(request, f"Role {role_name} deleted.")
+            return finish(request, reverse("console:role_list"))
     context = {"role": role, "policy_count": policy_count, "error": error}
-    template = "console/roles/_delete_dialog.html" if request.htmx else "console/roles/delete.html"
-    return render(request, template, context)
-
-
-def role_deleted_response(request: ConsoleRequest, role_name: str) -> HttpResponse:
-    messages.success(request, f"Role {role_name} deleted.")
-    if request.htmx:
-        return HttpResponseClientRedirect(reverse("console:role_list"))
-    return HttpResponseRedirect(reverse("console:role_list"))
+    return fragment_or_page(
+        request, "console/roles/_delete_dialog.html", "console/roles/delete.html", context
+    )
 
 
 # --- the create-role wizard ---------------------------------------------------------------------
@@ -332,8 +320,9 @@ def render_wizard(
         context["created_policies"] = list(
             PolicyAttachment.objects.filter(role=created).select_related("policy")
         )
-    template = "console/roles/_wizard.html" if request.htmx else "console/roles/new.html"
-    return render(request, template, context, status=status)
+    return fragment_or_page(
+        request, "console/roles/_wizard.html", "console/roles/new.html", context, status=status
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -455,9 +444,13 @@ def detail_context(request: ConsoleRequest, role: Role, **extra: Any) -> dict[st
 def role_detail(request: ConsoleRequest, role_name: str) -> HttpResponse:
     role = get_role_or_404(request, role_name, action="ram:GetRole")
     context = detail_context(request, role, editing_basic=request.GET.get("edit") == "basic")
-    if is_fragment_request(request, "role-permissions"):
-        return render(request, "console/roles/_permissions.html", context)
-    return render(request, "console/roles/detail.html", context)
+    return fragment_or_page(
+        request,
+        "console/roles/_permissions.html",
+        "console/roles/detail.html",
+        context,
+        target="role-permissions",
+    )
 
 
 @require_POST
@@ -514,8 +507,9 @@ def render_detail_part(
 ) -> HttpResponse:
     """Re-render after a form error (status 200): the card to htmx, the whole page otherwise."""
     context = detail_context(request, role, **extra)
-    template = f"console/roles/{fragment}" if request.htmx else "console/roles/detail.html"
-    return render(request, template, context)
+    return fragment_or_page(
+        request, f"console/roles/{fragment}", "console/roles/detail.html", context
+    )
 
 
 def updated_response(
@@ -525,30 +519,6 @@ def updated_response(
         context = detail_context(request, role, saved=notice)
         return render(request, f"console/roles/{fragment}", context)
     messages.success(request, notice)
-    return HttpResponseRedirect(role_detail_url(role))
-
-
-@require_POST
-def role_detach_policy(
-    request: ConsoleRequest, role_name: str, policy_type: str, policy_name: str
-) -> HttpResponse:
-    role = get_role_or_404(request, role_name, action="ram:DetachPolicyFromRole")
-    attachment = (
-        PolicyAttachment.objects.filter(
-            role=role, policy__policy_type=policy_type, policy__name__iexact=policy_name
-        )
-        .select_related("policy")
-        .first()
-    )
-    if attachment is None:
-        raise Http404("The policy is not attached to this role.")
-    try:
-        services.detach_policy(console_actor(request), role, attachment.policy)
-    except ServiceError as error:
-        messages.error(request, error.plain)
-    if request.htmx:
-        response = HttpResponse(status=204)
-        return trigger_client_event(response, "policiesChanged", {"principal": role.arn})
     return HttpResponseRedirect(role_detail_url(role))
 
 
@@ -564,10 +534,5 @@ urlpatterns = [
     path("roles/<str:role_name>/settings/", role_update, name="role_update"),
     path("roles/<str:role_name>/trust/", role_update_trust, name="role_update_trust"),
     path("roles/<str:role_name>/delete/", role_delete, name="role_delete"),
-    path(
-        "roles/<str:role_name>/policies/<str:policy_type>/<str:policy_name>/remove/",
-        role_detach_policy,
-        name="role_detach_policy",
-    ),
     *authorize.urlpatterns,
 ]

@@ -1,8 +1,4 @@
-"""Console: RAM users — list, create, details, console password, groups, policies, access keys.
-
-The small helpers at the top (``render_dialog``, ``finish``, ``add_service_error``) are shared by
-the groups and policies views too.
-"""
+"""Console: RAM users — list, create, details, console password, groups, policies, access keys."""
 
 from __future__ import annotations
 
@@ -11,17 +7,16 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from console.actor import console_actor
+from console.forms import ChooseForm, add_service_error, check_name
 from console.http import (
     ConsoleRequest,
     account_resource,
@@ -32,45 +27,20 @@ from console.http import (
     require_account_action,
 )
 from console.once import remember, submit_once
+from console.views.common import (
+    finish,
+    fragment_or_page,
+    page_of,
+    render_confirm,
+    render_dialog,
+    search_query,
+)
 from iam import services
 from iam.audit import record
 from iam.authz import require
 from iam.crypto import decrypt_secret
 from iam.errors import ServiceError
 from iam.models import AccessKey, Group, PolicyAttachment, User
-
-PAGE_SIZE = 50
-
-
-# --- helpers shared by the users, groups and policies views -------------------------------------
-
-
-def render_dialog(
-    request: ConsoleRequest, fragment: str, context: dict[str, Any], *, title: str = ""
-) -> HttpResponse:
-    """A dialog fragment for htmx (into ``#modal``), or the same dialog on a page of its own."""
-    if request.htmx:
-        return render(request, fragment, context)
-    return render(
-        request, "console/users/page.html", {**context, "fragment": fragment, "title": title}
-    )
-
-
-def finish(request: ConsoleRequest, url: str) -> HttpResponse:
-    """After a change: htmx follows a client redirect, plain forms a 302."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
-
-
-def add_service_error(form: forms.Form, error: ServiceError) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.plain)
-
-
-def page_of(request: ConsoleRequest, queryset: Any) -> Any:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
 
 # --- forms --------------------------------------------------------------------------------------
 
@@ -85,14 +55,6 @@ class PasswordField(forms.CharField):
                 services.check_password_strength(value)
             except ServiceError as error:
                 raise ValidationError(error.plain) from error
-
-
-def check_name(value: str, parameter: str, pattern: Any, max_length: int) -> str:
-    """The service's own name rule, so every field error shows on the first submit."""
-    try:
-        return services.check_name(value, parameter, pattern, max_length)
-    except ServiceError as error:
-        raise ValidationError(error.plain) from error
 
 
 class UserCreateForm(forms.Form):
@@ -117,17 +79,6 @@ class ConsolePasswordForm(forms.Form):
     )
 
 
-class ChooseForm(forms.Form):
-    """One name chosen from a list the view supplies (groups to join, users to add)."""
-
-    name = forms.ChoiceField(label="Name")
-
-    def __init__(self, *args: Any, choices: list[str], label: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["name"].choices = [(choice, choice) for choice in choices]
-        self.fields["name"].label = label
-
-
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=AccessKey.Status.choices)
 
@@ -143,9 +94,9 @@ class ActiveForm(forms.Form):
 
 @require_GET
 def user_list(request: ConsoleRequest) -> HttpResponse:
-    require_account_action(request, "ram:ListUsers", "user")
+    resource = require_account_action(request, "ram:ListUsers", "user")
     account = current_account(request)
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:64]
+    query = search_query(request.GET, 64)
     users = (
         User.objects.filter(account=account, kind=User.Kind.RAM)
         .annotate(
@@ -160,13 +111,15 @@ def user_list(request: ConsoleRequest) -> HttpResponse:
         "account": account,
         "page": page_of(request, users),
         "query": query,
-        "create_denied": denial_reason(
-            request, "ram:CreateUser", account_resource(request, "user")
-        ),
+        "create_denied": denial_reason(request, "ram:CreateUser", resource),
     }
-    if request.htmx and request.htmx.target == "user-table":
-        return render(request, "console/users/_user_table.html", context)
-    return render(request, "console/users/list.html", context)
+    return fragment_or_page(
+        request,
+        "console/users/_user_table.html",
+        "console/users/list.html",
+        context,
+        target="user-table",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -253,29 +206,6 @@ def user_policies(request: ConsoleRequest, user_name: str) -> HttpResponse:
 
 
 @require_POST
-def user_policy_detach(
-    request: ConsoleRequest, user_name: str, policy_type: str, policy_name: str
-) -> HttpResponse:
-    user = get_user_or_404(request, user_name, action="ram:DetachPolicyFromUser")
-    attachment = (
-        PolicyAttachment.objects.filter(
-            user=user, policy__policy_type=policy_type, policy__name__iexact=policy_name
-        )
-        .select_related("policy")
-        .first()
-    )
-    if attachment is None:
-        raise Http404("The policy is not attached to this user.")
-    try:
-        services.detach_policy(console_actor(request), user, attachment.policy)
-    except ServiceError as error:
-        messages.error(request, error.plain)
-    if request.htmx:
-        return render(request, "console/users/_policies.html", user_policies_context(request, user))
-    return redirect("console:user_detail", user.name)
-
-
-@require_POST
 def user_status(request: ConsoleRequest, user_name: str) -> HttpResponse:
     """Enable or disable the user (``ram:UpdateUser``)."""
     user = get_user_or_404(request, user_name, action="ram:UpdateUser")
@@ -306,18 +236,18 @@ def user_delete(request: ConsoleRequest, user_name: str) -> HttpResponse:
         else:
             messages.success(request, f"User {user_name} deleted.")
             return finish(request, reverse("console:user_list"))
-    context = {
-        "title": f"Delete user {user.name}",
-        "message": (
+    return render_confirm(
+        request,
+        title=f"Delete user {user.name}",
+        message=(
             "Deleting a user is permanent. Remove its console password, access keys, groups and "
             "policies first."
         ),
-        "action_url": reverse("console:user_delete", args=[user.name]),
-        "cancel_url": detail_url,
-        "button": "Delete user",
-        "error": error,
-    }
-    return render_dialog(request, "console/users/_confirm.html", context, title=context["title"])
+        action_url=reverse("console:user_delete", args=[user.name]),
+        cancel_url=detail_url,
+        button="Delete user",
+        error=error,
+    )
 
 
 # --- console password ---------------------------------------------------------------------------
@@ -365,15 +295,15 @@ def user_password_delete(request: ConsoleRequest, user_name: str) -> HttpRespons
         else:
             messages.success(request, "Console password removed.")
             return finish(request, reverse("console:user_detail", args=[user.name]))
-    context = {
-        "title": f"Remove the console password of {user.name}",
-        "message": "The user will no longer be able to log on to the console.",
-        "action_url": reverse("console:user_password_delete", args=[user.name]),
-        "cancel_url": reverse("console:user_detail", args=[user.name]),
-        "button": "Remove password",
-        "error": error,
-    }
-    return render_dialog(request, "console/users/_confirm.html", context, title=context["title"])
+    return render_confirm(
+        request,
+        title=f"Remove the console password of {user.name}",
+        message="The user will no longer be able to log on to the console.",
+        action_url=reverse("console:user_password_delete", args=[user.name]),
+        cancel_url=reverse("console:user_detail", args=[user.name]),
+        button="Remove password",
+        error=error,
+    )
 
 
 # --- groups -------------------------------------------------------------------------------------
@@ -523,17 +453,15 @@ def access_key_delete(request: ConsoleRequest, user_name: str, access_key_id: st
         else:
             messages.success(request, f"AccessKey {access_key_id} deleted.")
             return finish(request, reverse("console:user_detail", args=[user.name]))
-    context = {
-        "title": f"Delete AccessKey {access_key.access_key_id}",
-        "message": "Programs that use this AccessKey will stop working at once.",
-        "action_url": reverse(
-            "console:access_key_delete", args=[user.name, access_key.access_key_id]
-        ),
-        "cancel_url": reverse("console:user_detail", args=[user.name]),
-        "button": "Delete AccessKey",
-        "error": error,
-    }
-    return render_dialog(request, "console/users/_confirm.html", context, title=context["title"])
+    return render_confirm(
+        request,
+        title=f"Delete AccessKey {access_key.access_key_id}",
+        message="Programs that use this AccessKey will stop working at once.",
+        action_url=reverse("console:access_key_delete", args=[user.name, access_key.access_key_id]),
+        cancel_url=reverse("console:user_detail", args=[user.name]),
+        button="Delete AccessKey",
+        error=error,
+    )
 
 
 urlpatterns = [
@@ -555,11 +483,6 @@ urlpatterns = [
         name="user_group_remove",
     ),
     path("users/<str:user_name>/policies/", user_policies, name="user_policies"),
-    path(
-        "users/<str:user_name>/policies/<str:policy_type>/<str:policy_name>/detach/",
-        user_policy_detach,
-        name="user_policy_detach",
-    ),
     path("users/<str:user_name>/access-keys/", access_key_create, name="access_key_create"),
     path(
         "users/<str:user_name>/access-keys/<str:access_key_id>/status/",

@@ -188,26 +188,6 @@ def test_removing_a_non_member_is_404(client, admin_a, user_a, developers) -> No
     assert client.post(url("group_member_remove", "developers", "bob")).status_code == 404
 
 
-def test_admin_detaches_a_policy(client, admin_a, developers) -> None:
-    services.attach_policy(SYSTEM_ACTOR, developers, Policy.objects.get(name="AliyunOSSFullAccess"))
-    client.force_login(admin_a)
-    response = client.post(
-        url("group_policy_detach", "developers", "System", "AliyunOSSFullAccess"), **HTMX
-    )
-    assert b'id="group-policies"' in response.content
-    assert not developers.attachments.exists()
-
-
-def test_detach_is_403_for_the_auditor(client, auditor_a, developers) -> None:
-    services.attach_policy(SYSTEM_ACTOR, developers, Policy.objects.get(name="AliyunOSSFullAccess"))
-    client.force_login(auditor_a)
-    response = client.post(
-        url("group_policy_detach", "developers", "System", "AliyunOSSFullAccess")
-    )
-    assert response.status_code == 403
-    assert b"ram:DetachPolicyFromGroup" in response.content
-
-
 def test_policies_fragment_alone(client, admin_a, developers) -> None:
     client.force_login(admin_a)
     response = client.get(url("group_policies", "developers"), **HTMX)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from iam import services
 from iam.audit import SYSTEM_ACTOR
 from iam.models import AuditEvent, Group, Policy, User
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -328,31 +328,6 @@ def test_remove_from_group_is_403_for_the_auditor(client, auditor_a, user_a, dev
 
 
 # --- policies -----------------------------------------------------------------------------------
-
-
-def test_admin_removes_an_attached_policy(client, admin_a, auditor_a) -> None:
-    client.force_login(admin_a)
-    response = client.post(
-        url("user_policy_detach", "auditor", "System", "AliyunRAMReadOnlyAccess"), **HTMX
-    )
-    assert response.status_code == 200
-    assert b'id="user-policies"' in response.content
-    assert not auditor_a.attachments.exists()
-
-
-def test_detach_is_403_for_the_auditor(client, auditor_a, account_a) -> None:
-    other = make_user(account_a, "other", ["AliyunOSSFullAccess"])
-    client.force_login(auditor_a)
-    response = client.post(url("user_policy_detach", "other", "System", "AliyunOSSFullAccess"))
-    assert response.status_code == 403
-    assert b"ram:DetachPolicyFromUser" in response.content
-    assert other.attachments.exists()
-
-
-def test_detach_of_a_policy_not_attached_is_404(client, admin_a, user_a) -> None:
-    client.force_login(admin_a)
-    response = client.post(url("user_policy_detach", "bob", "System", "AdministratorAccess"))
-    assert response.status_code == 404
 
 
 def test_policies_fragment_refreshes_alone(client, admin_a, auditor_a) -> None:
