@@ -6,12 +6,17 @@ names the missing action and resource (raised as ``AccessDenied``, rendered by t
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
 from iam.authz import AccessDenied, authorize, explain_decision, require
 from iam.identity import Identity
 from iam.models import Account, Group, Policy, Role, User
+
+Named = TypeVar("Named", Role, User, Group)
 
 
 class ConsoleRequest(HttpRequest):
@@ -46,30 +51,30 @@ def denial_reason(request: ConsoleRequest, action: str, resource: str) -> str:
 
 
 def get_role_or_404(request: ConsoleRequest, role_name: str, *, action: str) -> Role:
-    account = current_account(request)
-    role = Role.objects.filter(account=account, name__iexact=role_name).first()
-    if role is None:
-        raise Http404("No such role in this account.")
-    require(request.identity, action, role.arn)
-    return role
+    roles = Role.objects.all()
+    return get_named_or_404(request, roles, role_name, action, "No such role in this account.")
 
 
 def get_user_or_404(request: ConsoleRequest, user_name: str, *, action: str) -> User:
-    account = current_account(request)
-    user = User.objects.filter(account=account, kind=User.Kind.RAM, name__iexact=user_name).first()
-    if user is None:
-        raise Http404("No such user in this account.")
-    require(request.identity, action, user.arn)
-    return user
+    users = User.objects.filter(kind=User.Kind.RAM)
+    return get_named_or_404(request, users, user_name, action, "No such user in this account.")
 
 
 def get_group_or_404(request: ConsoleRequest, group_name: str, *, action: str) -> Group:
-    account = current_account(request)
-    group = Group.objects.filter(account=account, name__iexact=group_name).first()
-    if group is None:
-        raise Http404("No such group in this account.")
-    require(request.identity, action, group.arn)
-    return group
+    groups = Group.objects.all()
+    return get_named_or_404(request, groups, group_name, action, "No such group in this account.")
+
+
+def get_named_or_404(
+    request: ConsoleRequest, objects: QuerySet[Named], name: str, action: str, missing: str
+) -> Named:
+    """The current account's object of that name (in any case): 404 with ``missing`` when it has
+    none, ``AccessDenied`` when the action on it is denied."""
+    found = objects.filter(account=current_account(request), name__iexact=name).first()
+    if found is None:
+        raise Http404(missing)
+    require(request.identity, action, found.arn)
+    return found
 
 
 def get_policy_or_404(

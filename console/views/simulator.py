@@ -15,13 +15,13 @@ from typing import Any
 
 from django import forms
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from console.actor import console_actor
 from console.http import ConsoleRequest, current_account, require_account_action
+from console.views.common import fragment_or_page
 from iam.audit import record
 from iam.models import Account, AuditEvent, Group, Role, User
 from iam.simulate import (
@@ -234,10 +234,10 @@ def simulator(request: ConsoleRequest) -> HttpResponse:
         "users": User.objects.filter(account=account, kind=User.Kind.RAM).order_by("name"),
         "roles": Role.objects.filter(account=account).order_by("name"),
     }
-    if request.htmx:
-        template = "_assume.html" if mode == "assume" else "_permissions.html"
-        return render(request, f"console/simulator/{template}", context)
-    return render(request, "console/simulator/page.html", context)
+    fragment = "_assume.html" if mode == "assume" else "_permissions.html"
+    return fragment_or_page(
+        request, f"console/simulator/{fragment}", "console/simulator/page.html", context
+    )
 
 
 urlpatterns = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -17,6 +18,7 @@ from console.actor import client_ip, console_actor
 from console.http import ConsoleRequest, get_role_or_404
 from console.models import RecentRole
 from console.switching import SESSION_KEY, remember_switch, return_to_logon_identity
+from console.views.common import search_query
 from iam.audit import record
 from iam.auth import resolve_account
 from iam.errors import ServiceError
@@ -32,24 +34,31 @@ SESSIONS_LISTED = 50
 ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,64}\Z")
 
 
+class ColorField(forms.CharField):
+    """A colour for the identity banner, ``#7b3fe4``, or nothing."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=7, required=False, **kwargs)
+
+    def clean(self, value: Any) -> str:
+        color = super().clean(value)
+        if color and not COLOR_RE.match(color):
+            raise forms.ValidationError("Use a colour like #7b3fe4.")
+        return color
+
+
 class SwitchRoleForm(forms.Form):
     account = forms.CharField(
         label="Account", max_length=32, help_text="Enterprise alias or 16-digit account ID"
     )
     role_name = forms.CharField(label="Role name", max_length=64)
     display_name = forms.CharField(label="Display name", max_length=64, required=False)
-    color = forms.CharField(label="Color", max_length=7, required=False)
+    color = ColorField(label="Color")
 
     def clean_role_name(self) -> str:
         value = self.cleaned_data["role_name"].strip()
         if not ROLE_NAME_RE.match(value):
             raise forms.ValidationError("Role names are letters, digits, dots and hyphens.")
-        return value
-
-    def clean_color(self) -> str:
-        value = self.cleaned_data["color"].strip()
-        if value and not COLOR_RE.match(value):
-            raise forms.ValidationError("Use a colour like #7b3fe4.")
         return value
 
 
@@ -172,7 +181,7 @@ def recent_roles(request: ConsoleRequest) -> list[RecentRole]:
     if user is None:
         return []
     entries = RecentRole.objects.filter(user=user)
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:64]
+    query = search_query(request.GET, 64)
     if query:
         entries = entries.filter(
             Q(role_name__icontains=query)
@@ -194,9 +203,14 @@ def switch_back(request: ConsoleRequest) -> HttpResponse:
     return redirect("console:overview")
 
 
+def get_recent_role_or_404(request: ConsoleRequest, entry_id: int) -> RecentRole:
+    """An entry of the logon user's own Recent roles; anyone else's is not found."""
+    return get_object_or_404(RecentRole, pk=entry_id, user=request.logon_identity.user)
+
+
 @require_POST
 def switch_again(request: ConsoleRequest, entry_id: int) -> HttpResponse:
-    entry = get_object_or_404(RecentRole, pk=entry_id, user=request.logon_identity.user)
+    entry = get_recent_role_or_404(request, entry_id)
     error = perform_switch(
         request,
         {
@@ -214,18 +228,12 @@ def switch_again(request: ConsoleRequest, entry_id: int) -> HttpResponse:
 
 class RenameForm(forms.Form):
     display_name = forms.CharField(max_length=64, required=False)
-    color = forms.CharField(max_length=7, required=False)
-
-    def clean_color(self) -> str:
-        value = self.cleaned_data["color"].strip()
-        if value and not COLOR_RE.match(value):
-            raise forms.ValidationError("Use a colour like #7b3fe4.")
-        return value
+    color = ColorField()
 
 
 @require_POST
 def rename_recent(request: ConsoleRequest, entry_id: int) -> HttpResponse:
-    entry = get_object_or_404(RecentRole, pk=entry_id, user=request.logon_identity.user)
+    entry = get_recent_role_or_404(request, entry_id)
     form = RenameForm(request.POST)
     if form.is_valid():
         entry.display_name = form.cleaned_data["display_name"]
@@ -238,7 +246,7 @@ def rename_recent(request: ConsoleRequest, entry_id: int) -> HttpResponse:
 
 @require_POST
 def remove_recent(request: ConsoleRequest, entry_id: int) -> HttpResponse:
-    entry = get_object_or_404(RecentRole, pk=entry_id, user=request.logon_identity.user)
+    entry = get_recent_role_or_404(request, entry_id)
     entry.delete()
     return redirect("console:switch_role")
 
