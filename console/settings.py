@@ -110,9 +110,9 @@ elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://ram-console")}
-# Spent signature nonces: in the database, or in Redis when one is configured (sts.nonces). With
-# Redis, it also carries the accounts' version tokens (iam.versions), and API requests reuse rows
-# read on earlier requests for at most SHARED_CACHE_MAX_AGE seconds (sts.cached).
+# Spent signature nonces and the accounts' versions read with them: in the database, or in Redis
+# when one is configured (sts.nonces). API requests reuse rows read under the same versions on
+# earlier requests for at most SHARED_CACHE_MAX_AGE seconds (sts.row_cache).
 NONCE_STORE_URL = env.str(
     "NONCE_STORE_URL",
     default=(

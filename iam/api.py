@@ -13,30 +13,28 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from iam import errors, services
+from iam import arns, errors, services
 from iam.authz import require
 from iam.models import AccessKey, Account, Group, Policy, PolicyAttachment, Role, User
-from sts.api import RAM_VERSION, ApiCall, ApiError, action, iso
+from iam.rpc import Call, action, iso
+
+RAM_VERSION = "2015-05-01"
 
 
-def account_of(call: ApiCall) -> Account:
+def account_of(call: Call) -> Account:
     identity = call.identity
     if identity.role is not None:
         return identity.role.account
     if identity.user is not None:
         return identity.user.account
-    raise ApiError("NoPermission", "Services have no RAM account of their own.", status=403)
+    raise errors.NoPermission("NoPermission", "Services have no RAM account of their own.")
 
 
-def arn(account: Account, kind: str, name: str = "*") -> str:
-    return f"acs:ram::{account.pk}:{kind}/{name}"
-
-
-def authorize(call: ApiCall, resource: str) -> None:
+def authorize(call: Call, resource: str) -> None:
     require(call.identity, f"ram:{call.action}", resource, call.context)
 
 
-def integer(call: ApiCall, name: str, default: int, low: int, high: int) -> int:
+def integer(call: Call, name: str, default: int, low: int, high: int) -> int:
     raw = call.param(name)
     if raw in (None, ""):
         return default
@@ -45,7 +43,7 @@ def integer(call: ApiCall, name: str, default: int, low: int, high: int) -> int:
     except ValueError:
         value = low - 1
     if not low <= value <= high:
-        raise ApiError(
+        raise errors.InvalidParameter(
             f"InvalidParameter.{name}",
             f'The parameter - "{name}" must be an integer from {low} to {high}.',
         )
@@ -55,7 +53,7 @@ def integer(call: ApiCall, name: str, default: int, low: int, high: int) -> int:
 MARKER_MAX_KEY = 256  # longer than any name or id a list is ordered by
 
 
-def page(call: ApiCall, queryset: QuerySet[Any], key: str = "name") -> tuple[list[Any], dict]:
+def page(call: Call, queryset: QuerySet[Any], key: str = "name") -> tuple[list[Any], dict]:
     """Marker/MaxItems paging: the marker is the opaque encoded last key of the previous page."""
     max_items = integer(call, "MaxItems", 100, 1, 1000)
     marker = call.param("Marker")
@@ -67,7 +65,9 @@ def page(call: ApiCall, queryset: QuerySet[Any], key: str = "name") -> tuple[lis
         if "\x00" in after or len(after) > MARKER_MAX_KEY:
             # Not a marker we handed out: ours encode a name, never a NUL (nor can PostgreSQL
             # compare one).
-            raise ApiError("InvalidParameter.Marker", 'The parameter - "Marker" is invalid.')
+            raise errors.InvalidParameter(
+                "InvalidParameter.Marker", 'The parameter - "Marker" is invalid.'
+            )
         queryset = queryset.filter(**{f"{key}__gt": after})
     rows = list(queryset.order_by(key)[: max_items + 1])
     truncated = len(rows) > max_items
@@ -151,7 +151,7 @@ def access_key_body(key: AccessKey) -> dict[str, Any]:
 # --- look-ups (other accounts' objects are simply not found) ------------------------------------
 
 
-def get_role(call: ApiCall, account: Account, param: str = "RoleName") -> Role:
+def get_role(call: Call, account: Account, param: str = "RoleName") -> Role:
     name = call.param(param, required=True) or ""
     role = Role.objects.filter(account=account, name__iexact=name).first()
     if role is None:
@@ -159,7 +159,7 @@ def get_role(call: ApiCall, account: Account, param: str = "RoleName") -> Role:
     return role
 
 
-def get_user(call: ApiCall, account: Account, *, default_self: bool = False) -> User:
+def get_user(call: Call, account: Account, *, default_self: bool = False) -> User:
     name = call.param("UserName", required=not default_self)
     if not name and call.identity.user is not None:
         return call.identity.user
@@ -169,7 +169,7 @@ def get_user(call: ApiCall, account: Account, *, default_self: bool = False) -> 
     return user
 
 
-def get_group(call: ApiCall, account: Account) -> Group:
+def get_group(call: Call, account: Account) -> Group:
     name = call.param("GroupName", required=True) or ""
     group = Group.objects.filter(account=account, name__iexact=name).first()
     if group is None:
@@ -177,7 +177,7 @@ def get_group(call: ApiCall, account: Account) -> Group:
     return group
 
 
-def get_policy(call: ApiCall, account: Account, *, default_type: str | None = None) -> Policy:
+def get_policy(call: Call, account: Account, *, default_type: str | None = None) -> Policy:
     name = call.param("PolicyName", required=True) or ""
     policy_type = call.param("PolicyType", required=default_type is None) or default_type or ""
     return services.find_policy(account, name, policy_type)
@@ -187,10 +187,10 @@ def get_policy(call: ApiCall, account: Account, *, default_type: str | None = No
 
 
 @action(RAM_VERSION, "CreateRole")
-def create_role(call: ApiCall) -> dict[str, Any]:
+def create_role(call: Call) -> dict[str, Any]:
     account = account_of(call)
     name = call.param("RoleName", required=True) or ""
-    authorize(call, arn(account, "role", name.lower()))
+    authorize(call, arns.role_arn(account.pk, name))
     role = services.create_role(
         call.actor,
         account,
@@ -205,22 +205,22 @@ def create_role(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "GetRole")
-def get_role_action(call: ApiCall) -> dict[str, Any]:
+def get_role_action(call: Call) -> dict[str, Any]:
     role = get_role(call, account_of(call))
     authorize(call, role.arn)
     return {"Role": role_body(role)}
 
 
 @action(RAM_VERSION, "ListRoles")
-def list_roles(call: ApiCall) -> dict[str, Any]:
+def list_roles(call: Call) -> dict[str, Any]:
     account = account_of(call)
-    authorize(call, arn(account, "role"))
+    authorize(call, arns.role_arn(account.pk, arns.ANY))
     roles, paging = page(call, Role.objects.filter(account=account))
     return {**paging, "Roles": {"Role": [role_body(r, full=False) for r in roles]}}
 
 
 @action(RAM_VERSION, "UpdateRole")
-def update_role(call: ApiCall) -> dict[str, Any]:
+def update_role(call: Call) -> dict[str, Any]:
     role = get_role(call, account_of(call))
     authorize(call, role.arn)
     role = services.update_role(
@@ -234,7 +234,7 @@ def update_role(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "DeleteRole")
-def delete_role(call: ApiCall) -> dict[str, Any]:
+def delete_role(call: Call) -> dict[str, Any]:
     role = get_role(call, account_of(call))
     authorize(call, role.arn)
     services.delete_role(call.actor, role)
@@ -242,7 +242,7 @@ def delete_role(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "ListPoliciesForRole")
-def list_policies_for_role(call: ApiCall) -> dict[str, Any]:
+def list_policies_for_role(call: Call) -> dict[str, Any]:
     role = get_role(call, account_of(call))
     authorize(call, role.arn)
     return attached_body(PolicyAttachment.objects.filter(role=role))
@@ -251,7 +251,7 @@ def list_policies_for_role(call: ApiCall) -> dict[str, Any]:
 # --- attachments (roles, users, groups) ---------------------------------------------------------
 
 
-def principal_for(call: ApiCall, kind: str) -> Role | User | Group:
+def principal_for(call: Call, kind: str) -> Role | User | Group:
     account = account_of(call)
     if kind == "Role":
         return get_role(call, account)
@@ -261,13 +261,13 @@ def principal_for(call: ApiCall, kind: str) -> Role | User | Group:
 
 
 def register_attachment_actions(kind: str) -> None:
-    def attach(call: ApiCall) -> dict[str, Any]:
+    def attach(call: Call) -> dict[str, Any]:
         principal = principal_for(call, kind)
         authorize(call, principal.arn)
         services.attach_policy(call.actor, principal, get_policy(call, account_of(call)))
         return {}
 
-    def detach(call: ApiCall) -> dict[str, Any]:
+    def detach(call: Call) -> dict[str, Any]:
         principal = principal_for(call, kind)
         authorize(call, principal.arn)
         services.detach_policy(call.actor, principal, get_policy(call, account_of(call)))
@@ -285,10 +285,10 @@ for principal_kind in ("Role", "User", "Group"):
 
 
 @action(RAM_VERSION, "CreateUser")
-def create_user(call: ApiCall) -> dict[str, Any]:
+def create_user(call: Call) -> dict[str, Any]:
     account = account_of(call)
     name = call.param("UserName", required=True) or ""
-    authorize(call, arn(account, "user", name))
+    authorize(call, arns.user_arn(account.pk, name))
     user = services.create_user(
         call.actor,
         account,
@@ -305,22 +305,22 @@ def create_user(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "GetUser")
-def get_user_action(call: ApiCall) -> dict[str, Any]:
+def get_user_action(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call))
     authorize(call, user.arn)
     return {"User": user_body(user)}
 
 
 @action(RAM_VERSION, "ListUsers")
-def list_users(call: ApiCall) -> dict[str, Any]:
+def list_users(call: Call) -> dict[str, Any]:
     account = account_of(call)
-    authorize(call, arn(account, "user"))
+    authorize(call, arns.user_arn(account.pk, arns.ANY))
     users, paging = page(call, User.objects.filter(account=account, kind=User.Kind.RAM))
     return {**paging, "Users": {"User": [user_body(u) for u in users]}}
 
 
 @action(RAM_VERSION, "DeleteUser")
-def delete_user(call: ApiCall) -> dict[str, Any]:
+def delete_user(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call))
     authorize(call, user.arn)
     services.delete_user(call.actor, user)
@@ -328,7 +328,7 @@ def delete_user(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "CreateLoginProfile")
-def create_login_profile(call: ApiCall) -> dict[str, Any]:
+def create_login_profile(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call))
     authorize(call, user.arn)
     user = services.set_console_password(
@@ -350,14 +350,14 @@ def create_login_profile(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "CreateAccessKey")
-def create_access_key(call: ApiCall) -> dict[str, Any]:
+def create_access_key(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call), default_self=True)
     authorize(call, user.arn)
     new_key = services.create_access_key(call.actor, user)
     return {"AccessKey": {**access_key_body(new_key.access_key), "AccessKeySecret": new_key.secret}}
 
 
-def get_access_key(call: ApiCall, user: User) -> AccessKey:
+def get_access_key(call: Call, user: User) -> AccessKey:
     key_id = call.param("UserAccessKeyId", required=True)
     key = user.access_keys.filter(pk=key_id).first()
     if key is None:
@@ -368,14 +368,14 @@ def get_access_key(call: ApiCall, user: User) -> AccessKey:
 
 
 @action(RAM_VERSION, "ListAccessKeys")
-def list_access_keys(call: ApiCall) -> dict[str, Any]:
+def list_access_keys(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call), default_self=True)
     authorize(call, user.arn)
     return {"AccessKeys": {"AccessKey": [access_key_body(k) for k in user.access_keys.all()]}}
 
 
 @action(RAM_VERSION, "UpdateAccessKey")
-def update_access_key(call: ApiCall) -> dict[str, Any]:
+def update_access_key(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call), default_self=True)
     authorize(call, user.arn)
     services.update_access_key_status(
@@ -385,7 +385,7 @@ def update_access_key(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "DeleteAccessKey")
-def delete_access_key(call: ApiCall) -> dict[str, Any]:
+def delete_access_key(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call), default_self=True)
     authorize(call, user.arn)
     services.delete_access_key(call.actor, get_access_key(call, user))
@@ -393,7 +393,7 @@ def delete_access_key(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "ListPoliciesForUser")
-def list_policies_for_user(call: ApiCall) -> dict[str, Any]:
+def list_policies_for_user(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call))
     authorize(call, user.arn)
     return attached_body(PolicyAttachment.objects.filter(user=user))
@@ -403,10 +403,10 @@ def list_policies_for_user(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "CreateGroup")
-def create_group(call: ApiCall) -> dict[str, Any]:
+def create_group(call: Call) -> dict[str, Any]:
     account = account_of(call)
     name = call.param("GroupName", required=True) or ""
-    authorize(call, arn(account, "group", name))
+    authorize(call, arns.group_arn(account.pk, name))
     group = services.create_group(
         call.actor, account, name, comments=call.param("Comments", default="") or ""
     )
@@ -416,22 +416,22 @@ def create_group(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "GetGroup")
-def get_group_action(call: ApiCall) -> dict[str, Any]:
+def get_group_action(call: Call) -> dict[str, Any]:
     group = get_group(call, account_of(call))
     authorize(call, group.arn)
     return {"Group": group_body(group)}
 
 
 @action(RAM_VERSION, "ListGroups")
-def list_groups(call: ApiCall) -> dict[str, Any]:
+def list_groups(call: Call) -> dict[str, Any]:
     account = account_of(call)
-    authorize(call, arn(account, "group"))
+    authorize(call, arns.group_arn(account.pk, arns.ANY))
     groups, paging = page(call, Group.objects.filter(account=account))
     return {**paging, "Groups": {"Group": [group_body(g) for g in groups]}}
 
 
 @action(RAM_VERSION, "DeleteGroup")
-def delete_group(call: ApiCall) -> dict[str, Any]:
+def delete_group(call: Call) -> dict[str, Any]:
     group = get_group(call, account_of(call))
     authorize(call, group.arn)
     services.delete_group(call.actor, group)
@@ -439,7 +439,7 @@ def delete_group(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "AddUserToGroup")
-def add_user_to_group(call: ApiCall) -> dict[str, Any]:
+def add_user_to_group(call: Call) -> dict[str, Any]:
     account = account_of(call)
     group = get_group(call, account)
     authorize(call, group.arn)
@@ -448,7 +448,7 @@ def add_user_to_group(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "RemoveUserFromGroup")
-def remove_user_from_group(call: ApiCall) -> dict[str, Any]:
+def remove_user_from_group(call: Call) -> dict[str, Any]:
     account = account_of(call)
     group = get_group(call, account)
     authorize(call, group.arn)
@@ -457,7 +457,7 @@ def remove_user_from_group(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "ListPoliciesForGroup")
-def list_policies_for_group(call: ApiCall) -> dict[str, Any]:
+def list_policies_for_group(call: Call) -> dict[str, Any]:
     group = get_group(call, account_of(call))
     authorize(call, group.arn)
     return attached_body(PolicyAttachment.objects.filter(group=group))
@@ -475,15 +475,11 @@ def version_body(policy: Policy, version: Any) -> dict[str, Any]:
     }
 
 
-def policy_arn(call: ApiCall, account: Account, name: str) -> str:
-    return arn(account, "policy", name)
-
-
 @action(RAM_VERSION, "CreatePolicy")
-def create_policy(call: ApiCall) -> dict[str, Any]:
+def create_policy(call: Call) -> dict[str, Any]:
     account = account_of(call)
     name = call.param("PolicyName", required=True) or ""
-    authorize(call, policy_arn(call, account, name))
+    authorize(call, arns.policy_arn(account.pk, name))
     policy = services.create_policy(
         call.actor,
         account,
@@ -495,7 +491,7 @@ def create_policy(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "GetPolicy")
-def get_policy_action(call: ApiCall) -> dict[str, Any]:
+def get_policy_action(call: Call) -> dict[str, Any]:
     account = account_of(call)
     policy = get_policy(call, account)
     authorize(call, policy.arn_for(account.pk))
@@ -515,14 +511,14 @@ def get_policy_action(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "ListPolicies")
-def list_policies(call: ApiCall) -> dict[str, Any]:
+def list_policies(call: Call) -> dict[str, Any]:
     account = account_of(call)
-    authorize(call, arn(account, "policy"))
+    authorize(call, arns.policy_arn(account.pk, arns.ANY))
     policy_type = call.param("PolicyType")
     queryset = Policy.objects.filter(Q(account=account) | Q(account__isnull=True))
     if policy_type:
         if policy_type not in Policy.Type.values:
-            raise ApiError(
+            raise errors.InvalidParameter(
                 "InvalidParameter.PolicyType",
                 'The parameter - "PolicyType" must be System or Custom.',
             )
@@ -545,7 +541,7 @@ def list_policies(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "DeletePolicy")
-def delete_policy(call: ApiCall) -> dict[str, Any]:
+def delete_policy(call: Call) -> dict[str, Any]:
     account = account_of(call)
     policy = get_policy(call, account, default_type=Policy.Type.CUSTOM)
     authorize(call, policy.arn_for(account.pk))
@@ -554,7 +550,7 @@ def delete_policy(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "CreatePolicyVersion")
-def create_policy_version(call: ApiCall) -> dict[str, Any]:
+def create_policy_version(call: Call) -> dict[str, Any]:
     account = account_of(call)
     policy = get_policy(call, account, default_type=Policy.Type.CUSTOM)
     authorize(call, policy.arn_for(account.pk))
@@ -569,7 +565,7 @@ def create_policy_version(call: ApiCall) -> dict[str, Any]:
     return {"PolicyVersion": version_body(policy, version)}
 
 
-def get_version(call: ApiCall, policy: Policy) -> Any:
+def get_version(call: Call, policy: Policy) -> Any:
     version_id = call.param("VersionId", required=True)
     version = policy.versions.filter(version_id=version_id).first()
     if version is None:
@@ -580,7 +576,7 @@ def get_version(call: ApiCall, policy: Policy) -> Any:
 
 
 @action(RAM_VERSION, "GetPolicyVersion")
-def get_policy_version(call: ApiCall) -> dict[str, Any]:
+def get_policy_version(call: Call) -> dict[str, Any]:
     account = account_of(call)
     policy = get_policy(call, account)
     authorize(call, policy.arn_for(account.pk))
@@ -588,7 +584,7 @@ def get_policy_version(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "ListPolicyVersions")
-def list_policy_versions(call: ApiCall) -> dict[str, Any]:
+def list_policy_versions(call: Call) -> dict[str, Any]:
     account = account_of(call)
     policy = get_policy(call, account)
     authorize(call, policy.arn_for(account.pk))
@@ -602,7 +598,7 @@ def list_policy_versions(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "SetDefaultPolicyVersion")
-def set_default_policy_version(call: ApiCall) -> dict[str, Any]:
+def set_default_policy_version(call: Call) -> dict[str, Any]:
     account = account_of(call)
     policy = get_policy(call, account, default_type=Policy.Type.CUSTOM)
     authorize(call, policy.arn_for(account.pk))
@@ -613,7 +609,7 @@ def set_default_policy_version(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "DeletePolicyVersion")
-def delete_policy_version(call: ApiCall) -> dict[str, Any]:
+def delete_policy_version(call: Call) -> dict[str, Any]:
     account = account_of(call)
     policy = get_policy(call, account, default_type=Policy.Type.CUSTOM)
     authorize(call, policy.arn_for(account.pk))
@@ -622,7 +618,7 @@ def delete_policy_version(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "ListEntitiesForPolicy")
-def list_entities_for_policy(call: ApiCall) -> dict[str, Any]:
+def list_entities_for_policy(call: Call) -> dict[str, Any]:
     account = account_of(call)
     policy = get_policy(call, account)
     authorize(call, policy.arn_for(account.pk))
@@ -644,16 +640,16 @@ def list_entities_for_policy(call: ApiCall) -> dict[str, Any]:
 
 
 @action(RAM_VERSION, "GetAccountAlias")
-def get_account_alias(call: ApiCall) -> dict[str, Any]:
+def get_account_alias(call: Call) -> dict[str, Any]:
     account = account_of(call)
-    authorize(call, f"acs:ram::{account.pk}:*")
+    authorize(call, arns.ram_arn(account.pk, arns.ANY))
     return {"AccountAlias": account.alias}
 
 
 @action(RAM_VERSION, "SetAccountAlias")
-def set_account_alias(call: ApiCall) -> dict[str, Any]:
+def set_account_alias(call: Call) -> dict[str, Any]:
     account = account_of(call)
-    authorize(call, f"acs:ram::{account.pk}:*")
+    authorize(call, arns.ram_arn(account.pk, arns.ANY))
     # A row of its own to change: the identity's may be shared with other requests (sts.cached).
     account = Account.objects.get(pk=account.pk)
     services.set_account_alias(call.actor, account, call.param("AccountAlias", required=True) or "")

@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class IamConfig(AppConfig):
     name = "iam"
     verbose_name = "Identity and access management"
+
+    def ready(self) -> None:
+        # The API's actions register themselves on the RPC framework (``iam.rpc``).
+        from iam import api  # noqa: F401

@@ -12,55 +12,23 @@ Rules on top of the policy evaluator (``iam.policy``):
 - Registered services hold no identity policies; they act only through service roles.
 
 Compiled policy sets are cached per process in a bounded LRU keyed by the principal and the
-account's ``authz_revision`` (bumped in the database by every attach, detach, membership change,
-user disable and new default version), so every server process sees a change on its next
-request, and compiled policy documents are shared by (policy, version).
+account's ``version`` (``iam.versions``: bumped in the database by every change a decision
+depends on), so every server process sees a change on its next request, and compiled policy
+documents are shared by (policy, version).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
-from threading import Lock
 from typing import Any
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 
+from iam.errors import NoPermission
 from iam.identity import Identity, IdentityKind
 from iam.models import Account, PolicyAttachment, PolicyVersion, Role, User
 from iam.policy import CompiledPolicySet, Decision, compile_policies, explain, parse_policy
-
-
-class BoundedCache:
-    """A small thread-safe LRU mapping; memory stays flat however many principals are seen."""
-
-    def __init__(self, max_size: int) -> None:
-        self.max_size = max_size
-        self.items: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = Lock()
-
-    def get(self, key: Any) -> Any:
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def put(self, key: Any, value: Any) -> None:
-        with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.max_size:
-                self.items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-
-    def __len__(self) -> int:
-        return len(self.items)
-
+from iam.policy.cache import BoundedCache
 
 policy_sets = BoundedCache(getattr(settings, "POLICY_CACHE_SIZE", 4096))
 
@@ -71,7 +39,7 @@ def policy_root_decision(allowed: bool) -> Decision:
 
 
 def account_revision(account_id: str) -> int:
-    revision = Account.objects.filter(pk=account_id).values_list("authz_revision", flat=True)
+    revision = Account.objects.filter(pk=account_id).values_list("version", flat=True)
     return next(iter(revision), -1)
 
 
@@ -112,7 +80,7 @@ def revision_for(identity: Identity | None, account_id: str) -> int:
 def remember_revision(identity: Identity, account: Account) -> None:
     """Use the revision of an account row the request has already read (with the caller's key or
     role session), instead of reading it again."""
-    identity.extra.setdefault(f"revision:{account.pk}", str(account.authz_revision))
+    identity.extra.setdefault(f"revision:{account.pk}", str(account.version))
 
 
 def policy_set_for_user(user: User, revision: int | None = None) -> CompiledPolicySet:
@@ -183,14 +151,21 @@ def authorize(
     return policy_root_decision(False)
 
 
-@dataclass
-class AccessDenied(Exception):
-    """Raised by ``require``: the front door answers 403 / ``NoPermission`` with the explanation."""
+class AccessDenied(NoPermission):
+    """Raised by ``require``: the identity's policies do not allow ``action`` on ``resource``.
+    The console answers a 403 page with the explanation; the API ``NoPermission`` with
+    ``AccessDeniedDetail``."""
 
-    action: str
-    resource: str
-    decision: Decision
-    explanation: str
+    def __init__(self, action: str, resource: str, decision: Decision, explanation: str) -> None:
+        super().__init__(
+            "NoPermission",
+            "You are not authorized to do this action. You should be authorized by RAM. "
+            + explanation,
+        )
+        self.action = action
+        self.resource = resource
+        self.decision = decision
+        self.explanation = explanation
 
     def __str__(self) -> str:
         return self.explanation

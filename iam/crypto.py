@@ -6,7 +6,7 @@ from functools import cache
 
 from django.conf import settings
 
-from sts.crypto import KeyRing, SecretBox
+from iam.ciphers import KeyRing, SecretBox
 
 
 @cache

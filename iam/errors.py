@@ -1,6 +1,6 @@
 """Errors raised by the services, each carrying the Alibaba Cloud error code and HTTP status.
 
-The RAM/STS API answers with ``code``/``message``/``status``: ``message`` is Alibaba's own text
+The RAM/STS API answers with ``code``/``message``/``http_status``: ``message`` is Alibaba's own text
 (``The parameter - "RoleName" beyond the length limit.``), which SDK users search for. The console
 shows ``plain`` instead, next to ``field`` when the error belongs to a form field: the same
 refusal in the words of a form (``Enter a role name.``). Both are printable: a lone surrogate
@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import re
 import string
+from typing import Any
 
 from iam.policy.errors import printable
 
 
 class ServiceError(Exception):
-    status = 400
+    """Every refusal: Alibaba's ``code`` and ``message`` with the ``http_status`` the API answers
+    with; ``field`` and ``plain`` for console forms; ``detail`` for the API's
+    ``AccessDeniedDetail``. Signature, token and authorization errors are kinds of it."""
+
+    http_status = 400
 
     def __init__(
         self,
         code: str,
         message: str,
         *,
-        status: int | None = None,
+        http_status: int | None = None,
         field: str | None = None,
         plain: str | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         message = printable(message)
         super().__init__(message)
@@ -33,35 +39,40 @@ class ServiceError(Exception):
         self.message = message
         self.plain = printable(plain) if plain else PLAIN_MESSAGES.get(code, message)
         self.field = field
-        if status is not None:
-            self.status = status
+        self.detail = detail
+        if http_status is not None:
+            self.http_status = http_status
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
 
 class InvalidParameter(ServiceError):
-    status = 400
+    http_status = 400
 
 
 class EntityNotExist(ServiceError):
-    status = 404
+    http_status = 404
 
 
 class EntityAlreadyExists(ServiceError):
-    status = 409
+    http_status = 409
 
 
 class DeleteConflict(ServiceError):
-    status = 409
+    http_status = 409
 
 
 class LimitExceeded(ServiceError):
-    status = 409
+    http_status = 409
 
 
 class NoPermission(ServiceError):
-    status = 403
+    http_status = 403
+
+
+class ServiceUnavailable(ServiceError):
+    http_status = 503
 
 
 # The console's words for the API's fixed texts, by error code (the API keeps Alibaba's).

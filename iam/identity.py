@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 # What resolving and authorizing an identity reads of its user, account and role. The API's
-# hand-written joins (``iam.rows.Table.columns``) read only these; Django loads any other field
+# reads (``QuerySet.only``) read only these; Django loads any other field
 # (password hash, contact details, timestamps) on first use.
 IDENTITY_USER_FIELDS = (
     "account_id",
@@ -25,9 +25,8 @@ IDENTITY_USER_FIELDS = (
     "name",
     "display_name",
     "is_active",
-    "authz_revision",
 )
-IDENTITY_ACCOUNT_FIELDS = ("alias", "display_name", "authz_revision")
+IDENTITY_ACCOUNT_FIELDS = ("alias", "display_name", "version")
 IDENTITY_ROLE_FIELDS = (
     "account_id",
     "role_id",
@@ -37,7 +36,6 @@ IDENTITY_ROLE_FIELDS = (
     "sessions_revoked_before",
     "trust_revision",
     "last_used",
-    "authz_revision",
 )
 
 

@@ -1,7 +1,7 @@
 """The IAM domain: accounts, identities, groups, roles, policies, access keys, services, audit.
 
-ARNs are derived from names and ids, never stored. Only ``iam.services`` creates or changes these
-objects; the audit trail is append-only (see ``AuditEvent``).
+ARNs are derived from names and ids (``iam.arns``), never stored. Only ``iam.services`` creates
+or changes these objects; the audit trail is append-only (see ``AuditEvent``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+
+from iam import arns
 
 
 def new_numeric_id(digits: int) -> str:
@@ -33,12 +35,9 @@ class Account(models.Model):
     id = models.CharField(primary_key=True, max_length=16, default=new_account_id, editable=False)
     alias = models.CharField("enterprise alias", max_length=32, unique=True)
     display_name = models.CharField(max_length=128, blank=True)
-    # Bumped whenever something that feeds a policy decision changes inside the account
-    # (attach, detach, group membership, new default policy version): caches key on it.
-    authz_revision = models.BigIntegerField(default=0)
-    # Bumped, in the change's transaction, by every change that could alter an API answer about
-    # the account's principals (``iam.versions``): rows a process keeps between requests are
-    # reused only while it is unchanged.
+    # Bumped, in the change's transaction, by every change to what a decision or an API answer
+    # about the account's principals depends on (``iam.versions``): compiled policy sets, session
+    # re-checks and rows kept between requests are keyed on it.
     version = models.BigIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -50,7 +49,7 @@ class Account(models.Model):
 
     @property
     def root_arn(self) -> str:
-        return f"acs:ram::{self.id}:root"
+        return arns.root_arn(self.id)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -84,7 +83,6 @@ class User(AbstractBaseUser):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     last_login_date = models.DateTimeField(null=True, blank=True)
-    authz_revision = models.BigIntegerField(default=0)
 
     objects = UserManager()
 
@@ -115,8 +113,8 @@ class User(AbstractBaseUser):
     @property
     def arn(self) -> str:
         if self.is_root:
-            return f"acs:ram::{self.account_id}:root"
-        return f"acs:ram::{self.account_id}:user/{self.name}"
+            return arns.root_arn(self.account_id)
+        return arns.user_arn(self.account_id, self.name)
 
     @property
     def logon_name(self) -> str:
@@ -178,7 +176,7 @@ class Group(models.Model):
 
     @property
     def arn(self) -> str:
-        return f"acs:ram::{self.account_id}:group/{self.name}"
+        return arns.group_arn(self.account_id, self.name)
 
 
 class Role(models.Model):
@@ -199,7 +197,6 @@ class Role(models.Model):
     last_used = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
-    authz_revision = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -215,11 +212,11 @@ class Role(models.Model):
 
     @property
     def arn(self) -> str:
-        return role_arn(self.account_id, self.name)
+        return arns.role_arn(self.account_id, self.name)
 
 
-def role_arn(account_id: str, role_name: str) -> str:
-    return f"acs:ram::{account_id}:role/{role_name.lower()}"
+# Still imported from here by sts.assume; its home is iam.arns.
+role_arn = arns.role_arn
 
 
 class Service(models.Model):
@@ -237,7 +234,7 @@ class Service(models.Model):
 
     @property
     def arn(self) -> str:
-        return f"acs:ram::service:{self.name}"
+        return arns.service_arn(self.name)
 
 
 class Policy(models.Model):
@@ -281,8 +278,7 @@ class Policy(models.Model):
         return self.policy_type == self.Type.SYSTEM
 
     def arn_for(self, account_id: str) -> str:
-        owner = "system" if self.is_system else account_id
-        return f"acs:ram::{owner}:policy/{self.name}"
+        return arns.policy_arn(arns.SYSTEM if self.is_system else account_id, self.name)
 
 
 class PolicyVersion(models.Model):

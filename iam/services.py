@@ -21,10 +21,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from iam import errors, versions
+from iam import arns, errors, versions
 from iam.audit import Actor, record
 from iam.crypto import encrypt_secret
 from iam.models import (
@@ -144,34 +143,19 @@ def check_trust_principals(text: str, field: str, account_id: str) -> None:
     for index, statement in enumerate(document.get("Statement", [])):
         principals = statement.get("Principal", {}).get("RAM", [])
         for arn in [principals] if isinstance(principals, str) else principals:
-            match = re.match(r"^acs:ram::(\d{16}):(user|role)/(.+)\Z", arn)
-            if not match or "*" in arn or "?" in arn:
+            named = arns.parse_principal(arn)
+            if named is None or named.kind == arns.ROOT or named.account_id != account_id:
                 continue
-            named_account, kind, name = match.groups()
-            if named_account != account_id:
-                continue
-            model = User if kind == "user" else Role
-            lookup = {"account_id": account_id, "name__iexact": name}
-            if kind == "user":
+            model = User if named.kind == arns.USER else Role
+            lookup = {"account_id": account_id, "name__iexact": named.name}
+            if named.kind == arns.USER:
                 lookup["kind"] = User.Kind.RAM
             if not model.objects.filter(**lookup).exists():
                 raise errors.InvalidParameter(
                     "MalformedPolicyDocument",
-                    f"Statement[{index}].Principal.RAM: {kind} {arn} does not exist.",
+                    f"Statement[{index}].Principal.RAM: {named.kind} {arn} does not exist.",
                     field=field,
                 )
-
-
-def bump_authz_revision(account_id: str) -> None:
-    """Inside a change's transaction, for a change to what the account's principals are allowed
-    (attachments, membership, default versions, a user disabled or deleted): every compiled policy
-    set of the account is stale, and its role sessions' callers are checked again
-    (``sts.sessions``). A change only to rows that ``sts.cached`` may keep (a key's status, a
-    role, a revocation) calls ``versions.changed`` alone."""
-    Account.objects.filter(pk=account_id).update(
-        authz_revision=F("authz_revision") + 1, version=F("version") + 1
-    )
-    versions.published(account_id)
 
 
 # --- accounts -----------------------------------------------------------------------------------
@@ -240,7 +224,7 @@ def set_account_alias(actor: Actor, account: Account, alias: str) -> Account:
     before = account.alias
     account.alias = alias
     account.save(update_fields=["alias"])
-    versions.changed(account.pk)
+    versions.bump(account.pk)
     record(
         actor,
         "ram:SetAccountAlias",
@@ -353,10 +337,7 @@ def update_user(
     if is_active is not None:
         user.is_active = is_active
     user.save()
-    if is_active is not None and not is_active:
-        bump_authz_revision(user.account_id)
-    else:
-        versions.changed(user.account_id)
+    versions.bump(user.account_id)
     record(
         actor,
         "ram:UpdateUser",
@@ -389,7 +370,7 @@ def delete_user(actor: Actor, user: User) -> None:
     account_id = user.account_id
     snapshot = user_snapshot(user)
     user.delete()
-    bump_authz_revision(account_id)
+    versions.bump(account_id)
     record(actor, "ram:DeleteUser", arn, account_id=account_id, details={"before": snapshot})
 
 
@@ -495,7 +476,7 @@ def update_access_key_status(actor: Actor, access_key: AccessKey, status: str) -
     access_key.status = status
     access_key.save(update_fields=["status"])
     owner_arn, account_id = access_key_owner(access_key)
-    versions.changed(account_id)
+    versions.bump(account_id)
     record(
         actor,
         "ram:UpdateAccessKey",
@@ -515,7 +496,7 @@ def delete_access_key(actor: Actor, access_key: AccessKey) -> None:
     owner_arn, account_id = access_key_owner(access_key)
     key_id = access_key.access_key_id
     access_key.delete()
-    versions.changed(account_id)
+    versions.bump(account_id)
     record(
         actor,
         "ram:DeleteAccessKey",
@@ -599,7 +580,7 @@ def delete_group(actor: Actor, group: Group) -> None:
         )
     arn, account_id = group.arn, group.account_id
     group.delete()
-    bump_authz_revision(account_id)  # a membership added since the checks above goes with it
+    versions.bump(account_id)  # a membership added since the checks above goes with it
     record(actor, "ram:DeleteGroup", arn, account_id=account_id)
 
 
@@ -614,7 +595,7 @@ def add_user_to_group(actor: Actor, group: Group, user: User) -> None:
         raise errors.EntityAlreadyExists(
             "EntityAlreadyExists.User.Group", "The user has already been in the group."
         ) from None
-    bump_authz_revision(group.account_id)
+    versions.bump(group.account_id)
     record(
         actor,
         "ram:AddUserToGroup",
@@ -631,7 +612,7 @@ def remove_user_from_group(actor: Actor, group: Group, user: User) -> None:
         raise errors.EntityNotExist(
             "EntityNotExist.User.Group", "The user is not a member of the group."
         )
-    bump_authz_revision(group.account_id)
+    versions.bump(group.account_id)
     record(
         actor,
         "ram:RemoveUserFromGroup",
@@ -692,7 +673,7 @@ def create_role(
         trust_policy=text,
         max_session_duration=duration,
     )
-    versions.changed(account.pk)
+    versions.bump(account.pk)
     record(
         actor,
         "ram:CreateRole",
@@ -731,7 +712,7 @@ def update_role(
             max_session_duration, "NewMaxSessionDuration"
         )
     role.save()
-    versions.changed(role.account_id)
+    versions.bump(role.account_id)
     record(
         actor,
         "ram:UpdateRole",
@@ -751,7 +732,7 @@ def delete_role(actor: Actor, role: Role) -> None:
         )
     arn, account_id, snapshot = role.arn, role.account_id, role_snapshot(role)
     role.delete()
-    versions.changed(account_id)
+    versions.bump(account_id)
     record(actor, "ram:DeleteRole", arn, account_id=account_id, details={"before": snapshot})
 
 
@@ -760,7 +741,7 @@ def revoke_role_sessions(actor: Actor, role: Role, *, at: datetime | None = None
     """Reject every token and console session of the role issued before now."""
     role.sessions_revoked_before = at or timezone.now()
     role.save(update_fields=["sessions_revoked_before", "updated"])
-    versions.changed(role.account_id)
+    versions.bump(role.account_id)
     record(
         actor,
         "ram:RevokeRoleSessions",
@@ -778,7 +759,7 @@ def revoke_role_session(actor: Actor, session: Any) -> bool:
     revoked = type(session).objects.filter(pk=session.pk, revoked_at__isnull=True)
     if not revoked.update(revoked_at=timezone.now(), revoked_reason="revoked by an administrator"):
         return False
-    versions.changed(session.role.account_id)
+    versions.bump(session.role.account_id)
     record(
         actor,
         "ram:RevokeRoleSession",
@@ -870,14 +851,14 @@ def create_policy_version(
     text = check_document(document, kind="permission", parameter="PolicyDocument")
     Policy.objects.select_for_update().filter(pk=policy.pk).first()
     before_default = policy.default_version
-    versions = list(policy.versions.order_by("created", "id"))
-    if len(versions) >= MAX_POLICY_VERSIONS:
+    existing = list(policy.versions.order_by("created", "id"))
+    if len(existing) >= MAX_POLICY_VERSIONS:
         if rotate_strategy == "None":
             raise errors.LimitExceeded(
                 "LimitExceeded.Policy.Version",
                 "The count of versions of the policy beyond the current limits.",
             )
-        oldest = next(v for v in versions if v.version_id != policy.default_version)
+        oldest = next(v for v in existing if v.version_id != policy.default_version)
         oldest.delete()
     version_id = f"v{policy.next_version_number}"
     version = PolicyVersion.objects.create(policy=policy, version_id=version_id, document=text)
@@ -886,7 +867,7 @@ def create_policy_version(
         policy.default_version = version_id
     policy.save(update_fields=["next_version_number", "default_version", "updated"])
     if set_as_default:
-        bump_authz_revision(policy.account_id)
+        versions.bump(policy.account_id)
     record(
         actor,
         "ram:CreatePolicyVersion",
@@ -920,7 +901,7 @@ def set_default_policy_version(actor: Actor, policy: Policy, version_id: str) ->
     before = policy.default_version
     policy.default_version = version_id
     policy.save(update_fields=["default_version", "updated"])
-    bump_authz_revision(policy.account_id)
+    versions.bump(policy.account_id)
     record(
         actor,
         "ram:SetDefaultPolicyVersion",
@@ -970,7 +951,7 @@ def delete_policy(actor: Actor, policy: Policy) -> None:
         )
     arn, account_id = policy.arn_for(policy.account_id), policy.account_id
     policy.delete()
-    bump_authz_revision(account_id)  # an attachment made since the checks above goes with it
+    versions.bump(account_id)  # an attachment made since the checks above goes with it
     record(actor, "ram:DeletePolicy", arn, account_id=account_id)
 
 
@@ -1038,7 +1019,7 @@ def attach_policy(actor: Actor, principal: Principal, policy: Policy) -> PolicyA
             "beyond the current limits.",
         )
     attachment = PolicyAttachment.objects.create(policy=policy, **{field: principal})
-    bump_authz_revision(principal.account_id)
+    versions.bump(principal.account_id)
     record(
         actor,
         f"ram:AttachPolicyTo{kind}",
@@ -1058,7 +1039,7 @@ def detach_policy(actor: Actor, principal: Principal, policy: Policy) -> None:
         raise errors.EntityNotExist(
             f"EntityNotExist.{kind}.Policy", f"The policy is not attached to the {field}."
         )
-    bump_authz_revision(principal.account_id)
+    versions.bump(principal.account_id)
     record(
         actor,
         f"ram:DetachPolicyFrom{kind}",

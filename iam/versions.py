@@ -1,30 +1,31 @@
-"""Account versions: what lets a server process trust rows it read on an earlier request.
+"""Account versions: one counter per account for everything a decision or an API answer about
+the account's principals depends on.
 
-Every change that can alter an API answer about an account's principals (policy attach and
-detach, group membership, user update and deletion, access key status and deletion, role
-creation, update and deletion, session revocation, a new default policy version, the account
-alias) bumps the account's ``version`` in the database inside the change's transaction
-(``changed``; ``iam.services.bump_authz_revision`` bumps it with ``authz_revision``). Where a Redis
-store is configured (``NONCE_STORE_URL``), the same change also sets the account's version key
-there to a fresh random token once its transaction commits, before the change's own request
-answers.
+Every change to such an input (a policy attached or detached, a group membership, a default
+policy version, a user disabled, updated or deleted, an access key's status or deletion, a role
+created, updated or deleted, a session revoked, the account alias) calls ``bump`` inside its
+transaction: the account's ``version`` moves with the change, atomically. Readers use it three
+ways:
 
-With the database as the nonce store (PostgreSQL), a reader (``sts.cached``) reads the versions
-in the statement that spends the nonce, and reads a session check again together with the
-versions, in one statement and so from one snapshot: a kept check matches the versions exactly,
-and a change's bump is visible to the first statement that starts after its commit.
+- compiled policy sets are cached per (principal, version) (``iam.authz``);
+- a role session's caller is checked again when its account's version moved since the session
+  was issued (``sts.sessions``);
+- API requests read the versions of the accounts they depend on together with their nonce, and
+  reuse rows read under the same versions on earlier requests (``sts.nonces``,
+  ``sts.row_cache``).
 
-With Redis, a reader reads the tokens of the accounts a request depends on *before* it reads the
-database, and keeps what it read stamped with them; a later request reuses the rows only while
-every token still matches. A change that commits after the stamp was read always sets a
-new token after its commit, so the stamp stops matching by the change's next request in every
-server process. Tokens are random, never counters, and a reader that finds no token sets a random one
-itself before reading (``new_token``), so a Redis restart (which loses the keys) can never bring
-an old stamp back to life.
+Readers read the versions *before* the rows they keep under them. A change's bump commits with
+the change, so a row read after a version was read is at least as new as that version: a kept row
+is never older than the versions it serves, and a change is seen by the next request that reads
+the versions after it committed.
 
-If Redis cannot be reached right after a commit, the token is not set: the failure is logged, this
-process forgets what it cached, and other processes keep their cached rows for at most
-``SHARED_CACHE_MAX_AGE`` seconds (``sts.cached``).
+With Redis (``NONCE_STORE_URL``) the versions a request reads are random tokens kept in Redis,
+set afresh by ``bump`` once the change commits, before the change's own request answers. Tokens
+are random, never counters, and a reader that finds no token sets a random one itself before
+reading (``new_token``), so a Redis restart (which loses the keys) can never bring an old version
+back to life. If Redis cannot be reached right after a commit, the token is not set: the failure
+is logged, this process forgets what it kept, and other processes keep their rows for at most
+``SHARED_CACHE_MAX_AGE`` seconds.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from functools import cache, partial
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 
 from iam.models import Account
@@ -76,22 +77,20 @@ def version_key(account_id: str) -> str:
     return VERSION_KEY_PREFIX + account_id
 
 
-def changed(account_id: str) -> None:
-    """Inside a change's transaction: bump the account's version, and have its token set once
-    the change commits."""
-    if account_id:
-        Account.objects.filter(pk=account_id).update(version=F("version") + 1)
-        published(account_id)
-
-
-def published(account_id: str) -> None:
-    """Inside a change's transaction that bumped the account's version itself: have the account's
-    token set once it commits."""
-    if account_id and shared_store() is not None:
+def bump(account_id: str) -> None:
+    """Inside a change's transaction, for any change to what an answer about the account's
+    principals depends on: bump the account's version (every compiled policy set and kept row of
+    the account is then stale, and its role sessions' callers are checked again), and with Redis
+    have the account's token set once the change commits."""
+    if not account_id:
+        return
+    Account.objects.filter(pk=account_id).update(version=F("version") + 1)
+    if shared_store() is not None:
         transaction.on_commit(partial(publish, account_id))
 
 
 def publish(account_id: str) -> None:
+    """Set a fresh token for the account in Redis (after a change committed)."""
     import redis
 
     client = shared_store()
@@ -105,15 +104,8 @@ def publish(account_id: str) -> None:
             forget()
 
 
-def stamp_expression() -> str:
-    """PostgreSQL: the versions of the accounts given as one array parameter, as an array ordered
-    by account id (a scalar expression, to ride on another statement)."""
-    table = connection.ops.quote_name(Account._meta.db_table)
-    return f"ARRAY(SELECT version FROM {table} WHERE id = ANY(%s) ORDER BY id)"  # noqa: S608
-
-
 def new_token() -> str:
     """A version token. A reader that finds an account without one sets one of these first
-    (``sts.nonces.spend_in_redis_reading``), so a stamp never holds ``None``: a token lost with a
+    (``sts.nonces.RedisNonces``), so a stamp never holds ``None``: a token lost with a
     Redis restart must not match again once the next change's token is lost too."""
     return secrets.token_hex(16)

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from iam.identity import IdentityKind
-from sts.api import STS_VERSION, ApiCall, action, iso
-from sts.assume import AssumeRoleInput, assume_role
+from iam.rpc import Call, action, iso
+from sts.assume import ROLE_ARN_RE, AssumeRoleInput, assume_role
+
+STS_VERSION = "2015-04-01"
 
 
-@action(STS_VERSION, "AssumeRole", spends_nonce=True)
-def assume_role_action(call: ApiCall) -> dict[str, Any]:
+def role_account(params: dict[str, str]) -> list[str]:
+    """AssumeRole's answer depends on the target role's account too."""
+    match = ROLE_ARN_RE.match(params.get("RoleArn", ""))
+    return [match.group(1)] if match else []
+
+
+@action(STS_VERSION, "AssumeRole", depends_on=role_account)
+def assume_role_action(call: Call) -> dict[str, Any]:
     request = AssumeRoleInput(
         role_arn=call.param("RoleArn", required=True) or "",
         session_name=call.param("RoleSessionName", required=True) or "",
@@ -24,8 +32,7 @@ def assume_role_action(call: ApiCall) -> dict[str, Any]:
         request,
         actor=call.actor,
         context=call.context,
-        known_role=call.known_role,
-        nonce=call.nonce,
+        versions=call.versions,
     )
     body: dict[str, Any] = {
         "AssumedRoleUser": {
@@ -45,7 +52,7 @@ def assume_role_action(call: ApiCall) -> dict[str, Any]:
 
 
 @action(STS_VERSION, "GetCallerIdentity")
-def get_caller_identity(call: ApiCall) -> dict[str, Any]:
+def get_caller_identity(call: Call) -> dict[str, Any]:
     identity = call.identity
     body: dict[str, Any] = {"AccountId": identity.account_id, "Arn": identity.arn}
     if identity.kind is IdentityKind.ROOT:

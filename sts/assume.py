@@ -8,20 +8,23 @@ A caller may assume role R only if all hold (ARCHITECTURE §4):
 4. the duration is within [900, R.MaxSessionDuration] (3600 at most for chained sessions) and the
    session policy is valid and within 2048 characters.
 
-Check 2 comes before the role is looked up, so a caller who may not assume roles there learns
-nothing about which roles exist. ``AssumeRoleDenied.reason`` says which check failed; the console
-words "role not found" and "not trusted" the same way.
+The checks are one sequence, ``CHECKS``, run in order by ``assume_role`` (the API's AssumeRole and
+the console's Switch Role) and, step by step, by the policy simulator (``sts.simulate``). Check 2
+comes before the role is looked up, so a caller who may not assume roles there learns nothing
+about which roles exist; a caller of another account is told the same whether the role is missing
+or does not trust it. ``AssumeRoleDenied.reason`` says which check failed.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from iam import errors
@@ -29,12 +32,11 @@ from iam.audit import Actor, new_event, record
 from iam.authz import authorize, explain_decision, revision_for
 from iam.crypto import key_ring
 from iam.identity import IDENTITY_ACCOUNT_FIELDS, IDENTITY_ROLE_FIELDS, Identity, IdentityKind
-from iam.models import Account, Role, role_arn
-from iam.policy import PolicyError, TrustPrincipal, parse_policy, trust_allows
-from iam.rows import Table, fetch_one, insert_together
-from sts import nonces
+from iam.models import Role, role_arn
+from iam.policy import PolicyError, TrustPrincipal, explain, parse_policy, trust_allows
+from iam.rows import insert_together
+from sts import row_cache
 from sts.models import RoleSession
-from sts.nonces import PendingNonce
 from sts.tokens import RoleTokenClaims, issue_token, new_secret, new_sts_access_key_id
 
 ROLE_ARN_RE = re.compile(
@@ -64,11 +66,11 @@ class AssumeRoleDenied(errors.NoPermission):
         *,
         reason: str,
         explanation: str = "",
-        status: int = 403,
+        http_status: int = 403,
         action: str = "sts:AssumeRole",
         resource: str = "",
     ) -> None:
-        super().__init__(code, message, status=status)
+        super().__init__(code, message, http_status=http_status)
         self.reason = reason
         self.explanation = explanation or message
         self.action = action
@@ -178,32 +180,94 @@ def trust_context(caller: Identity, context: dict[str, Any], external_id: str | 
     return merged
 
 
-def check_caller(caller: Identity, target_arn: str, context: dict[str, Any]) -> None:
-    """Checks 1 and 2: who the caller is, and whether its own policies allow the call."""
+@dataclass
+class Attempt:
+    """One AssumeRole being decided: what it asks, and what the checks have found so far."""
+
+    caller: Identity
+    request: AssumeRoleInput
+    context: dict[str, Any]
+    # The versions of the accounts read with the request's nonce (``sts.nonces``), under which
+    # the role may be reused from an earlier request.
+    versions: dict[str, Any] = field(default_factory=dict)
+    default_duration: int = DEFAULT_DURATION
+    max_duration: int | None = None
+    account_id: str = ""
+    role_name: str = ""
+    duration: int | None = None
+    policy: str | None = None
+    role: Role | None = None
+    conditions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target_arn(self) -> str:
+        return role_arn(self.account_id, self.role_name)
+
+    @property
+    def crosses_accounts(self) -> bool:
+        return self.account_id != self.caller.account_id
+
+
+def check_input(attempt: Attempt) -> str:
+    attempt.account_id, attempt.role_name, attempt.duration, attempt.policy = validate_input(
+        attempt.request
+    )
+    return "RoleArn, duration and session policy are well formed."
+
+
+def check_caller_kind(attempt: Attempt) -> str:
+    """Check 1: never a root identity."""
+    caller = attempt.caller
     if caller.kind is IdentityKind.ROOT:
         raise AssumeRoleDenied(
             "NoPermission",
             "Roles may not be assumed by root accounts.",
             reason="root",
-            resource=target_arn,
+            resource=attempt.target_arn,
             explanation="Denied: root identities may not assume roles; use a RAM user.",
         )
+    return f"{caller.principal_description} may assume roles."
+
+
+def check_identity_policy(attempt: Attempt) -> str:
+    """Check 2: the caller's own policies allow sts:AssumeRole on the role (services are exempt).
+    It comes before the role is looked up, so a caller who may not assume roles there learns
+    nothing about which roles exist."""
+    caller, target = attempt.caller, attempt.target_arn
     if caller.kind is IdentityKind.SERVICE:
-        return
-    decision = authorize(caller, "sts:AssumeRole", target_arn, context)
+        return "Services hold no identity policies; a service role's trust decides."
+    decision = authorize(caller, "sts:AssumeRole", target, attempt.context)
+    explanation = explain_decision(caller, decision, "sts:AssumeRole", target)
     if not decision.allowed:
         raise AssumeRoleDenied(
             "NoPermission",
             "You are not authorized to do this action. You should be authorized by RAM.",
             reason="identity",
-            resource=target_arn,
-            explanation=explain_decision(caller, decision, "sts:AssumeRole", target_arn),
+            resource=target,
+            explanation=explanation,
         )
+    return explanation
 
 
-def check_trust(caller: Identity, role: Role, context: dict[str, Any]) -> None:
+def check_role_exists(attempt: Attempt) -> str:
+    attempt.role = find_role(attempt.account_id, attempt.role_name, attempt.versions)
+    if attempt.role is None:
+        raise AssumeRoleDenied(
+            "EntityNotExist.Role",
+            "The specified Role not exists .",
+            reason="not_found",
+            http_status=404,
+            resource=attempt.target_arn,
+        )
+    return f"Role {attempt.role.name} of account {attempt.role.account_id}."
+
+
+def check_role_trust(attempt: Attempt) -> str:
     """Check 3: the role's trust policy must trust the caller under the request's context."""
-    decision = trust_allows(role.trust_policy, trust_principal(caller), context)
+    caller, role = attempt.caller, attempt.role
+    assert role is not None
+    attempt.conditions = trust_context(caller, attempt.context, attempt.request.external_id)
+    decision = trust_allows(role.trust_policy, trust_principal(caller), attempt.conditions)
     if not decision.allowed:
         raise AssumeRoleDenied(
             "NoPermission",
@@ -213,54 +277,87 @@ def check_trust(caller: Identity, role: Role, context: dict[str, Any]) -> None:
             explanation=f"Denied: the trust policy of role {role.name} does not trust "
             f"{caller.principal_description}.",
         )
+    return explain(
+        decision,
+        principal_description=caller.principal_description,
+        action="sts:AssumeRole",
+        resource=role.arn,
+    )
 
 
-# A role by (account, case-insensitive name), on the ``iam_role_account_lname`` index; ``r`` is
-# the role's alias in every join that finds one this way.
-ROLE_BY_NAME = "r.account_id = %s AND LOWER(r.name) = LOWER(%s)"
-ROLE_TABLES = (
-    Table(Role, "r", columns=IDENTITY_ROLE_FIELDS),
-    Table(Account, "a", on="a.id = r.account_id", required=True, columns=IDENTITY_ACCOUNT_FIELDS),
-)
+def check_duration(attempt: Attempt) -> str:
+    """Check 4: within [900, the role's maximum] (3600 at most for a chained session)."""
+    assert attempt.role is not None
+    chained = attempt.caller.kind is IdentityKind.ROLE_SESSION
+    ceiling = min(attempt.role.max_session_duration, CHAINED_MAX_DURATION if chained else 43200)
+    if attempt.max_duration is not None:
+        ceiling = min(ceiling, attempt.max_duration)
+    if attempt.duration is None:
+        attempt.duration = min(attempt.default_duration, ceiling)
+    if not MIN_DURATION <= attempt.duration <= ceiling:
+        raise duration_error()
+    return f"{attempt.duration} seconds, within [{MIN_DURATION}, {ceiling}]."
 
 
 @dataclass(frozen=True)
-class KnownRole:
-    """The role a RoleArn names, read earlier in the same request (the API reads it with the
-    caller's access key, in one round trip); ``role`` is None when no such role exists."""
+class Check:
+    """One check of AssumeRole, in order. ``decided_by`` names whose data it reads: the caller's
+    account ("caller") or the role's ("role"); the simulator leaves such a check to another
+    account rather than read it."""
 
-    account_id: str
-    role_name: str
-    role: Role | None
-
-    def answers(self, account_id: str, role_name: str) -> bool:
-        return self.account_id == account_id and self.role_name.lower() == role_name.lower()
+    title: str
+    run: Callable[[Attempt], str]
+    decided_by: str = ""
 
 
-def with_account(role: Role | None, account: Account | None) -> Role | None:
-    """A role read with its account in one join, the account set so no query follows."""
-    if role is not None:
-        role.account = account
-    return role
+CHECKS = (
+    Check("Request parameters", check_input),
+    Check("Caller kind", check_caller_kind),
+    Check("Identity policy allows sts:AssumeRole", check_identity_policy, decided_by="caller"),
+    Check("Role exists", check_role_exists, decided_by="role"),
+    Check("Trust policy trusts the caller", check_role_trust, decided_by="role"),
+    Check("Duration", check_duration, decided_by="role"),
+)
 
 
-def find_role(account_id: str, role_name: str, known: KnownRole | None = None) -> Role:
-    """The role and its account by (account, case-insensitive name): one prepared statement on
-    the ``iam_role_account_lname`` index, unless ``known`` already holds the answer."""
-    if known is not None and known.answers(account_id, role_name):
-        role = known.role
-    else:
-        found = fetch_one(ROLE_TABLES, ROLE_BY_NAME, [account_id, role_name])
-        role = None if found is None else with_account(*found)
-    if role is None:
-        raise AssumeRoleDenied(
-            "EntityNotExist.Role",
-            "The specified Role not exists .",
-            reason="not_found",
-            status=404,
-            resource=role_arn(account_id, role_name),
+def find_role(
+    account_id: str, role_name: str, versions: dict[str, Any] | None = None
+) -> Role | None:
+    """The role with its account by (account, case-insensitive name), on the
+    ``iam_role_account_lname`` index; reused from an earlier request while the role's account has
+    the version this request read (``sts.row_cache``)."""
+    key = (account_id, role_name.lower())
+    stamp = row_cache.stamp_of(versions or {}, [account_id])
+    role = row_cache.roles.get(key, stamp)
+    if role is row_cache.MISSING:
+        role = (
+            Role.objects.select_related("account")
+            .only(*ROLE_READ)
+            .alias(lower_name=Lower("name"))
+            .filter(account_id=account_id, lower_name=role_name.lower())
+            .first()
         )
+        row_cache.roles.put(key, stamp, role)
     return role
+
+
+ROLE_READ = (*IDENTITY_ROLE_FIELDS, *(f"account__{name}" for name in IDENTITY_ACCOUNT_FIELDS))
+
+
+def worded_for_the_caller(attempt: Attempt, denied: AssumeRoleDenied) -> AssumeRoleDenied:
+    """A caller of another account is told the same, in the same words, whether the role is
+    missing or does not trust it: whether a role exists is the other account's business, and any
+    tenant could otherwise list another tenant's roles."""
+    if not attempt.crosses_accounts or denied.reason not in ("not_found", "trust"):
+        return denied
+    return AssumeRoleDenied(
+        "NoPermission",
+        UNTRUSTED_MESSAGE,
+        reason="trust",
+        resource=attempt.target_arn,
+        explanation=f"Denied: account {attempt.account_id} has no role "
+        f"{attempt.role_name.lower()} that trusts {attempt.caller.principal_description}.",
+    )
 
 
 def caller_revision(caller: Identity) -> int:
@@ -278,29 +375,24 @@ def assume_role(
     channel: str = RoleSession.Channel.API,
     default_duration: int = DEFAULT_DURATION,
     max_duration: int | None = None,
-    known_role: KnownRole | None = None,
-    nonce: PendingNonce | None = None,
+    versions: dict[str, Any] | None = None,
 ) -> IssuedRoleSession:
-    """Run every check and issue a role session; audit a refusal and raise. ``known_role`` is
-    the target role if the caller has read it already; it is used only after check 2, as if read
-    then.
-
-    Every check only reads; the one write is the session row with its audit event, inserted
-    together in a single statement (``insert_together``), so no transaction needs opening. An API
-    request's ``nonce``, when still unspent, is spent by that same statement; if a copy of the
-    request spent it first, nothing is written and the call fails with ``SignatureNonceUsed``."""
+    """Run every check (``CHECKS``, in order) and issue a role session; audit a refusal and
+    raise it. Every check only reads; the one write is the session row with its audit event."""
+    attempt = Attempt(
+        caller,
+        request,
+        context or {},
+        versions or {},
+        default_duration=default_duration,
+        max_duration=max_duration,
+    )
     try:
-        return issue_role_session(
-            caller,
-            request,
-            actor=actor,
-            context=context or {},
-            channel=channel,
-            default_duration=default_duration,
-            max_duration=max_duration,
-            known_role=known_role,
-            nonce=nonce,
-        )
+        try:
+            for check in CHECKS:
+                check.run(attempt)
+        except AssumeRoleDenied as denied:
+            raise worded_for_the_caller(attempt, denied) from None
     except errors.ServiceError as error:
         match = ROLE_ARN_RE.match(request.role_arn or "")
         record(
@@ -318,71 +410,8 @@ def assume_role(
             },
         )
         raise
-
-
-def find_trusting_role(
-    caller: Identity,
-    account_id: str,
-    role_name: str,
-    conditions: dict[str, Any],
-    known: KnownRole | None = None,
-) -> Role:
-    """Checks 3 and the role's existence. A caller of another account is told the same, in the
-    same words, whether the role is missing or does not trust it: whether a role exists is the
-    other account's business, and any tenant could otherwise list another tenant's roles."""
-    try:
-        role = find_role(account_id, role_name, known)
-        check_trust(caller, role, conditions)
-    except AssumeRoleDenied as denied:
-        if account_id == caller.account_id or denied.reason not in ("not_found", "trust"):
-            raise
-        raise AssumeRoleDenied(
-            "NoPermission",
-            UNTRUSTED_MESSAGE,
-            reason="trust",
-            resource=role_arn(account_id, role_name),
-            explanation=f"Denied: account {account_id} has no role {role_name.lower()} that "
-            f"trusts {caller.principal_description}.",
-        ) from None
-    return role
-
-
-def issue_role_session(
-    caller: Identity,
-    request: AssumeRoleInput,
-    *,
-    actor: Actor,
-    context: dict[str, Any],
-    channel: str,
-    default_duration: int,
-    max_duration: int | None,
-    known_role: KnownRole | None = None,
-    nonce: PendingNonce | None = None,
-) -> IssuedRoleSession:
-    account_id, role_name, duration, policy = validate_input(request)
-    target_arn = role_arn(account_id, role_name)
-    check_caller(caller, target_arn, context)
-    conditions = trust_context(caller, context, request.external_id)
-    role = find_trusting_role(caller, account_id, role_name, conditions, known_role)
-    chained = caller.kind is IdentityKind.ROLE_SESSION
-    ceiling = min(role.max_session_duration, CHAINED_MAX_DURATION if chained else 43200)
-    if max_duration is not None:
-        ceiling = min(ceiling, max_duration)
-    duration = duration if duration is not None else min(default_duration, ceiling)
-    if not MIN_DURATION <= duration <= ceiling:
-        raise duration_error()
-    return issue(
-        caller,
-        role,
-        request,
-        policy=policy,
-        duration=duration,
-        actor=actor,
-        context=context,
-        channel=channel,
-        nonce=nonce,
-        conditions=conditions,
-    )
+    assert attempt.role is not None and attempt.duration is not None
+    return issue(attempt, actor=actor, channel=channel)
 
 
 def stored_context(conditions: dict[str, Any]) -> dict[str, Any]:
@@ -391,19 +420,12 @@ def stored_context(conditions: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in conditions.items() if isinstance(value, kept)}
 
 
-def issue(
-    caller: Identity,
-    role: Role,
-    request: AssumeRoleInput,
-    *,
-    policy: str | None,
-    duration: int,
-    actor: Actor,
-    context: dict[str, Any],
-    channel: str,
-    nonce: PendingNonce | None = None,
-    conditions: dict[str, Any] | None = None,
-) -> IssuedRoleSession:
+def issue(attempt: Attempt, *, actor: Actor, channel: str) -> IssuedRoleSession:
+    """The role session of an attempt that passed every check: its row, its audit event and its
+    credentials."""
+    caller, role, request = attempt.caller, attempt.role, attempt.request
+    policy, duration, context = attempt.policy, attempt.duration, attempt.context
+    assert role is not None and duration is not None
     now = timezone.now().replace(microsecond=0)
     expiration = now + timedelta(seconds=duration)
     access_key_id = new_sts_access_key_id()
@@ -436,7 +458,7 @@ def issue(
         expires=expiration,
         trust_revision=role.trust_revision,
         caller_revision=caller_revision(caller),
-        issued_context=stored_context(conditions or context),
+        issued_context=stored_context(attempt.conditions or context),
     )
     claims = RoleTokenClaims(
         access_key_id=access_key_id,
@@ -472,16 +494,8 @@ def issue(
             "SourceIdentity": source_identity,
         },
     )
-    try:
-        insert_together(session, event, first=nonce.insert() if nonce else None)
-    except IntegrityError as error:
-        if nonce is None or not nonces.is_conflict(error):
-            raise
-        nonce.spent = True  # by the copy of this request that got there first
-        raise nonces.used_error() from error
-    if nonce is not None:
-        nonce.written()
+    insert_together(session, event)
     if role.last_used is None or role.last_used < now - timedelta(minutes=1):
         Role.objects.filter(pk=role.pk).update(last_used=now)
-        role.last_used = now  # the row may be reused (``sts.cached``)
+        role.last_used = now  # the row may be reused (``sts.row_cache``)
     return IssuedRoleSession(role, session, access_key_id, secret, token, expiration)

@@ -10,24 +10,23 @@ role and its caller), whether the session still stands:
 - if the role's trust policy changed since issue (``trust_revision``), the trust policy must still
   trust the caller;
 - if the caller's account changed anything that feeds decisions since issue (its
-  ``authz_revision``), the caller must still be active and still hold ``sts:AssumeRole`` on the role.
+  ``version``), the caller must still be active and still hold ``sts:AssumeRole`` on the role.
 
 Re-checks run only when a revision moved, with the condition keys the session was issued under
 (``issued_context``), and their outcome is cached per (session, revisions) in a bounded LRU; a
 session found dead is marked revoked in the database once, with the reason. A user caller whose
 row is gone was deleted: the session is dead. The API keeps a check's outcome between requests
-under the accounts' versions (``sts.cached``, ``check_session_stamped``).
+under the accounts' versions (``sts.row_cache``).
 Chained sessions re-check their own trust; their parent's revocation does not cascade (as in AWS).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.utils import timezone
 
-from iam.authz import BoundedCache, authorize
+from iam.authz import authorize
 from iam.identity import (
     IDENTITY_ACCOUNT_FIELDS,
     IDENTITY_ROLE_FIELDS,
@@ -37,10 +36,9 @@ from iam.identity import (
     RoleSessionInfo,
     identity_for_user,
 )
-from iam.models import Account, Role, User
+from iam.models import Role
 from iam.policy import TrustPrincipal, trust_allows
-from iam.rows import Table, fetch_one, fetch_one_with
-from iam.versions import stamp_expression
+from iam.policy.cache import BoundedCache
 from sts.models import RoleSession, SessionStanding
 
 recheck_outcomes = BoundedCache(8192)
@@ -73,48 +71,27 @@ SESSION_CHECK_FIELDS = (
     "ended",
     "end_reason",
 )
-SESSION_TABLES = (
-    Table(RoleSession, "s", columns=SESSION_CHECK_FIELDS),
-    Table(Role, "r", on="r.id = s.role_id", columns=IDENTITY_ROLE_FIELDS),
-    Table(Account, "ra", on="ra.id = r.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
-    Table(User, "u", on="u.id = s.caller_user_id", columns=IDENTITY_USER_FIELDS),
-    Table(Account, "ua", on="ua.id = u.account_id", columns=IDENTITY_ACCOUNT_FIELDS),
+SESSION_READ = (
+    *SESSION_CHECK_FIELDS,
+    *(f"role__{name}" for name in IDENTITY_ROLE_FIELDS),
+    *(f"role__account__{name}" for name in IDENTITY_ACCOUNT_FIELDS),
+    *(f"caller_user__{name}" for name in IDENTITY_USER_FIELDS),
+    *(f"caller_user__account__{name}" for name in IDENTITY_ACCOUNT_FIELDS),
 )
 
 
 def load_session(session_id: str) -> RoleSession | None:
-    """The session row with its role and its caller (and their accounts): one prepared join."""
-    found = fetch_one(SESSION_TABLES, "s.session_id = %s", [session_id])
-    return None if found is None else joined_session(found)
-
-
-def joined_session(found: list[Any]) -> RoleSession:
-    session, role, role_account, caller, caller_account = found
-    # Assigning fills Django's related-object caches, so ``session.role.account`` and
-    # ``session.caller_user.account`` cost no further query (None when the role is gone).
-    if role is not None:
-        role.account = role_account
-    if caller is not None:
-        caller.account = caller_account
-    session.role = role
-    session.caller_user = caller
-    return session
+    """The session row with its role and its caller (and their accounts): one join."""
+    return (
+        RoleSession.objects.select_related("role__account", "caller_user__account")
+        .only(*SESSION_READ)
+        .filter(session_id=session_id)
+        .first()
+    )
 
 
 def check_session(session_id: str) -> SessionState:
     return session_state(load_session(session_id))
-
-
-def check_session_stamped(
-    session_id: str, account_ids: list[str]
-) -> tuple[tuple[int, ...], SessionState]:
-    """``check_session`` with the accounts' versions (``iam.versions``) read in the same
-    statement, hence from the same snapshot: the stamp the outcome may be kept under.
-    PostgreSQL only."""
-    stamp, found = fetch_one_with(
-        stamp_expression(), [account_ids], SESSION_TABLES, "s.session_id = %s", [session_id]
-    )
-    return tuple(stamp), session_state(None if found is None else joined_session(found))
 
 
 def session_state(session: RoleSession | None) -> SessionState:
@@ -148,7 +125,7 @@ def revocation_reason(session: RoleSession, role: Role | None) -> str:
     if caller is None and session.caller_arn.split(":", 4)[-1].startswith("user/"):
         # A user caller's row is missing only once the user was deleted (the key is then NULL).
         return f"user {session.caller_arn.rsplit('/', 1)[-1]} was deleted"
-    caller_revision = caller.account.authz_revision if caller is not None else 0
+    caller_revision = caller.account.version if caller is not None else 0
     if role.trust_revision == session.trust_revision and caller_revision == session.caller_revision:
         return ""
     key = (session.session_id, role.trust_revision, caller_revision)

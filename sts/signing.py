@@ -51,6 +51,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from urllib.parse import quote, quote_plus
 
+from iam.errors import ServiceError
+
 SignatureVersion = Literal["v2", "v3"]
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
@@ -90,14 +92,11 @@ SIGNATURE_MISMATCH_PREFIX = (
 INCOMPLETE_SIGNATURE_PREFIX = "The request signature does not conform to Aliyun standards."
 
 
-class SignatureError(Exception):
+class SignatureError(ServiceError):
     """A refused request signature, in Alibaba's words."""
 
     def __init__(self, code: str, message: str, http_status: int = 400) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.http_status = http_status
+        super().__init__(code, message, http_status=http_status)
 
 
 def missing(name: str) -> SignatureError:

@@ -10,7 +10,7 @@ Why authenticated encryption and not just a MAC
 
 Format
     ``"CAIS" + base64url(envelope)`` (real Alibaba tokens start with ``CAIS`` too; base64url needs
-    no escaping in query strings). The envelope is ``sts.crypto``'s: format version byte, key id,
+    no escaping in query strings). The envelope is ``iam.ciphers``'s: format version byte, key id,
     96-bit random nonce, ciphertext+tag, with the header and the purpose label bound as
     associated data. The key id inside lets old keys keep opening tokens after rotation while the
     newest key (first in the ring) mints new ones.
@@ -40,7 +40,8 @@ from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sts.crypto import InvalidCiphertext, KeyRing, b64url_decode, b64url_encode, seal, unseal
+from iam.ciphers import InvalidCiphertext, KeyRing, b64url_decode, b64url_encode, seal, unseal
+from iam.errors import ServiceError
 
 TOKEN_PREFIX = "CAIS"
 TOKEN_PURPOSE = b"role-token"
@@ -53,14 +54,11 @@ PAYLOAD_JSON = 0
 PAYLOAD_ZLIB_JSON = 1
 
 
-class TokenError(Exception):
+class TokenError(ServiceError):
     """A SecurityToken refusal in Alibaba's words."""
 
     def __init__(self, code: str, message: str, http_status: int = 400) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.http_status = http_status
+        super().__init__(code, message, http_status=http_status)
 
 
 def malformed() -> TokenError:

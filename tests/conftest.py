@@ -12,13 +12,13 @@ PASSWORD = "Test-pass-123"
 def fresh_policy_caches() -> None:
     """Per-process caches key on database ids, which a rolled-back test may hand out again."""
     from iam.authz import policy_sets
-    from sts import cached
+    from sts import row_cache
     from sts.sessions import recheck_outcomes
 
     policy_sets.clear()
     recheck_outcomes.clear()
-    cached.forget_all()
-    cached.key_owners.clear()
+    row_cache.forget_all()
+    row_cache.key_secrets.clear()
 
 
 @pytest.fixture

@@ -634,7 +634,7 @@ def api_answer(client: Client, caller: Caller, action: str, params: dict[str, st
 
 
 def sweep_api(world: World, persona: str) -> Findings:
-    from sts.api import ACTIONS
+    from iam.rpc import ACTIONS
 
     assert {name for _, name in ACTIONS} == set(OBJECT_PARAMETERS), "a new action: add it here"
     findings = Findings()

@@ -30,7 +30,8 @@ class LogonForm(forms.Form):
 @login_not_required
 def root(request: HttpRequest) -> HttpResponse:
     """``/``: an RPC API call when it carries ``Action`` or ``x-acs-action``, else the console."""
-    from sts.api import api_entry, is_api_request
+    from iam.rpc import is_api_request
+    from sts.front_door import api_entry
 
     if is_api_request(request):
         return api_entry(request)

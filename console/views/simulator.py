@@ -1,12 +1,12 @@
 """Console: the policy simulator — what would be decided for a principal, and why.
 
 Read-only: both forms submit with GET (so a 403 page can link here prefilled), and every decision
-comes from the real authorizer through ``iam.simulate``. Open to anyone who may read the
+comes from the real authorizer through ``sts.simulate``. Open to anyone who may read the
 account's policies (``ram:GetPolicy`` on ``policy/*``), so read-only auditors can use it. Nothing
 is changed, but every simulation is one event of the account's audit trail
 (``ram:SimulatePolicy``, ``ram:SimulateAssumeRole``): what was asked and what it answered.
 Principals are this account's; a user of another account is simulated only as named, against this
-account's roles (``iam.simulate``).
+account's roles (``sts.simulate``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from django.views.decorators.http import require_GET
 from console.actor import console_actor
 from console.http import ConsoleRequest, current_account, require_account_action
 from console.views.common import fragment_or_page
+from iam.arns import ROLE_ARN_RE
 from iam.audit import record
 from iam.models import Account, AuditEvent, Group, Role, User
-from iam.simulate import (
+from sts.simulate import (
     ActionResult,
     AssumeRoleSimulation,
     OtherAccountUser,
@@ -35,7 +36,6 @@ from iam.simulate import (
     simulate_assume_role,
     split_actions,
 )
-from sts.assume import ROLE_ARN_RE
 
 TRI_STATE = [("", "Not set"), ("true", "Yes"), ("false", "No")]
 

@@ -10,8 +10,9 @@ from django.test import override_settings
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
+from iam.errors import InvalidParameter
 from iam.models import Policy, Role, User
-from sts.api import ApiError, render_error
+from iam.rpc import render_error
 from sts.models import RoleSession
 from tests.api.conftest import system_policy
 from tests.api.test_wire import call, signed_query
@@ -195,7 +196,7 @@ def test_a_trust_policy_with_a_lone_surrogate_is_refused(client, admin) -> None:
 def test_an_error_text_always_encodes(response_format: str) -> None:
     """Whatever an error echoes (a lone surrogate, control characters XML cannot carry), the
     answer is UTF-8 its client can parse."""
-    error = ApiError("InvalidParameter", "bad \ud800 \x01 <&> \ufffe end")
+    error = InvalidParameter("InvalidParameter", "bad \ud800 \x01 <&> \ufffe end")
     response = render_error(error, response_format, "request-id", "host")
     text = response.content.decode("utf-8")
     if response_format == "json":

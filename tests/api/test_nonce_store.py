@@ -11,11 +11,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from iam import errors
-from iam.audit import SYSTEM_ACTOR
-from iam.identity import identity_for_user
-from iam.models import AuditEvent
+from iam.models import Account
 from sts import nonces
-from sts.assume import AssumeRoleInput, assume_role
 from sts.models import RoleSession, UsedNonce
 from tests.api.conftest import World
 from tests.api.sdk import assume, sts
@@ -33,13 +30,30 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+def spent(store, access_key_id: str, nonce: str, account_ids=()) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        store.spend(access_key_id, nonce, timezone.now(), list(account_ids))
+    except errors.ServiceError as error:
+        assert error.code == "SignatureNonceUsed"
+        return False
+    return True
+
+
 @pytest.mark.django_db
 def test_the_database_store_spends_a_nonce_once_per_access_key() -> None:
-    now = timezone.now()
-    assert nonces.spend_in_database("LTAIone", "n-1", now)
-    assert not nonces.spend_in_database("LTAIone", "n-1", now)
-    assert nonces.spend_in_database("LTAItwo", "n-1", now)
+    store = nonces.DatabaseNonces()
+    assert spent(store, "LTAIone", "n-1")
+    assert not spent(store, "LTAIone", "n-1")
+    assert spent(store, "LTAItwo", "n-1")
     assert UsedNonce.objects.filter(nonce="n-1").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_database_store_reads_the_versions_of_the_accounts_that_exist(account_a) -> None:  # type: ignore[no-untyped-def]
+    versions = nonces.DatabaseNonces().spend(
+        "LTAIone", "n-2", timezone.now(), [account_a.pk, "1234567890123456"]
+    )
+    assert versions == {account_a.pk: Account.objects.get(pk=account_a.pk).version}
 
 
 @pytest.mark.django_db
@@ -48,7 +62,7 @@ def test_the_database_store_sweeps_rows_older_than_twice_the_window(monkeypatch)
     UsedNonce.objects.create(access_key_id="LTAIold", nonce="old", seen=now - timedelta(hours=1))
     UsedNonce.objects.create(access_key_id="LTAIold", nonce="recent", seen=now)
     monkeypatch.setattr(nonces.random, "random", lambda: 0.0)
-    assert nonces.spend_in_database("LTAIold", "new", now)
+    assert spent(nonces.DatabaseNonces(), "LTAIold", "new")
     assert set(UsedNonce.objects.values_list("nonce", flat=True)) == {"recent", "new"}
 
 
@@ -56,12 +70,12 @@ def test_the_redis_store_spends_a_nonce_once_and_forgets_it_after_twice_the_wind
     redis_url: str,
 ) -> None:
     nonce = secrets.token_hex(16)
-    worker_1 = redis.Redis.from_url(redis_url)
-    worker_2 = redis.Redis.from_url(redis_url)  # another process's client
-    assert nonces.spend_in_redis(worker_1, "LTAIone", nonce)
-    assert not nonces.spend_in_redis(worker_2, "LTAIone", nonce)
-    assert nonces.spend_in_redis(worker_2, "LTAItwo", nonce)
-    ttl = worker_1.ttl(nonces.redis_key("LTAIone", nonce))
+    worker_1 = nonces.RedisNonces(redis.Redis.from_url(redis_url))
+    worker_2 = nonces.RedisNonces(redis.Redis.from_url(redis_url))  # another process's client
+    assert spent(worker_1, "LTAIone", nonce, ["1234567890123456"])
+    assert not spent(worker_2, "LTAIone", nonce)
+    assert spent(worker_2, "LTAItwo", nonce)
+    ttl = worker_1.client.ttl(nonces.redis_key("LTAIone", nonce))
     assert 1790 < ttl <= 1800
 
 
@@ -75,8 +89,16 @@ def test_redis_keys_are_fixed_length_whatever_the_client_sends() -> None:
 def test_an_unreachable_redis_fails_closed_with_service_unavailable() -> None:
     client = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
     with pytest.raises(errors.ServiceError) as caught:
-        nonces.spend_in_redis(client, "LTAIone", "n")
-    assert (caught.value.code, caught.value.status) == ("ServiceUnavailable", 503)
+        nonces.RedisNonces(client).spend("LTAIone", "n", timezone.now(), [])
+    assert (caught.value.code, caught.value.http_status) == ("ServiceUnavailable", 503)
+
+
+def test_the_store_is_chosen_once_from_the_settings(redis_url: str) -> None:
+    with override_settings(NONCE_STORE_URL=""):
+        assert isinstance(nonces.nonce_store(), nonces.DatabaseNonces)
+        assert nonces.nonce_store() is nonces.nonce_store()
+    with override_settings(NONCE_STORE_URL=redis_url):
+        assert isinstance(nonces.nonce_store(), nonces.RedisNonces)
 
 
 @pytest.mark.django_db
@@ -135,45 +157,6 @@ def test_a_refused_assume_role_spends_its_nonce_all_the_same(  # type: ignore[no
     assert (first.status_code, first.json()["Code"]) == (status, code)
     assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")
     assert UsedNonce.objects.filter(access_key_id=key_id, nonce=nonce).count() == 1
-
-
-@pytest.mark.django_db
-def test_assume_role_whose_nonce_a_concurrent_copy_spent_first_writes_nothing(
-    setup, user_a
-) -> None:  # type: ignore[no-untyped-def]
-    """The state a race leaves: the look-up saw the nonce unspent, then a copy of the request
-    spent it before this one's write. That write fails whole: no session, no success event."""
-    role, key_id, _ = setup
-    now = timezone.now()
-    assert nonces.spend_in_database(key_id, "raced", now)  # the copy's spend
-    pending = nonces.PendingNonce(key_id, "raced", now)
-    with pytest.raises(errors.ServiceError) as caught:
-        assume_role(
-            identity_for_user(user_a),
-            AssumeRoleInput(role_arn=role.arn, session_name="raced"),
-            actor=SYSTEM_ACTOR,
-            nonce=pending,
-        )
-    assert (caught.value.code, caught.value.status) == ("SignatureNonceUsed", 400)
-    assert pending.spent
-    assert not RoleSession.objects.filter(session_name="raced").exists()
-    events = AuditEvent.objects.filter(action="sts:AssumeRole", resource_arn=role.arn)
-    assert list(events.values_list("result", "error_code")) == [("Failure", "SignatureNonceUsed")]
-
-
-@pytest.mark.django_db
-def test_assume_role_spends_a_pending_nonce_with_its_session(setup, user_a) -> None:  # type: ignore[no-untyped-def]
-    role, key_id, _ = setup
-    pending = nonces.PendingNonce(key_id, "fresh", timezone.now())
-    issued = assume_role(
-        identity_for_user(user_a),
-        AssumeRoleInput(role_arn=role.arn, session_name="fresh"),
-        actor=SYSTEM_ACTOR,
-        nonce=pending,
-    )
-    assert pending.spent and pending.settle()
-    assert RoleSession.objects.filter(pk=issued.session.pk).exists()
-    assert UsedNonce.objects.filter(access_key_id=key_id, nonce="fresh").count() == 1
 
 
 @pytest.mark.django_db

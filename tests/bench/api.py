@@ -495,7 +495,7 @@ def main() -> None:
             )
         titles = {
             "database": "server with nonces in PostgreSQL (it also serves the baseline)",
-            "redis": "server with nonces in Redis (and the rows of sts.cached)",
+            "redis": "server with nonces in Redis (and the rows of sts.row_cache)",
         }
         for store, (server, _) in servers.items():
             sizes_after = worker_rss(server.pid)

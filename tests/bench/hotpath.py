@@ -8,7 +8,7 @@ process's CPU (Python) and the CPU of this connection's PostgreSQL backend (from
 request. Sequential wall time includes each commit's wait for the disk, which the closed-loop
 benchmark (``tests.bench.api``) overlaps with other requests' work. The phases are those of
 ``tests.bench.api``, against the same database (DATABASE_URL, default ``ram_console_bench``),
-with nonces in the database, or with ``--redis`` in Redis (and the rows of ``sts.cached`` reused).
+with nonces in the database, or with ``--redis`` in Redis (the accounts' versions read there).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from iam.demo import seed_demo_world, trust_accounts
 from iam.errors import ServiceError
 from iam.identity import identity_for_user
 from iam.models import Account, Policy, Role, User
-from iam.simulate import find_caller, simulate_assume_role
 from sts.assume import AssumeRoleInput, assume_role
+from sts.simulate import find_caller, simulate_assume_role
 
 pytestmark = pytest.mark.django_db
 

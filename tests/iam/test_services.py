@@ -513,9 +513,9 @@ def test_attach_policies_is_one_transaction(account_a: Account, user_a: User) ->
 
 
 def test_attach_bumps_the_account_revision(account_a: Account, user_a: User) -> None:
-    before = Account.objects.get(pk=account_a.pk).authz_revision
+    before = Account.objects.get(pk=account_a.pk).version
     services.attach_policy(SYSTEM_ACTOR, user_a, system_policy("ReadOnlyAccess"))
-    assert Account.objects.get(pk=account_a.pk).authz_revision > before
+    assert Account.objects.get(pk=account_a.pk).version > before
 
 
 # --- groups

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sts.crypto import InvalidCiphertext, KeyRing, SecretBox, b64url_decode, b64url_encode
+from iam.ciphers import InvalidCiphertext, KeyRing, SecretBox, b64url_decode, b64url_encode
 from sts.tokens import (
     PAYLOAD_ZLIB_JSON,
     RoleTokenClaims,

@@ -2,10 +2,9 @@
 
 Nothing here decides anything itself. A permission simulation asks ``iam.authz.authorize`` (users
 and role sessions) or ``iam.policy.evaluate`` (a group's policies alone), exactly as a real request
-would be decided; an AssumeRole simulation runs the very checks of ``sts.assume`` one by one
-(``validate_input``, ``check_caller``, ``find_role``, ``check_trust`` and the duration rule) and
-stops at the first that refuses, as AssumeRole does. What this module adds is presentation: the
-policy documents pretty-printed statement by statement, with the deciding statements marked.
+would be decided; an AssumeRole simulation runs AssumeRole's own sequence of checks
+(``sts.assume.CHECKS``) one by one and stops at the first that refuses, as AssumeRole does.
+What this module adds is presentation: the policy documents pretty-printed statement by statement, with the deciding statements marked.
 
 Only the simulating account's principals are simulated. A user of another account is taken as
 named and never read, so the answer does not depend on whether it exists: its trust check runs
@@ -17,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +26,6 @@ from iam.authz import attached_policies, authorize, explain_decision
 from iam.errors import ServiceError
 from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
 from iam.models import Account, Group, Role, User
-from iam.models import role_arn as arn_of_role
 from iam.policy import (
     Decision,
     ParsedPolicy,
@@ -37,8 +34,8 @@ from iam.policy import (
     evaluate,
     explain,
     parse_policy,
-    trust_allows,
 )
+from sts import assume
 
 VERDICTS = {"Allow": "Allow", "ExplicitDeny": "Explicit deny", "ImplicitDeny": "Implicit deny"}
 SESSION_POLICY_NAME = "session policy"
@@ -254,7 +251,9 @@ CALLER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
 
 @dataclass
-class Check:
+class Step:
+    """One of AssumeRole's checks as the simulation went through it."""
+
     name: str
     status: str = NOT_REACHED
     detail: str = ""
@@ -262,7 +261,7 @@ class Check:
 
 @dataclass
 class AssumeRoleSimulation:
-    checks: list[Check]
+    checks: list[Step]
     deciding_accounts: list[str] = field(default_factory=list)
 
     @property
@@ -270,7 +269,7 @@ class AssumeRoleSimulation:
         return all(check.status == PASSED for check in self.checks)
 
     @property
-    def failed_check(self) -> Check | None:
+    def failed_check(self) -> Step | None:
         return next((check for check in self.checks if check.status == FAILED), None)
 
     @property
@@ -289,7 +288,7 @@ class AssumeRoleSimulation:
             return f"Allow if account {', '.join(self.deciding_accounts)} allows"
         return "Not decided"
 
-    def leave_to(self, check: Check, account_name: str, detail: str) -> None:
+    def leave_to(self, check: Step, account_name: str, detail: str) -> None:
         check.status, check.detail = (
             DECIDED_ELSEWHERE,
             f"Decided by account {account_name}: {detail}",
@@ -370,84 +369,52 @@ def simulate_assume_role(
     duration: str = "",
     session_policy: str = "",
 ) -> AssumeRoleSimulation:
-    """Run the checks of ARCHITECTURE §4 in AssumeRole's order; stop at the first refusal.
+    """Run AssumeRole's own checks (``sts.assume.CHECKS``) in their order; stop at the first
+    refusal.
 
-    ``account`` is the simulating account. What only another account can answer is left to it
-    and marked so: the identity check of its users, and the role, trust and duration checks of
-    its roles; none of its data is read.
+    ``account`` is the simulating account. A check that would read another account's data is
+    left to that account and marked so: the identity check of its users, and the role, trust and
+    duration checks of its roles; none of its data is read.
     """
-    from sts import assume  # sts builds on iam; import late to keep iam importable on its own
-
-    simulation = AssumeRoleSimulation(
-        [
-            Check("Request parameters"),
-            Check("Caller kind"),
-            Check("Identity policy allows sts:AssumeRole"),
-            Check("Role exists"),
-            Check("Trust policy trusts the caller"),
-            Check("Duration"),
-        ]
-    )
+    simulation = AssumeRoleSimulation([Step(check.title) for check in assume.CHECKS])
     other = caller if isinstance(caller, OtherAccountUser) else None
     identity = other.identity() if other else identity_for_user(caller)  # type: ignore[arg-type]
-    context: dict[str, Any] = {"acs:SourceIp": source_ip} if source_ip else {}
-    request = assume.AssumeRoleInput(
-        role_arn=role_arn.strip(),
-        session_name="simulator",
-        duration_seconds=duration or None,
-        policy=session_policy or None,
-        external_id=external_id or None,
+    attempt = assume.Attempt(
+        identity,
+        assume.AssumeRoleInput(
+            role_arn=role_arn.strip(),
+            session_name="simulator",
+            duration_seconds=duration or None,
+            policy=session_policy or None,
+            external_id=external_id or None,
+        ),
+        {"acs:SourceIp": source_ip} if source_ip else {},
     )
-    steps = iter(simulation.checks)
-    step = next(steps)
-    try:
-        account_id, role_name, seconds, _ = assume.validate_input(request)
-        step.status, step.detail = PASSED, "RoleArn, duration and session policy are well formed."
-        target = arn_of_role(account_id, role_name)
-        step = next(steps)
-        if identity.kind is IdentityKind.ROOT:
-            assume.check_caller(identity, target, context)
-        step.status, step.detail = PASSED, caller_words(identity, other)
-        step = next(steps)
-        if other is not None:
+    for check, step in zip(assume.CHECKS, simulation.checks, strict=True):
+        if check.decided_by == "caller" and other is not None:
             simulation.leave_to(
                 step,
                 other.account_name,
-                f"its own policies must allow sts:AssumeRole on {target}; they are not read here.",
+                f"its own policies must allow sts:AssumeRole on {attempt.target_arn}; they are "
+                "not read here.",
             )
-        else:
-            assume.check_caller(identity, target, context)
-            decision = authorize(identity, "sts:AssumeRole", target, context)
-            step.status = PASSED
-            step.detail = explain_decision(identity, decision, "sts:AssumeRole", target)
-        if account_id != account.pk:
-            leave_role_checks(simulation, steps, account_id, hosted_alias(account_id))
-            return simulation
-        step = next(steps)
-        role = assume.find_role(account_id, role_name)
-        step.status, step.detail = PASSED, f"Role {role.name} of account {role.account_id}."
-        step = next(steps)
-        trust_context = assume.trust_context(identity, context, request.external_id)
-        assume.check_trust(identity, role, trust_context)
-        trust = trust_allows(role.trust_policy, assume.trust_principal(identity), trust_context)
+            continue
+        if check.decided_by == "role" and attempt.account_id != account.pk:
+            leave_role_checks(simulation, step, attempt.account_id)
+            if step.status == FAILED:
+                break
+            continue
+        try:
+            step.detail = check.run(attempt)
+        except assume.AssumeRoleDenied as denied:
+            step.status, step.detail = FAILED, denied.explanation
+            break
+        except ServiceError as error:
+            step.status, step.detail = FAILED, f"{error.code}: {error.message}"
+            break
         step.status = PASSED
-        step.detail = explain(
-            trust,
-            principal_description=identity.principal_description,
-            action="sts:AssumeRole",
-            resource=role.arn,
-        )
-        step = next(steps)
-        ceiling = min(role.max_session_duration, 43200)
-        chosen = seconds if seconds is not None else min(assume.DEFAULT_DURATION, ceiling)
-        if not assume.MIN_DURATION <= chosen <= ceiling:
-            raise assume.duration_error()
-        step.status = PASSED
-        step.detail = f"{chosen} seconds, within [{assume.MIN_DURATION}, {ceiling}]."
-    except assume.AssumeRoleDenied as denied:
-        step.status, step.detail = FAILED, denied.explanation
-    except ServiceError as error:
-        step.status, step.detail = FAILED, f"{error.code}: {error.message}"
+        if check.run is assume.check_caller_kind:
+            step.detail = caller_words(identity, other)
     return simulation
 
 
@@ -460,21 +427,18 @@ def caller_words(identity: Identity, other: OtherAccountUser | None) -> str:
     )
 
 
-def leave_role_checks(
-    simulation: AssumeRoleSimulation, steps: Iterator[Check], account_id: str, alias: str
-) -> None:
+def leave_role_checks(simulation: AssumeRoleSimulation, step: Step, account_id: str) -> None:
     """A role of another account: whether it exists, trusts the caller and allows the duration
     is that account's to say; its roles are not read here. An account not hosted here has no
     role anyone here can assume."""
+    alias = hosted_alias(account_id)
     if not alias:
-        step = next(steps)
         step.status = FAILED
         step.detail = f"Account {account_id} is not hosted here: none of its roles can be assumed."
         return
-    details = [
-        "its roles are not read here.",
-        "its role's trust policy is not read here.",
-        "its role's maximum session duration is not read here.",
-    ]
-    for step, detail in zip(steps, details, strict=True):
-        simulation.leave_to(step, f"{alias} ({account_id})", detail)
+    read = {
+        "Role exists": "its roles are not read here.",
+        "Trust policy trusts the caller": "its role's trust policy is not read here.",
+        "Duration": "its role's maximum session duration is not read here.",
+    }
+    simulation.leave_to(step, f"{alias} ({account_id})", read[step.name])
