@@ -253,7 +253,7 @@ def console_client(server: Server, tally: Tally, number: int, until: float) -> N
         tally.console_writes.append(("ram:CreateRole", name))
         if post(f"/authorize/role/{name}/", {"policy": f"System:{POLICY}"}) == 302:
             tally.console_writes.append(("ram:AttachPolicyToRole", name))
-            if post(f"/roles/{name}/policies/System/{POLICY}/remove/", {}) == 302:
+            if post(f"/authorize/role/{name}/detach/System/{POLICY}/", {}) == 302:
                 tally.console_writes.append(("ram:DetachPolicyFromRole", name))
         if post(f"/roles/{name}/delete/", {}) == 302:
             tally.console_writes.append(("ram:DeleteRole", name))
