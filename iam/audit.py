@@ -61,7 +61,7 @@ def new_event(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """The event ``record`` would append, unsaved: for a caller that inserts it together with
-    the change it describes (``iam.rows.insert_together``)."""
+    the change it describes (``iam.joint_insert.insert_together``)."""
     return AuditEvent(
         request_id=actor.request_id,
         channel=actor.channel,

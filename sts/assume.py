@@ -34,7 +34,7 @@ from iam.crypto import key_ring
 from iam.identity import IDENTITY_ACCOUNT_FIELDS, IDENTITY_ROLE_FIELDS, Identity, IdentityKind
 from iam.models import Role, role_arn
 from iam.policy import PolicyError, TrustPrincipal, explain, parse_policy, trust_allows
-from iam.rows import insert_together
+from iam.joint_insert import insert_together
 from sts import row_cache
 from sts.models import RoleSession
 from sts.tokens import RoleTokenClaims, issue_token, new_secret, new_sts_access_key_id

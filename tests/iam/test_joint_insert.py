@@ -1,4 +1,4 @@
-"""``iam.rows.insert_together``: several tables' new rows, all or none."""
+"""``iam.joint_insert.insert_together``: several tables' new rows, all or none."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from iam.audit import SYSTEM_ACTOR, new_event
 from iam.models import AuditEvent
-from iam.rows import insert_together
+from iam.joint_insert import insert_together
 from sts.models import RoleSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
