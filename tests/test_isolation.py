@@ -137,7 +137,7 @@ def tenant_values(world: World, code: str, parameters: tuple[str, ...]) -> Itera
     if parameters == ("user_name",):
         for user_key in ("auditor", "plain", "assumer", "viewer"):
             yield {**base, "user_name": tenant.users[user_key].name}
-    if parameters == ("kind", "name"):
+    if parameters[:2] == ("kind", "name"):
         yield {**base, "kind": "user", "name": tenant.users["plain"].name}
         yield {**base, "kind": "group", "name": tenant.group.name}  # type: ignore[union-attr]
     if "policy_type" in parameters and "version_id" not in parameters:
