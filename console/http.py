@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
+from iam import arns
 from iam.authz import AccessDenied, authorize, explain_decision, require
 from iam.identity import Identity
 from iam.models import Account, Group, Policy, Role, User
@@ -35,7 +36,7 @@ def current_account(request: ConsoleRequest) -> Account:
 
 def account_resource(request: ConsoleRequest, kind: str, name: str = "*") -> str:
     """``acs:ram::<uid>:role/<name>`` etc. for the current account."""
-    return f"acs:ram::{current_account(request).pk}:{kind}/{name}"
+    return arns.ram_arn(current_account(request).pk, f"{kind}/{name}")
 
 
 def allowed(request: ConsoleRequest, action: str, resource: str) -> bool:

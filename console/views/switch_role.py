@@ -19,11 +19,11 @@ from console.http import ConsoleRequest, get_role_or_404
 from console.models import RecentRole
 from console.switching import SESSION_KEY, remember_switch, return_to_logon_identity
 from console.views.common import search_query
+from iam.arns import role_arn
 from iam.audit import record
 from iam.auth import resolve_account
 from iam.errors import ServiceError
 from iam.identity import IdentityKind
-from iam.models import role_arn
 from iam.services import revoke_role_session, revoke_role_sessions
 from sts.assume import AssumeRoleDenied, AssumeRoleInput, assume_role
 from sts.models import RoleSession
