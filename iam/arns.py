@@ -1,19 +1,19 @@
 """RAM's resource names (ARNs), built and read in one place.
 
-Every ARN this service hands out, authorizes on or records is ``acs:ram::<account-id>:<relative-id>``
+Every ARN this service hands out, authorizes on or records is ``acs:ram::<account>:<relative-id>``
 (RAM has no region, so that segment is empty):
 
-==========================================================  ==========================================
-``acs:ram::<account-id>:root``                              an account's root identity
-``acs:ram::<account-id>:user/<name>``                       a RAM user
-``acs:ram::<account-id>:group/<name>``                      a group
-``acs:ram::<account-id>:role/<name>``                       a role (name lower-cased)
-``acs:ram::<account-id>:policy/<name>``                     a custom policy
-``acs:ram::system:policy/<name>``                           a system policy
-``acs:ram::<account-id>:assumed-role/<role>/<session>``     a role session (GetCallerIdentity)
-``acs:ram::<account-id>:role/<role>/<session>``             a role session (AssumeRole's answer)
-``acs:ram::service:<name>``                                 a service principal
-==========================================================  ==========================================
+======================================================  ==========================================
+``acs:ram::<account>:root``                             an account's root identity
+``acs:ram::<account>:user/<name>``                      a RAM user
+``acs:ram::<account>:group/<name>``                     a group
+``acs:ram::<account>:role/<name>``                      a role (name lower-cased)
+``acs:ram::<account>:policy/<name>``                    a custom policy
+``acs:ram::system:policy/<name>``                       a system policy
+``acs:ram::<account>:assumed-role/<role>/<session>``    a role session (GetCallerIdentity)
+``acs:ram::<account>:role/<role>/<session>``            a role session (AssumeRole's answer)
+``acs:ram::service:<name>``                             a service principal
+======================================================  ==========================================
 
 ``*`` as a name (``acs:ram::<account-id>:user/*``) or as the relative id (``acs:ram::<id>:*``) is
 the resource of actions on no single object (list, create, account alias). Role names are
