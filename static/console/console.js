@@ -75,3 +75,15 @@ document.addEventListener("htmx:afterRequest", (event) => {
     });
   }, 0);
 });
+// The wizard's trust policy editor follows the chosen trusted actors until the admin edits it: an
+// update that was already on its way when they started typing must not overwrite what they typed.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const editor = document.getElementById("id_trust_policy");
+  if (editor && event.detail.target?.id === "trust-editor") { editor.dataset.sent = editor.value; }
+});
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const editor = document.getElementById("id_trust_policy");
+  if (editor && event.detail.target?.id === "trust-editor" && editor.value !== editor.dataset.sent) {
+    event.detail.shouldSwap = false;
+  }
+});

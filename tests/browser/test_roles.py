@@ -86,6 +86,8 @@ def test_admin_creates_a_cross_account_role_through_the_json_editor(new_page) ->
     page.wait_for_function(
         "id => document.getElementById('id_trust_policy').value.includes(id)", arg=company2.pk
     )
+    # The editor was just swapped in: htmx binds its live check when the swap settles (20 ms).
+    page.locator("#trust-editor.htmx-added").wait_for(state="detached")
     document = json.loads(editor.input_value())
     document["Statement"][0]["Condition"] = {"StringEquals": {"sts:ExternalId": "ops-7"}}
     editor.fill(json.dumps(document, indent=2))
