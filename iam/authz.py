@@ -24,6 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 
+from iam import arns
+from iam.arns import resource_account
 from iam.errors import NoPermission
 from iam.identity import Identity, IdentityKind
 from iam.models import Account, PolicyAttachment, PolicyVersion, Role, User
@@ -106,18 +108,10 @@ def policy_set_for_role(role: Role, revision: int | None = None) -> CompiledPoli
     return compiled
 
 
-def resource_account(resource: str) -> str | None:
-    """The account id of an ARN (``acs:svc:region:account:relative``), or None for ``*``."""
-    parts = resource.split(":", 4)
-    if len(parts) < 5 or parts[0] != "acs":
-        return None
-    return parts[3] or None
-
-
 def outside_account(identity: Identity, action: str, resource: str) -> bool:
     owner = resource_account(resource)
     # System policies (``acs:ram::system:policy/…``) are readable from every account.
-    if owner is None or owner in ("*", "system") or owner == identity.account_id:
+    if owner is None or owner in (arns.ANY, arns.SYSTEM) or owner == identity.account_id:
         return False
     return action.lower() != "sts:assumerole"
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from iam import arns
+
 if TYPE_CHECKING:
     from iam.models import Role, Service, User
 
@@ -81,10 +83,7 @@ class Identity:
         """The identity's ARN in the GetCallerIdentity form (``assumed-role/`` for sessions)."""
         if self.kind is IdentityKind.ROLE_SESSION:
             assert self.role is not None and self.session is not None
-            return (
-                f"acs:ram::{self.account_id}:assumed-role/{self.role.name.lower()}"
-                f"/{self.session.session_name}"
-            )
+            return arns.role_session_arn(self.account_id, self.role.name, self.session.session_name)
         if self.kind is IdentityKind.SERVICE:
             assert self.service is not None
             return self.service.arn

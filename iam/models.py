@@ -215,10 +215,6 @@ class Role(models.Model):
         return arns.role_arn(self.account_id, self.name)
 
 
-# Still imported from here by sts.assume; its home is iam.arns.
-role_arn = arns.role_arn
-
-
 class Service(models.Model):
     """A registered service principal (e.g. ``oss.example.internal``) with its own access keys."""
 

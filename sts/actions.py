@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from iam.arns import ROLE_ARN_RE
 from iam.identity import IdentityKind
 from iam.rpc import Call, action, iso
-from sts.assume import ROLE_ARN_RE, AssumeRoleInput, assume_role
+from sts.assume import AssumeRoleInput, assume_role
 
 STS_VERSION = "2015-04-01"
 

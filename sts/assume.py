@@ -28,20 +28,18 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from iam import errors
+from iam.arns import ROLE_ARN_RE, assumed_role_user_arn, role_arn
 from iam.audit import Actor, new_event, record
 from iam.authz import authorize, explain_decision, revision_for
 from iam.crypto import key_ring
 from iam.identity import IDENTITY_ACCOUNT_FIELDS, IDENTITY_ROLE_FIELDS, Identity, IdentityKind
-from iam.models import Role, role_arn
-from iam.policy import PolicyError, TrustPrincipal, explain, parse_policy, trust_allows
 from iam.joint_insert import insert_together
+from iam.models import Role
+from iam.policy import PolicyError, TrustPrincipal, explain, parse_policy, trust_allows
 from sts import row_cache
 from sts.models import RoleSession
 from sts.tokens import RoleTokenClaims, issue_token, new_secret, new_sts_access_key_id
 
-ROLE_ARN_RE = re.compile(
-    r"^acs:ram::(\d{16}):role/([A-Za-z0-9.-]{1,64})\Z", re.IGNORECASE | re.ASCII
-)
 SESSION_NAME_RE = re.compile(r"^[A-Za-z0-9.@_-]{2,64}\Z")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}\Z", re.ASCII)
 SOURCE_IDENTITY_RE = re.compile(r"^[\w+=,.@-]{2,64}\Z", re.ASCII)
@@ -99,7 +97,9 @@ class IssuedRoleSession:
     @property
     def assumed_role_arn(self) -> str:
         """The ``role/<name>/<session>`` form AssumeRole answers with (spec §3.2)."""
-        return f"{self.role.arn}/{self.session.session_name}"
+        return assumed_role_user_arn(
+            self.role.account_id, self.role.name, self.session.session_name
+        )
 
     @property
     def assumed_role_id(self) -> str:

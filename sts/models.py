@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from django.db import models
 
+from iam.arns import role_session_arn
 from iam.models import Role, User
 
 
@@ -108,9 +109,7 @@ class RoleSession(models.Model):
 
     @property
     def arn(self) -> str:
-        return (
-            f"acs:ram::{self.account_id}:assumed-role/{self.role_name.lower()}/{self.session_name}"
-        )
+        return role_session_arn(self.account_id, self.role_name, self.session_name)
 
     def standing(self, now: datetime, revoked_before: datetime | None) -> SessionStanding:
         """Where the session stands, as the role's Sessions list shows it; ``revoked_before`` is

@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 
 from iam import versions
+from iam.arns import resource_account
 from iam.policy.cache import BoundedCache
 
 MISSING = object()
@@ -101,7 +102,5 @@ versions.on_publish_failure.append(forget_all)
 def session_accounts(claims: Any) -> list[str]:
     """The accounts a role session's check depends on: the role's, and its caller's (the caller
     ARN's account and the logon identity's, which differ only for chained sessions)."""
-    caller_parts = claims.caller_arn.split(":", 4)
-    caller_account = caller_parts[3] if len(caller_parts) == 5 else ""
-    accounts = [claims.account_id, caller_account, claims.source_account_id]
+    accounts = [claims.account_id, resource_account(claims.caller_arn), claims.source_account_id]
     return sorted({account for account in accounts if account})

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from iam import arns
+from iam.arns import parse_arn
 from iam.authz import authorize
 from iam.identity import (
     IDENTITY_ACCOUNT_FIELDS,
@@ -122,9 +124,10 @@ def revocation_reason(session: RoleSession, role: Role | None) -> str:
     if role.sessions_revoked_before and session.issued < role.sessions_revoked_before:
         return f"an administrator revoked the active sessions of role {role.name}"
     caller = session.caller_user
-    if caller is None and session.caller_arn.split(":", 4)[-1].startswith("user/"):
+    named = parse_arn(session.caller_arn)
+    if caller is None and named is not None and named.kind == arns.USER:
         # A user caller's row is missing only once the user was deleted (the key is then NULL).
-        return f"user {session.caller_arn.rsplit('/', 1)[-1]} was deleted"
+        return f"user {named.name} was deleted"
     caller_revision = caller.account.version if caller is not None else 0
     if role.trust_revision == session.trust_revision and caller_revision == session.caller_revision:
         return ""
@@ -192,17 +195,17 @@ def listed_standings(
 
 def principal_from_arn(arn: str) -> TrustPrincipal | None:
     """The trust principal of a chained session's or a service's caller ARN."""
-    parts = arn.split(":", 4)
-    if len(parts) != 5:
+    parsed = parse_arn(arn)
+    if parsed is None:
         return None
-    if parts[3] == "service":
-        return TrustPrincipal(kind="service", account_id="", service=parts[4])
-    relative = parts[4]
-    if relative.startswith("assumed-role/"):
-        role_name = relative.split("/")[1]
-        return TrustPrincipal(kind="role_session", account_id=parts[3], role_name=role_name)
-    if relative.startswith("user/"):
-        return TrustPrincipal(kind="user", account_id=parts[3], name=relative[5:])
+    if parsed.kind == arns.SERVICE:
+        return TrustPrincipal(kind="service", account_id="", service=parsed.name)
+    if parsed.kind == arns.ASSUMED_ROLE:
+        return TrustPrincipal(
+            kind="role_session", account_id=parsed.account_id, role_name=parsed.name
+        )
+    if parsed.kind == arns.USER:
+        return TrustPrincipal(kind="user", account_id=parsed.account_id, name=parsed.name)
     return None
 
 

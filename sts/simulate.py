@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from iam import arns
 from iam.auth import DEFAULT_DOMAIN_SUFFIX, resolve_account
 from iam.authz import attached_policies, authorize, explain_decision
 from iam.errors import ServiceError
@@ -315,7 +316,7 @@ class OtherAccountUser:
 
     @property
     def arn(self) -> str:
-        return f"acs:ram::{self.account_id}:user/{self.name}"
+        return arns.user_arn(self.account_id, self.name)
 
     def identity(self) -> Identity:
         """The caller as AssumeRole's trust check sees it, built from the name alone (the user

@@ -7,8 +7,8 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from iam.audit import SYSTEM_ACTOR, new_event
-from iam.models import AuditEvent
 from iam.joint_insert import insert_together
+from iam.models import AuditEvent
 from sts.models import RoleSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
