@@ -208,14 +208,19 @@ class Attempt:
         return self.account_id != self.caller.account_id
 
 
-def check_input(attempt: Attempt) -> str:
+# What a check that passed says, in words: asked for only by the simulator, so a real AssumeRole
+# never spends time on them.
+Words = Callable[[], str]
+
+
+def check_input(attempt: Attempt) -> Words:
     attempt.account_id, attempt.role_name, attempt.duration, attempt.policy = validate_input(
         attempt.request
     )
-    return "RoleArn, duration and session policy are well formed."
+    return lambda: "RoleArn, duration and session policy are well formed."
 
 
-def check_caller_kind(attempt: Attempt) -> str:
+def check_caller_kind(attempt: Attempt) -> Words:
     """Check 1: never a root identity."""
     caller = attempt.caller
     if caller.kind is IdentityKind.ROOT:
@@ -226,30 +231,29 @@ def check_caller_kind(attempt: Attempt) -> str:
             resource=attempt.target_arn,
             explanation="Denied: root identities may not assume roles; use a RAM user.",
         )
-    return f"{caller.principal_description} may assume roles."
+    return lambda: f"{caller.principal_description} may assume roles."
 
 
-def check_identity_policy(attempt: Attempt) -> str:
+def check_identity_policy(attempt: Attempt) -> Words:
     """Check 2: the caller's own policies allow sts:AssumeRole on the role (services are exempt).
     It comes before the role is looked up, so a caller who may not assume roles there learns
     nothing about which roles exist."""
     caller, target = attempt.caller, attempt.target_arn
     if caller.kind is IdentityKind.SERVICE:
-        return "Services hold no identity policies; a service role's trust decides."
+        return lambda: "Services hold no identity policies; a service role's trust decides."
     decision = authorize(caller, "sts:AssumeRole", target, attempt.context)
-    explanation = explain_decision(caller, decision, "sts:AssumeRole", target)
     if not decision.allowed:
         raise AssumeRoleDenied(
             "NoPermission",
             "You are not authorized to do this action. You should be authorized by RAM.",
             reason="identity",
             resource=target,
-            explanation=explanation,
+            explanation=explain_decision(caller, decision, "sts:AssumeRole", target),
         )
-    return explanation
+    return lambda: explain_decision(caller, decision, "sts:AssumeRole", target)
 
 
-def check_role_exists(attempt: Attempt) -> str:
+def check_role_exists(attempt: Attempt) -> Words:
     attempt.role = find_role(attempt.account_id, attempt.role_name, attempt.versions)
     if attempt.role is None:
         raise AssumeRoleDenied(
@@ -259,10 +263,11 @@ def check_role_exists(attempt: Attempt) -> str:
             http_status=404,
             resource=attempt.target_arn,
         )
-    return f"Role {attempt.role.name} of account {attempt.role.account_id}."
+    role = attempt.role
+    return lambda: f"Role {role.name} of account {role.account_id}."
 
 
-def check_role_trust(attempt: Attempt) -> str:
+def check_role_trust(attempt: Attempt) -> Words:
     """Check 3: the role's trust policy must trust the caller under the request's context."""
     caller, role = attempt.caller, attempt.role
     assert role is not None
@@ -277,7 +282,7 @@ def check_role_trust(attempt: Attempt) -> str:
             explanation=f"Denied: the trust policy of role {role.name} does not trust "
             f"{caller.principal_description}.",
         )
-    return explain(
+    return lambda: explain(
         decision,
         principal_description=caller.principal_description,
         action="sts:AssumeRole",
@@ -285,7 +290,7 @@ def check_role_trust(attempt: Attempt) -> str:
     )
 
 
-def check_duration(attempt: Attempt) -> str:
+def check_duration(attempt: Attempt) -> Words:
     """Check 4: within [900, the role's maximum] (3600 at most for a chained session)."""
     assert attempt.role is not None
     chained = attempt.caller.kind is IdentityKind.ROLE_SESSION
@@ -296,7 +301,8 @@ def check_duration(attempt: Attempt) -> str:
         attempt.duration = min(attempt.default_duration, ceiling)
     if not MIN_DURATION <= attempt.duration <= ceiling:
         raise duration_error()
-    return f"{attempt.duration} seconds, within [{MIN_DURATION}, {ceiling}]."
+    duration = attempt.duration
+    return lambda: f"{duration} seconds, within [{MIN_DURATION}, {ceiling}]."
 
 
 @dataclass(frozen=True)
@@ -306,7 +312,7 @@ class Check:
     account rather than read it."""
 
     title: str
-    run: Callable[[Attempt], str]
+    run: Callable[[Attempt], Words]
     decided_by: str = ""
 
 

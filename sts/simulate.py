@@ -406,7 +406,7 @@ def simulate_assume_role(
                 break
             continue
         try:
-            step.detail = check.run(attempt)
+            step.detail = check.run(attempt)()
         except assume.AssumeRoleDenied as denied:
             step.status, step.detail = FAILED, denied.explanation
             break
