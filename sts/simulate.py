@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import Q
@@ -159,15 +159,7 @@ def with_identity_context(identity: Identity, context: dict[str, Any]) -> Identi
     mfa = context.get("acs:MFAPresent")
     if mfa is None or identity.mfa_present == bool(mfa):
         return identity
-    return Identity(
-        kind=identity.kind,
-        account_id=identity.account_id,
-        user=identity.user,
-        role=identity.role,
-        service=identity.service,
-        session=identity.session,
-        mfa_present=bool(mfa),
-    )
+    return replace(identity, mfa_present=bool(mfa))
 
 
 def decide(principal: Principal, action: str, resource: str, context: dict[str, Any]) -> Decision:
