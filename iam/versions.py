@@ -48,6 +48,10 @@ VERSION_KEY_PREFIX = "ram-console:account-version:"
 # Tokens expire (a reader then sets a fresh one: a safe invalidation), so account ids that name
 # no account, which a request may carry, leave nothing behind for long.
 VERSION_TTL = 86400
+# A token a reader sets for an account that has none (never changed lately, or not an account at
+# all: any verified request may name one in a RoleArn) lives only this long, so made-up account
+# ids cannot fill Redis; when it expires the next reader sets a new one, which only costs a read.
+READER_TOKEN_TTL = 600
 # Called when a token could not be set: each clears one of this process's caches.
 on_publish_failure: list[Callable[[], None]] = []
 

@@ -178,7 +178,11 @@ class Credential:
         if known is not None:
             self.account_id = known.account_id
             return decrypt_secret(known.secret_ciphertext)
-        self.access_key = usable(load_access_key(access_key_id))
+        # Whether the key is active is answered after the signature, as for a key kept here:
+        # without its secret nobody learns a key's status.
+        self.access_key = load_access_key(access_key_id)
+        if self.access_key is None:
+            raise not_found()
         user = self.access_key.user
         self.account_id = user.account_id if user is not None else ""
         return decrypt_secret(self.access_key.secret_ciphertext)
@@ -214,7 +218,7 @@ class Credential:
                 access_key = load_access_key(self.access_key_id)
                 row_cache.access_keys.put(self.access_key_id, stamp, access_key)
             access_key = usable(access_key)
-        elif access_key.user is not None:
+        elif usable(access_key).user is not None:
             # Verified now: later requests with this key are verified before any read.
             secret = row_cache.KeySecret(access_key.user.account_id, access_key.secret_ciphertext)
             row_cache.key_secrets.put(access_key.access_key_id, secret)
@@ -328,11 +332,12 @@ def answered(request: HttpRequest, answer: Answer) -> HttpResponse:
     now = timezone.now()
     credential = Credential(signed, now)
     verified = verify(signed, credential.secret_for, now=now)
-    action = rpc.registered(verified.api_version, verified.action)
+    action = rpc.ACTIONS.get((verified.api_version, verified.action))
     accounts = credential.accounts()
-    if action.depends_on is not None:
+    if action is not None and action.depends_on is not None:
         accounts = sorted({*accounts, *action.depends_on(verified.params)})
     versions = nonce_store().spend(verified.access_key_id, verified.nonce, now, accounts)
+    action = rpc.registered(verified.api_version, verified.action)  # spent even if unknown
     answer.identity = identity = credential.identity(versions)
     call = rpc.Call(
         identity=identity,

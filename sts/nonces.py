@@ -34,7 +34,7 @@ from django.dispatch import receiver
 
 from iam import errors
 from iam.models import Account
-from iam.versions import VERSION_TTL, new_token, shared_store, version_key
+from iam.versions import READER_TOKEN_TTL, new_token, shared_store, version_key
 from sts.models import UsedNonce
 
 NONCE_WINDOW = timedelta(minutes=15)
@@ -99,9 +99,9 @@ class DatabaseNonces:
         return read
 
 
-# KEYS: the nonce's key, then the accounts' version keys; ARGV: the nonce's time to live, the
-# tokens' time to live, then a fresh random token per account, set only where the account has
-# none (``iam.versions``).
+# KEYS: the nonce's key, then the accounts' version keys; ARGV: the nonce's time to live, the time
+# to live of a token set here, then a fresh random token per account, set only where the account
+# has none (``iam.versions``).
 SPEND_AND_READ_VERSIONS = """
 local fresh = redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1])
 for i = 2, #KEYS do
@@ -128,7 +128,7 @@ class RedisNonces:
         keys = [redis_key(access_key_id, nonce), *map(version_key, account_ids)]
         tokens = [new_token() for _ in account_ids]
         with failing_closed():
-            fresh, read = self.script(keys=keys, args=[REDIS_TTL, VERSION_TTL, *tokens])
+            fresh, read = self.script(keys=keys, args=[REDIS_TTL, READER_TOKEN_TTL, *tokens])
         if not fresh:
             raise used_error()
         return dict(zip(account_ids, read, strict=True))

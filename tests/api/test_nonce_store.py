@@ -10,8 +10,9 @@ import redis
 from django.test import override_settings
 from django.utils import timezone
 
-from iam import errors
-from iam.models import Account
+from iam import errors, services
+from iam.audit import SYSTEM_ACTOR
+from iam.models import AccessKey, Account
 from sts import nonces
 from sts.models import RoleSession, UsedNonce
 from tests.api.conftest import World
@@ -164,3 +165,23 @@ def test_a_request_naming_a_key_that_does_not_exist_spends_no_nonce(client) -> N
     response = call(client, "GetCallerIdentity", "LTAInoSuchKey0000000000", "secret")
     assert (response.status_code, response.json()["Code"]) == (404, "InvalidAccessKeyId.NotFound")
     assert not UsedNonce.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_key_status_is_told_only_to_whoever_holds_its_secret(client, setup) -> None:  # type: ignore[no-untyped-def]
+    _, key_id, secret = setup
+    key = AccessKey.objects.get(pk=key_id)
+    services.update_access_key_status(SYSTEM_ACTOR, key, AccessKey.Status.INACTIVE)
+    guessed = call(client, "GetCallerIdentity", key_id, "not-the-secret")
+    signed = call(client, "GetCallerIdentity", key_id, secret)
+    assert (guessed.status_code, guessed.json()["Code"]) == (400, "SignatureDoesNotMatch")
+    assert (signed.status_code, signed.json()["Code"]) == (400, "InvalidAccessKeyId.Inactive")
+
+
+@pytest.mark.django_db
+def test_a_verified_request_for_an_unknown_action_spends_its_nonce(client, setup) -> None:  # type: ignore[no-untyped-def]
+    _, key_id, secret = setup
+    first = call(client, "NoSuchAction", key_id, secret, nonce="unknown-action")
+    replay = call(client, "NoSuchAction", key_id, secret, nonce="unknown-action")
+    assert (first.status_code, first.json()["Code"]) == (404, "InvalidAction.NotFound")
+    assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")

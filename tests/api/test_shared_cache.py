@@ -346,7 +346,7 @@ def test_a_token_lost_with_redis_never_lets_an_old_stamp_match_again(  # type: i
     for _ in range(3):
         assert call(client, "GetCallerIdentity", key_id, secret).status_code == 200
     assert store.get(version) is not None  # the reader set a token of its own
-    assert 0 < store.ttl(version) <= versions.VERSION_TTL  # made-up account ids leave nothing
+    assert 0 < store.ttl(version) <= versions.READER_TOKEN_TTL  # made-up account ids leave nothing
     with django_capture_on_commit_callbacks(execute=True):
         key = AccessKey.objects.get(pk=key_id)
         services.update_access_key_status(SYSTEM_ACTOR, key, AccessKey.Status.INACTIVE)
