@@ -2,7 +2,7 @@
 
 The one place the API leaves the ORM. AssumeRole writes a session row and its audit event on
 every call; through the ORM that is BEGIN, two INSERTs and COMMIT, four round trips, where one
-statement does: 35-55% more time and Python CPU per AssumeRole (``tests/bench/README.md``).
+statement does (the measured difference is in ``tests/bench/README.md``).
 Everything else reads and writes through the ORM.
 """
 
