@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest_plugins = ["tests.idp.oidc_fixtures", "tests.idp.saml_fixtures"]
+
 PASSWORD = "Test-pass-123"
 
 

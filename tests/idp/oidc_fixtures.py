@@ -1,0 +1,1 @@
+"""Placeholder until the oidc_fixtures fixtures land."""

@@ -1,0 +1,1 @@
+"""Placeholder until the saml_fixtures fixtures land."""
