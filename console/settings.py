@@ -171,6 +171,13 @@ SECURE_PROXY_SSL_HEADER = (
     else None
 )
 
+# Federation: the console's public address (what identity providers send browsers back to), from
+# which our SAML service provider's entity id and assertion consumer URL derive unless set.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SAML_SP_ENTITY_ID = env.str("SAML_SP_ENTITY_ID", default="")
+# Clock skew allowed on SAML and OIDC validity times.
+FEDERATION_CLOCK_SKEW = env.int("FEDERATION_CLOCK_SKEW", default=120)
+
 # Policy decisions cached per process (bounded LRU); invalidated by revision counters in the DB.
 POLICY_CACHE_SIZE = env.int("POLICY_CACHE_SIZE", default=4096)
 

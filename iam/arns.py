@@ -41,7 +41,9 @@ ROLE = "role"
 POLICY = "policy"
 ASSUMED_ROLE = "assumed-role"
 SERVICE = "service"
-KINDS = (ROOT, USER, GROUP, ROLE, POLICY, ASSUMED_ROLE, SERVICE)
+SAML_PROVIDER = "saml-provider"
+OIDC_PROVIDER = "oidc-provider"
+KINDS = (ROOT, USER, GROUP, ROLE, POLICY, ASSUMED_ROLE, SERVICE, SAML_PROVIDER, OIDC_PROVIDER)
 
 # The RoleArn parameter of AssumeRole and of the simulator: 16 ASCII digits and a role name as
 # Alibaba accepts it, in any letter case. Groups: account id, role name as written.
@@ -55,7 +57,7 @@ RAM_PRINCIPAL_PATTERN = re.compile(
 )
 # A policy's Principal.Federated entry (use with fullmatch): a SAML or OIDC identity provider.
 FEDERATED_PRINCIPAL_PATTERN = re.compile(
-    r"acs:ram::\d+:(?:saml-provider|oidc-provider)/[A-Za-z0-9._-]{1,128}"
+    r"acs:ram::(?P<account>\d+):(?P<kind>saml-provider|oidc-provider)/(?P<name>[A-Za-z0-9._-]{1,128})"
 )
 
 ACCOUNT_ID = re.compile(r"[0-9]+|\*")
@@ -133,6 +135,14 @@ def assumed_role_user_arn(account_id: str, role_name: str, session_name: str) ->
     return f"{role_arn(account_id, role_name)}/{session_name}"
 
 
+def saml_provider_arn(account_id: str, name: str) -> str:
+    return ram_arn(account_id, f"{SAML_PROVIDER}/{name}")
+
+
+def oidc_provider_arn(account_id: str, name: str) -> str:
+    return ram_arn(account_id, f"{OIDC_PROVIDER}/{name}")
+
+
 def service_arn(name: str) -> str:
     return ram_arn(SERVICE_SEGMENT, name)
 
@@ -157,7 +167,7 @@ def parse_arn(text: str) -> RamArn | None:
     if account_id == SYSTEM:
         kinds: tuple[str, ...] = (POLICY,)
     elif ACCOUNT_ID.fullmatch(account_id):
-        kinds = (USER, GROUP, ROLE, POLICY)
+        kinds = (USER, GROUP, ROLE, POLICY, SAML_PROVIDER, OIDC_PROVIDER)
         if relative_id == ROOT:
             return RamArn(ROOT, account_id)
     else:

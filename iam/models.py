@@ -468,3 +468,66 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("audit events are append-only")
+
+
+class SAMLProvider(models.Model):
+    """A SAML 2.0 identity provider an account trusts, read from the IdP's metadata document.
+
+    What verifying an assertion needs is kept beside the document: the IdP's entity id (the
+    assertion's Issuer) and its signing certificates (PEM). ``valid_until`` is the earliest
+    expiry of those certificates or of the metadata's own ``validUntil``.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="saml_providers")
+    name = models.CharField(max_length=128)
+    description = models.CharField(max_length=256, blank=True)
+    metadata = models.TextField("metadata document")
+    entity_id = models.CharField("entity id", max_length=1024)
+    certificates = models.JSONField(default=list)
+    sso_url = models.CharField("single sign-on URL", max_length=1024, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("account", Lower("name"), name="iam_saml_provider_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return arns.saml_provider_arn(self.account_id, self.name)
+
+
+class OIDCProvider(models.Model):
+    """An OpenID Connect issuer an account trusts: its tokens must name one of ``client_ids`` as
+    audience, and the issuer's HTTPS endpoint must present a certificate whose SHA-1 fingerprint
+    is one of ``fingerprints`` (as Alibaba Cloud requires)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="oidc_providers")
+    name = models.CharField(max_length=128)
+    description = models.CharField(max_length=256, blank=True)
+    issuer_url = models.CharField("issuer URL", max_length=255)
+    client_ids = models.JSONField(default=list)
+    fingerprints = models.JSONField(default=list)
+    # How old (hours since ``iat``) a token may be when it is exchanged.
+    issuance_limit_hours = models.PositiveSmallIntegerField(default=12)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("account", Lower("name"), name="iam_oidc_provider_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def arn(self) -> str:
+        return arns.oidc_provider_arn(self.account_id, self.name)

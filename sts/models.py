@@ -147,3 +147,22 @@ class UsedNonce(models.Model):
 
     def __str__(self) -> str:
         return f"{self.access_key_id}:{self.nonce}"
+
+
+class UsedAssertion(models.Model):
+    """A SAML assertion id already exchanged for a role session: each is usable once, until the
+    assertion expires (``expires``, after which the row may be pruned)."""
+
+    provider_arn = models.CharField(max_length=300)
+    assertion_id = models.CharField(max_length=256)
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider_arn", "assertion_id"], name="sts_assertion_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_arn}:{self.assertion_id}"

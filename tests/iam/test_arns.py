@@ -216,7 +216,8 @@ def test_the_patterns_keep_their_old_grammar() -> None:
         r"acs:ram::(?P<account>\d+|\*):(?:root|(?P<form>user|role)/(?P<name>[A-Za-z0-9._@-]{1,64}))"
     )
     assert arns.FEDERATED_PRINCIPAL_PATTERN.pattern == (
-        r"acs:ram::\d+:(?:saml-provider|oidc-provider)/[A-Za-z0-9._-]{1,128}"
+        r"acs:ram::(?P<account>\d+):(?P<kind>saml-provider|oidc-provider)"
+        r"/(?P<name>[A-Za-z0-9._-]{1,128})"
     )
 
 

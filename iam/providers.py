@@ -1,0 +1,505 @@
+"""Identity providers: the SAML 2.0 and OpenID Connect issuers an account federates with.
+
+Like ``iam.services``, every public function that changes something is one transaction that
+validates its input by Alibaba Cloud's rules (its IMS API, 2019-08-15), makes the change, bumps the
+account's version and appends one audit event. Verifying what a provider issues (assertions, ID
+tokens) is STS's business (``sts.saml``, ``sts.oidc``); this module keeps what that needs: a SAML
+provider's entity id and signing certificates, read from its metadata document once, at upload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from django.db import transaction
+from lxml import etree
+
+from iam import errors, versions
+from iam.audit import Actor, record
+from iam.models import Account, OIDCProvider, SAMLProvider
+from iam.services import check_length, check_name
+
+PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
+FINGERPRINT_RE = re.compile(r"^[0-9a-fA-F]{40}\Z")
+CLIENT_ID_RE = re.compile(r"^[\x21-\x2b\x2d-\x7e]{1,128}\Z")  # printable ASCII but the comma
+METADATA_MAX_BYTES = 100_000
+MAX_PROVIDERS = 100
+MAX_CLIENT_IDS = 50
+MAX_FINGERPRINTS = 5
+DEFAULT_ISSUANCE_LIMIT = 12
+MAX_ISSUANCE_LIMIT = 168
+
+MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+NAMESPACES = {"md": MD, "ds": DS}
+
+
+# --- SAML metadata --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SamlMetadata:
+    """What an IdP's metadata says about verifying its assertions."""
+
+    entity_id: str
+    certificates: tuple[str, ...]  # PEM
+    sso_url: str
+    valid_until: datetime | None
+
+
+def metadata_error(reason: str) -> errors.InvalidParameter:
+    return errors.InvalidParameter(
+        "InvalidParameter.EncodedSAMLMetadataDocument",
+        f"The parameter EncodedSAMLMetadataDocument is invalid: {reason}",
+        field="metadata",
+        plain=f"The metadata document is not usable: {reason}",
+    )
+
+
+def decode_metadata(encoded: str) -> bytes:
+    """The API's ``EncodedSAMLMetadataDocument``: the metadata XML, base64-encoded."""
+    try:
+        return base64.b64decode("".join(encoded.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise metadata_error("it is not base64.") from None
+
+
+def read_xml(document: bytes) -> etree._Element:
+    """Parse XML from outside without DTDs, entities or network access."""
+    if b"<!DOCTYPE" in document.upper() or b"<!ENTITY" in document.upper():
+        raise metadata_error("a document type declaration is not allowed.")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True
+    )
+    try:
+        return etree.fromstring(document, parser=parser)
+    except etree.XMLSyntaxError as error:
+        raise metadata_error(f"it is not well-formed XML ({error.msg}).") from None
+
+
+def parse_saml_metadata(document: bytes) -> SamlMetadata:
+    """An IdP's ``EntityDescriptor`` (alone or first in an ``EntitiesDescriptor``) with an
+    ``IDPSSODescriptor`` and at least one signing certificate."""
+    if not document.strip():
+        raise metadata_error("it is empty.")
+    if len(document) > METADATA_MAX_BYTES:
+        raise metadata_error(f"it is larger than {METADATA_MAX_BYTES} bytes.")
+    root = read_xml(document)
+    if root.tag == f"{{{MD}}}EntitiesDescriptor":
+        root = next(iter(root.iterfind("md:EntityDescriptor", NAMESPACES)), None)
+    if root is None or root.tag != f"{{{MD}}}EntityDescriptor":
+        raise metadata_error("it has no SAML 2.0 EntityDescriptor.")
+    entity_id = (root.get("entityID") or "").strip()
+    if not entity_id or len(entity_id) > 1024:
+        raise metadata_error("the EntityDescriptor has no entityID.")
+    idp = root.find("md:IDPSSODescriptor", NAMESPACES)
+    if idp is None:
+        raise metadata_error("it describes no identity provider (IDPSSODescriptor).")
+    certificates = []
+    expiries = [parse_instant(root.get("validUntil")), parse_instant(idp.get("validUntil"))]
+    for descriptor in idp.iterfind("md:KeyDescriptor", NAMESPACES):
+        if descriptor.get("use", "signing") != "signing":
+            continue
+        for element in descriptor.iterfind(".//ds:X509Certificate", NAMESPACES):
+            certificate = load_certificate(element.text or "")
+            certificates.append(certificate.public_bytes(Encoding.PEM).decode("ascii"))
+            expiries.append(certificate.not_valid_after_utc)
+    if not certificates:
+        raise metadata_error('it names no signing certificate (KeyDescriptor use="signing").')
+    sso = idp.find("md:SingleSignOnService", NAMESPACES)
+    known = [expiry for expiry in expiries if expiry is not None]
+    return SamlMetadata(
+        entity_id=entity_id,
+        certificates=tuple(dict.fromkeys(certificates)),
+        sso_url=(sso.get("Location") or "")[:1024] if sso is not None else "",
+        valid_until=min(known) if known else None,
+    )
+
+
+def load_certificate(text: str) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(base64.b64decode("".join(text.split())))
+    except (binascii.Error, ValueError):
+        raise metadata_error("one of its X509Certificate elements is not a certificate.") from None
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise metadata_error(f"validUntil {value!r} is not a date and time.") from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+# --- SAML providers -------------------------------------------------------------------------------
+
+
+def saml_snapshot(provider: SAMLProvider) -> dict[str, Any]:
+    return {
+        "SAMLProviderName": provider.name,
+        "Description": provider.description,
+        "EntityId": provider.entity_id,
+        "Certificates": len(provider.certificates),
+    }
+
+
+def apply_metadata(provider: SAMLProvider, document: bytes) -> None:
+    metadata = parse_saml_metadata(document)
+    provider.metadata = document.decode("utf-8", errors="replace")
+    provider.entity_id = metadata.entity_id
+    provider.certificates = list(metadata.certificates)
+    provider.sso_url = metadata.sso_url
+    provider.valid_until = metadata.valid_until
+
+
+def check_provider_name(name: str, parameter: str) -> str:
+    return check_name(name, parameter, PROVIDER_NAME_RE, 128)
+
+
+def lock_account_below_limit(account: Account, model: type, kind: str) -> None:
+    Account.objects.select_for_update().filter(pk=account.pk).first()
+    if model.objects.filter(account=account).count() >= MAX_PROVIDERS:
+        raise errors.LimitExceeded(
+            f"LimitExceeded.{kind}", f"The count of {kind} providers beyond the current limits."
+        )
+
+
+@transaction.atomic
+def create_saml_provider(
+    actor: Actor, account: Account, name: str, *, metadata: bytes, description: str = ""
+) -> SAMLProvider:
+    check_provider_name(name, "SAMLProviderName")
+    check_length(description, "Description", 256)
+    provider = SAMLProvider(account=account, name=name, description=description)
+    apply_metadata(provider, metadata)
+    lock_account_below_limit(account, SAMLProvider, "SAMLProvider")
+    if SAMLProvider.objects.filter(account=account, name__iexact=name).exists():
+        raise errors.EntityAlreadyExists(
+            "EntityAlreadyExists.SAMLProvider",
+            "The SAML provider does already EXIST.",
+            field="name",
+            plain="An identity provider with this name already exists.",
+        )
+    provider.save()
+    versions.bump(account.pk)
+    record(
+        actor,
+        "ram:CreateSAMLProvider",
+        provider.arn,
+        account_id=account.pk,
+        details={"after": saml_snapshot(provider)},
+    )
+    return provider
+
+
+@transaction.atomic
+def update_saml_provider(
+    actor: Actor,
+    provider: SAMLProvider,
+    *,
+    metadata: bytes | None = None,
+    description: str | None = None,
+) -> SAMLProvider:
+    before = saml_snapshot(provider)
+    if metadata is not None:
+        apply_metadata(provider, metadata)
+    if description is not None:
+        provider.description = check_length(description, "NewDescription", 256)
+    provider.save()
+    versions.bump(provider.account_id)
+    record(
+        actor,
+        "ram:UpdateSAMLProvider",
+        provider.arn,
+        account_id=provider.account_id,
+        details={"before": before, "after": saml_snapshot(provider)},
+    )
+    return provider
+
+
+@transaction.atomic
+def delete_saml_provider(actor: Actor, provider: SAMLProvider) -> None:
+    """Roles that trust it stay; nobody can sign in through it any more."""
+    arn, account_id, snapshot = provider.arn, provider.account_id, saml_snapshot(provider)
+    provider.delete()
+    versions.bump(account_id)
+    record(
+        actor, "ram:DeleteSAMLProvider", arn, account_id=account_id, details={"before": snapshot}
+    )
+
+
+def find_saml_provider(account_id: str, name: str) -> SAMLProvider:
+    provider = SAMLProvider.objects.filter(account_id=account_id, name__iexact=name).first()
+    if provider is None:
+        raise errors.EntityNotExist(
+            "EntityNotExist.SAMLProvider", "The SAML provider does not EXIST."
+        )
+    return provider
+
+
+# --- OIDC providers -------------------------------------------------------------------------------
+
+
+def oidc_snapshot(provider: OIDCProvider) -> dict[str, Any]:
+    return {
+        "OIDCProviderName": provider.name,
+        "Description": provider.description,
+        "IssuerUrl": provider.issuer_url,
+        "ClientIds": ",".join(provider.client_ids),
+        "Fingerprints": ",".join(provider.fingerprints),
+        "IssuanceLimitTime": provider.issuance_limit_hours,
+    }
+
+
+def split_list(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """The API's comma-separated lists (``ClientIds``, ``Fingerprints``); the console's lines."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list | tuple) else re.split(r"[,\s]+", value)
+    return list(dict.fromkeys(item.strip() for item in items if item.strip()))
+
+
+def check_issuer_url(value: str) -> str:
+    parts = urlsplit(value or "")
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or len(value) > 255
+    ):
+        raise errors.InvalidParameter(
+            "InvalidParameter.IssuerUrl",
+            "The parameter IssuerUrl is invalid: it must be an https URL without query or "
+            "fragment, at most 255 characters.",
+            field="issuer_url",
+            plain="Enter the issuer's https URL (no query or fragment), at most 255 characters.",
+        )
+    return value
+
+
+def check_client_ids(client_ids: list[str]) -> list[str]:
+    if not client_ids:
+        raise errors.InvalidParameter(
+            "MissingClientIds",
+            "ClientIds is mandatory for this action.",
+            field="client_ids",
+            plain="Enter at least one client ID.",
+        )
+    if len(client_ids) > MAX_CLIENT_IDS:
+        raise errors.LimitExceeded(
+            "LimitExceeded.ClientIds",
+            f"The count of client IDs beyond the current limits ({MAX_CLIENT_IDS}).",
+            field="client_ids",
+        )
+    for client_id in client_ids:
+        if not CLIENT_ID_RE.match(client_id):
+            raise errors.InvalidParameter(
+                "InvalidParameter.ClientIds",
+                "The parameter ClientIds is invalid: each client ID is 1-128 printable characters.",
+                field="client_ids",
+            )
+    return client_ids
+
+
+def check_fingerprints(fingerprints: list[str]) -> list[str]:
+    if not fingerprints:
+        raise errors.InvalidParameter(
+            "MissingFingerprints",
+            "Fingerprints is mandatory for this action.",
+            field="fingerprints",
+            plain="Enter the SHA-1 fingerprint of the issuer's HTTPS certificate.",
+        )
+    if len(fingerprints) > MAX_FINGERPRINTS:
+        raise errors.LimitExceeded(
+            "LimitExceeded.Fingerprints",
+            f"The count of fingerprints beyond the current limits ({MAX_FINGERPRINTS}).",
+            field="fingerprints",
+        )
+    for fingerprint in fingerprints:
+        if not FINGERPRINT_RE.match(fingerprint.replace(":", "")):
+            raise errors.InvalidParameter(
+                "InvalidParameter.Fingerprints",
+                "The parameter Fingerprints is invalid: each is a SHA-1 fingerprint of 40 "
+                "hexadecimal characters.",
+                field="fingerprints",
+                plain="Each fingerprint is 40 hexadecimal characters (SHA-1).",
+            )
+    return [fingerprint.replace(":", "").lower() for fingerprint in fingerprints]
+
+
+def check_issuance_limit(value: int | str | None) -> int:
+    if value in (None, ""):
+        return DEFAULT_ISSUANCE_LIMIT
+    try:
+        hours = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        hours = 0
+    if not 1 <= hours <= MAX_ISSUANCE_LIMIT:
+        raise errors.InvalidParameter(
+            "InvalidParameter.IssuanceLimitTime",
+            f"The parameter IssuanceLimitTime must be an integer from 1 to {MAX_ISSUANCE_LIMIT}.",
+            field="issuance_limit_hours",
+            plain=f"Enter a whole number of hours from 1 to {MAX_ISSUANCE_LIMIT}.",
+        )
+    return hours
+
+
+@transaction.atomic
+def create_oidc_provider(
+    actor: Actor,
+    account: Account,
+    name: str,
+    *,
+    issuer_url: str,
+    client_ids: str | list[str],
+    fingerprints: str | list[str],
+    description: str = "",
+    issuance_limit_hours: int | str | None = None,
+) -> OIDCProvider:
+    check_provider_name(name, "OIDCProviderName")
+    check_length(description, "Description", 256)
+    provider = OIDCProvider(
+        account=account,
+        name=name,
+        description=description,
+        issuer_url=check_issuer_url(issuer_url),
+        client_ids=check_client_ids(split_list(client_ids)),
+        fingerprints=check_fingerprints(split_list(fingerprints)),
+        issuance_limit_hours=check_issuance_limit(issuance_limit_hours),
+    )
+    lock_account_below_limit(account, OIDCProvider, "OIDCProvider")
+    if OIDCProvider.objects.filter(account=account, name__iexact=name).exists():
+        raise errors.EntityAlreadyExists(
+            "EntityAlreadyExists.OIDCProvider",
+            "The OIDC provider does already EXIST.",
+            field="name",
+            plain="An identity provider with this name already exists.",
+        )
+    provider.save()
+    versions.bump(account.pk)
+    record(
+        actor,
+        "ram:CreateOIDCProvider",
+        provider.arn,
+        account_id=account.pk,
+        details={"after": oidc_snapshot(provider)},
+    )
+    return provider
+
+
+@transaction.atomic
+def update_oidc_provider(
+    actor: Actor,
+    provider: OIDCProvider,
+    *,
+    client_ids: str | list[str] | None = None,
+    fingerprints: str | list[str] | None = None,
+    description: str | None = None,
+    issuance_limit_hours: int | str | None = None,
+    action: str = "ram:UpdateOIDCProvider",
+) -> OIDCProvider:
+    """The issuer URL never changes (a new issuer is a new provider)."""
+    before = oidc_snapshot(provider)
+    if client_ids is not None:
+        provider.client_ids = check_client_ids(split_list(client_ids))
+    if fingerprints is not None:
+        provider.fingerprints = check_fingerprints(split_list(fingerprints))
+    if description is not None:
+        provider.description = check_length(description, "NewDescription", 256)
+    if issuance_limit_hours not in (None, ""):
+        provider.issuance_limit_hours = check_issuance_limit(issuance_limit_hours)
+    provider.save()
+    versions.bump(provider.account_id)
+    record(
+        actor,
+        action,
+        provider.arn,
+        account_id=provider.account_id,
+        details={"before": before, "after": oidc_snapshot(provider)},
+    )
+    return provider
+
+
+@transaction.atomic
+def add_client_id(actor: Actor, provider: OIDCProvider, client_id: str) -> OIDCProvider:
+    if client_id in provider.client_ids:
+        raise errors.EntityAlreadyExists(
+            "EntityAlreadyExists.ClientId", "The client ID does already EXIST."
+        )
+    return update_oidc_provider(
+        actor,
+        provider,
+        client_ids=[*provider.client_ids, client_id],
+        action="ram:AddClientIdToOIDCProvider",
+    )
+
+
+@transaction.atomic
+def remove_client_id(actor: Actor, provider: OIDCProvider, client_id: str) -> OIDCProvider:
+    if client_id not in provider.client_ids:
+        raise errors.EntityNotExist("EntityNotExist.ClientId", "The client ID does not EXIST.")
+    return update_oidc_provider(
+        actor,
+        provider,
+        client_ids=[known for known in provider.client_ids if known != client_id],
+        action="ram:RemoveClientIdFromOIDCProvider",
+    )
+
+
+@transaction.atomic
+def add_fingerprint(actor: Actor, provider: OIDCProvider, fingerprint: str) -> OIDCProvider:
+    (normalized,) = check_fingerprints([fingerprint])
+    if normalized in provider.fingerprints:
+        raise errors.EntityAlreadyExists(
+            "EntityAlreadyExists.Fingerprint", "The fingerprint does already EXIST."
+        )
+    return update_oidc_provider(
+        actor,
+        provider,
+        fingerprints=[*provider.fingerprints, normalized],
+        action="ram:AddFingerprintToOIDCProvider",
+    )
+
+
+@transaction.atomic
+def remove_fingerprint(actor: Actor, provider: OIDCProvider, fingerprint: str) -> OIDCProvider:
+    normalized = fingerprint.replace(":", "").lower()
+    if normalized not in provider.fingerprints:
+        raise errors.EntityNotExist("EntityNotExist.Fingerprint", "The fingerprint does not EXIST.")
+    return update_oidc_provider(
+        actor,
+        provider,
+        fingerprints=[known for known in provider.fingerprints if known != normalized],
+        action="ram:RemoveFingerprintFromOIDCProvider",
+    )
+
+
+@transaction.atomic
+def delete_oidc_provider(actor: Actor, provider: OIDCProvider) -> None:
+    arn, account_id, snapshot = provider.arn, provider.account_id, oidc_snapshot(provider)
+    provider.delete()
+    versions.bump(account_id)
+    record(
+        actor, "ram:DeleteOIDCProvider", arn, account_id=account_id, details={"before": snapshot}
+    )
+
+
+def find_oidc_provider(account_id: str, name: str) -> OIDCProvider:
+    provider = OIDCProvider.objects.filter(account_id=account_id, name__iexact=name).first()
+    if provider is None:
+        raise errors.EntityNotExist(
+            "EntityNotExist.OIDCProvider", "The OIDC provider does not EXIST."
+        )
+    return provider
