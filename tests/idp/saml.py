@@ -29,9 +29,9 @@ import html
 import shutil
 import tempfile
 import threading
-import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,13 +41,18 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, xmldsig
-from saml2.authn_context import PASSWORDPROTECTEDTRANSPORT
-from saml2.config import IdPConfig
-from saml2.metadata import create_metadata_string
-from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NameID
-from saml2.server import Server
+
+with warnings.catch_warnings():
+    # pysaml2 7.5 still reaches for cipher modes cryptography has deprecated; not ours to fix.
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, xmldsig
+    from saml2.authn_context import PASSWORDPROTECTEDTRANSPORT
+    from saml2.config import IdPConfig
+    from saml2.metadata import create_metadata_string
+    from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NameID
+    from saml2.server import Server
 
 ROLE_ATTRIBUTE = "https://www.aliyun.com/SAML-Role/Attributes/Role"
 ROLE_SESSION_NAME_ATTRIBUTE = "https://www.aliyun.com/SAML-Role/Attributes/RoleSessionName"
