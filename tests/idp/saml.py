@@ -102,7 +102,9 @@ class _FormParser(HTMLParser):
         self.text.append(data)
 
 
-def _parse_forms(page: str) -> _FormParser:
+def parse_forms(page: str) -> _FormParser:
+    """The page's forms (``.forms``: action, method, named input values) and its text (``.text``),
+    for tests that drive a page by hand."""
     parser = _FormParser()
     parser.feed(page)
     parser.close()
@@ -177,7 +179,7 @@ class SamlIdp:
         self.sign_assertion = sign_assertion
         self.sign_response = sign_response
         self.lifetime = lifetime
-        self._xmlsec_binary = xmlsec_binary or shutil.which("xmlsec1") or "xmlsec1"
+        self.xmlsec_binary = xmlsec_binary or shutil.which("xmlsec1") or "xmlsec1"
         self._sps: dict[str, str] = {}
         if sp_entity_id is not None:
             if acs_url is None:
@@ -295,7 +297,7 @@ class SamlIdp:
         if password is None:
             password = self.users[login]["password"]
         with urllib.request.urlopen(self.login_url(sp_entity_id, relay_state), timeout=10) as page:
-            login_page = _parse_forms(page.read().decode())
+            login_page = parse_forms(page.read().decode())
         if not login_page.forms:
             raise SamlLoginError("the login page has no form")
         form = login_page.forms[0]
@@ -303,7 +305,7 @@ class SamlIdp:
         action = urllib.parse.urljoin(self.base_url, form.action)
         body = urllib.parse.urlencode(fields).encode()
         with urllib.request.urlopen(action, data=body, timeout=30) as answer:
-            posted = _parse_forms(answer.read().decode())
+            posted = parse_forms(answer.read().decode())
         for candidate in posted.forms:
             if "SAMLResponse" in candidate.fields:
                 return SamlPost(
@@ -346,7 +348,7 @@ class SamlIdp:
         config.load(
             {
                 "entityid": self.entity_id,
-                "xmlsec_binary": self._xmlsec_binary,
+                "xmlsec_binary": self.xmlsec_binary,
                 "key_file": str(self._key_file),
                 "cert_file": str(self._cert_file),
                 "metadata": {"inline": [_sp_metadata(sp, acs) for sp, acs in self._sps.items()]},

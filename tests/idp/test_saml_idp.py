@@ -20,7 +20,7 @@ from tests.idp.saml import (
     ROLE_SESSION_NAME_ATTRIBUTE,
     SESSION_DURATION_ATTRIBUTE,
     SamlLoginError,
-    _parse_forms,
+    parse_forms,
 )
 
 SP_ENTITY_ID = "http://testserver/sso/saml/metadata"
@@ -101,7 +101,7 @@ def test_metadata_names_the_idp_its_signing_certificate_and_sso_endpoint(idp) ->
 def test_login_page_is_a_form_with_username_password_and_sign_in(idp) -> None:
     with urllib.request.urlopen(idp.login_url(), timeout=10) as answer:
         page = answer.read().decode()
-    form = _parse_forms(page).forms[0]
+    form = parse_forms(page).forms[0]
     assert form.method == "post"
     assert {"username", "password", "sp"} <= set(form.fields)
     assert 'type="password"' in page
@@ -195,7 +195,7 @@ def test_a_tampered_or_foreign_response_does_not_verify(idp, saml_idp_factory) -
 
 def test_wrong_password_shows_the_form_again_with_an_error(idp) -> None:
     with urllib.request.urlopen(idp.login_url(), timeout=10) as answer:
-        form = _parse_forms(answer.read().decode()).forms[0]
+        form = parse_forms(answer.read().decode()).forms[0]
     body = urllib.parse.urlencode({**form.fields, "username": "alice", "password": "nope"})
     with urllib.request.urlopen(
         urllib.parse.urljoin(idp.base_url, form.action), data=body.encode(), timeout=10
@@ -203,7 +203,7 @@ def test_wrong_password_shows_the_form_again_with_an_error(idp) -> None:
         page = answer.read().decode()
     assert LOGIN_ERROR in page
     assert "SAMLResponse" not in page
-    assert {"username", "password"} <= set(_parse_forms(page).forms[0].fields)
+    assert {"username", "password"} <= set(parse_forms(page).forms[0].fields)
 
     with pytest.raises(SamlLoginError, match="Incorrect username or password"):
         idp.saml_response("alice", "nope")
@@ -222,7 +222,7 @@ def test_sp_initiated_redirect_binding_answers_the_request_to_an_independent_sp(
     config.load(
         {
             "entityid": SP_ENTITY_ID,
-            "xmlsec_binary": idp._xmlsec_binary,
+            "xmlsec_binary": idp.xmlsec_binary,
             "metadata": {"inline": [idp.metadata_xml.decode()]},
             "allow_unknown_attributes": True,
             "service": {
@@ -242,12 +242,12 @@ def test_sp_initiated_redirect_binding_answers_the_request_to_an_independent_sp(
     assert location.startswith(idp.sso_url + "?SAMLRequest=")
 
     with urllib.request.urlopen(location, timeout=10) as answer:
-        form = _parse_forms(answer.read().decode()).forms[0]
+        form = parse_forms(answer.read().decode()).forms[0]
     body = urllib.parse.urlencode({**form.fields, "username": "alice", "password": "alice-pass-1"})
     with urllib.request.urlopen(
         urllib.parse.urljoin(idp.base_url, form.action), data=body.encode(), timeout=30
     ) as answer:
-        (post,) = _parse_forms(answer.read().decode()).forms
+        (post,) = parse_forms(answer.read().decode()).forms
     assert post.action == ACS_URL
     assert post.fields["RelayState"] == "back-to-42"
 
