@@ -31,6 +31,10 @@ PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
 FINGERPRINT_RE = re.compile(r"^[0-9a-fA-F]{40}\Z")
 CLIENT_ID_RE = re.compile(r"^[\x21-\x2b\x2d-\x7e]{1,128}\Z")  # printable ASCII but the comma
 METADATA_MAX_BYTES = 100_000
+PROVIDER_NAME_RULE = (
+    "Enter a name of at most 128 letters, digits, dots (.), hyphens (-) and underscores (_), "
+    "beginning and ending with a letter or digit."
+)
 MAX_PROVIDERS = 100
 MAX_CLIENT_IDS = 50
 MAX_FINGERPRINTS = 5
@@ -73,16 +77,28 @@ def decode_metadata(encoded: str) -> bytes:
 
 
 def read_xml(document: bytes) -> etree._Element:
-    """Parse XML from outside without DTDs, entities or network access."""
+    """Parse XML from outside without DTDs, entities or network access.
+
+    The document is read as UTF-8 whatever its declaration says: in another encoding (UTF-16,
+    UTF-7) a DOCTYPE escapes the byte check below, and libxml2 expands internal entities in
+    attributes even with ``resolve_entities=False``; the parsed tree is checked for one too."""
     if b"<!DOCTYPE" in document.upper() or b"<!ENTITY" in document.upper():
         raise metadata_error("a document type declaration is not allowed.")
     parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True
+        encoding="utf-8",
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        remove_comments=True,
     )
     try:
-        return etree.fromstring(document, parser=parser)
+        root = etree.fromstring(document, parser=parser)
     except etree.XMLSyntaxError as error:
         raise metadata_error(f"it is not well-formed XML ({error.msg}).") from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise metadata_error("a document type declaration is not allowed.")
+    return root
 
 
 def parse_saml_metadata(document: bytes) -> SamlMetadata:
@@ -92,6 +108,14 @@ def parse_saml_metadata(document: bytes) -> SamlMetadata:
         raise metadata_error("it is empty.")
     if len(document) > METADATA_MAX_BYTES:
         raise metadata_error(f"it is larger than {METADATA_MAX_BYTES} bytes.")
+    try:
+        # Kept as text and handed back byte for byte (GetSAMLProvider); no NUL, which PostgreSQL
+        # cannot store and UTF-16 is full of.
+        text = document.decode("utf-8")
+    except UnicodeDecodeError:
+        raise metadata_error("it is not UTF-8 text.") from None
+    if "\x00" in text:
+        raise metadata_error("it is not UTF-8 text.")
     root = read_xml(document)
     if root.tag == f"{{{MD}}}EntitiesDescriptor":
         root = next(iter(root.iterfind("md:EntityDescriptor", NAMESPACES)), None)
@@ -153,9 +177,8 @@ def saml_snapshot(provider: SAMLProvider) -> dict[str, Any]:
     }
 
 
-def apply_metadata(provider: SAMLProvider, document: bytes) -> None:
-    metadata = parse_saml_metadata(document)
-    provider.metadata = document.decode("utf-8", errors="replace")
+def apply_metadata(provider: SAMLProvider, document: bytes, metadata: SamlMetadata) -> None:
+    provider.metadata = document.decode("utf-8")  # UTF-8, as parse_saml_metadata checked
     provider.entity_id = metadata.entity_id
     provider.certificates = list(metadata.certificates)
     provider.sso_url = metadata.sso_url
@@ -163,7 +186,15 @@ def apply_metadata(provider: SAMLProvider, document: bytes) -> None:
 
 
 def check_provider_name(name: str, parameter: str) -> str:
-    return check_name(name, parameter, PROVIDER_NAME_RE, 128)
+    """Alibaba's code and message; the console's words are its own (the generic ones would spell
+    ``SAMLProviderName`` "s a m l provider name" and, reading the pattern's first character, allow
+    "only letters and digits")."""
+    try:
+        return check_name(name, parameter, PROVIDER_NAME_RE, 128)
+    except errors.InvalidParameter as error:
+        error.field = "name"
+        error.plain = PROVIDER_NAME_RULE
+        raise
 
 
 def lock_account_below_limit(account: Account, model: type, kind: str) -> None:
@@ -181,7 +212,7 @@ def create_saml_provider(
     check_provider_name(name, "SAMLProviderName")
     check_length(description, "Description", 256)
     provider = SAMLProvider(account=account, name=name, description=description)
-    apply_metadata(provider, metadata)
+    apply_metadata(provider, metadata, parse_saml_metadata(metadata))
     lock_account_below_limit(account, SAMLProvider, "SAMLProvider")
     if SAMLProvider.objects.filter(account=account, name__iexact=name).exists():
         raise errors.EntityAlreadyExists(
@@ -210,11 +241,15 @@ def update_saml_provider(
     metadata: bytes | None = None,
     description: str | None = None,
 ) -> SAMLProvider:
-    before = saml_snapshot(provider)
-    if metadata is not None:
-        apply_metadata(provider, metadata)
+    # Everything is checked before the provider changes: a refused update leaves it as it was.
+    read = parse_saml_metadata(metadata) if metadata is not None else None
     if description is not None:
-        provider.description = check_length(description, "NewDescription", 256)
+        check_length(description, "NewDescription", 256)
+    before = saml_snapshot(provider)
+    if metadata is not None and read is not None:
+        apply_metadata(provider, metadata, read)
+    if description is not None:
+        provider.description = description
     provider.save()
     versions.bump(provider.account_id)
     record(
@@ -270,15 +305,7 @@ def split_list(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 def check_issuer_url(value: str) -> str:
-    parts = urlsplit(value or "")
-    if (
-        parts.scheme != "https"
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or parts.username
-        or len(value) > 255
-    ):
+    if not well_formed_issuer(value or ""):
         raise errors.InvalidParameter(
             "InvalidParameter.IssuerUrl",
             "The parameter IssuerUrl is invalid: it must be an https URL without query or "
@@ -287,6 +314,24 @@ def check_issuer_url(value: str) -> str:
             plain="Enter the issuer's https URL (no query or fragment), at most 255 characters.",
         )
     return value
+
+
+def well_formed_issuer(value: str) -> bool:
+    """An https URL with a host (and a port, if any, that is one), without sign-in part (``@``),
+    query (``?``, even an empty one) or fragment (``#``)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        return False
+    return (
+        parts.scheme == "https"
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        and "?" not in value
+        and "#" not in value
+        and len(value) <= 255
+    )
 
 
 def check_client_ids(client_ids: list[str]) -> list[str]:
@@ -411,15 +456,19 @@ def update_oidc_provider(
     action: str = "ram:UpdateOIDCProvider",
 ) -> OIDCProvider:
     """The issuer URL never changes (a new issuer is a new provider)."""
-    before = oidc_snapshot(provider)
+    # Everything is checked before the provider changes: a refused update leaves it as it was.
+    changes: dict[str, Any] = {}
     if client_ids is not None:
-        provider.client_ids = check_client_ids(split_list(client_ids))
+        changes["client_ids"] = check_client_ids(split_list(client_ids))
     if fingerprints is not None:
-        provider.fingerprints = check_fingerprints(split_list(fingerprints))
+        changes["fingerprints"] = check_fingerprints(split_list(fingerprints))
     if description is not None:
-        provider.description = check_length(description, "NewDescription", 256)
+        changes["description"] = check_length(description, "NewDescription", 256)
     if issuance_limit_hours not in (None, ""):
-        provider.issuance_limit_hours = check_issuance_limit(issuance_limit_hours)
+        changes["issuance_limit_hours"] = check_issuance_limit(issuance_limit_hours)
+    before = oidc_snapshot(provider)
+    for name, value in changes.items():
+        setattr(provider, name, value)
     provider.save()
     versions.bump(provider.account_id)
     record(
@@ -434,6 +483,8 @@ def update_oidc_provider(
 
 @transaction.atomic
 def add_client_id(actor: Actor, provider: OIDCProvider, client_id: str) -> OIDCProvider:
+    # Checked alone first: an empty or padded one would vanish in split_list, added as nothing.
+    (client_id,) = check_client_ids([client_id.strip()])
     if client_id in provider.client_ids:
         raise errors.EntityAlreadyExists(
             "EntityAlreadyExists.ClientId", "The client ID does already EXIST."

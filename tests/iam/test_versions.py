@@ -1,6 +1,7 @@
 """One version per account (``iam.versions``): every service that changes something a decision or
 an API answer about the account's principals depends on bumps it, in its own transaction; the
-table below must name every service there is, so a new one cannot be forgotten."""
+table below must name every service there is (``iam.services`` and ``iam.providers``), so a new
+one cannot be forgotten."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-from iam import services
+from iam import providers, services
 from iam.audit import SYSTEM_ACTOR
 from iam.identity import identity_for_user
-from iam.models import AccessKey, Account, Group, Policy, Role, User
+from iam.models import AccessKey, Account, Group, OIDCProvider, Policy, Role, SAMLProvider, User
 from sts.assume import AssumeRoleInput, assume_role
 from sts.models import RoleSession
+from tests.iam.test_providers import FINGERPRINT, ISSUER, OTHER_FINGERPRINT, metadata
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +114,31 @@ BUMPING: dict[str, Change] = {
         bump_marker(w),
         services.detach_policy(A, w.role, w.policy),
     ),
+    # Identity providers: whom a role's trust policy lets in (AssumeRoleWithSAML/WithOIDC).
+    "create_saml_provider": lambda w: saml_provider(w),
+    "update_saml_provider": lambda w: providers.update_saml_provider(
+        A, saml_provider(w, marked=True), description="changed"
+    ),
+    "delete_saml_provider": lambda w: providers.delete_saml_provider(
+        A, saml_provider(w, marked=True)
+    ),
+    "create_oidc_provider": lambda w: oidc_provider(w),
+    "update_oidc_provider": lambda w: providers.update_oidc_provider(
+        A, oidc_provider(w, marked=True), issuance_limit_hours=1
+    ),
+    "add_client_id": lambda w: providers.add_client_id(A, oidc_provider(w, marked=True), "app-2"),
+    "remove_client_id": lambda w: providers.remove_client_id(
+        A, oidc_provider(w, marked=True), "app-1"
+    ),
+    "add_fingerprint": lambda w: providers.add_fingerprint(
+        A, oidc_provider(w, marked=True), "ab" * 20
+    ),
+    "remove_fingerprint": lambda w: providers.remove_fingerprint(
+        A, oidc_provider(w, marked=True), OTHER_FINGERPRINT
+    ),
+    "delete_oidc_provider": lambda w: providers.delete_oidc_provider(
+        A, oidc_provider(w, marked=True)
+    ),
 }
 
 # Services that change nothing an existing decision or answer depends on, and why.
@@ -171,18 +199,44 @@ def bump_marker(world: World) -> None:
     world.marker = version_of(world)  # type: ignore[attr-defined]
 
 
+def saml_provider(world: World, *, marked: bool = False) -> SAMLProvider:
+    """A new SAML provider; ``marked``: the version is read only after it was created."""
+    provider = providers.create_saml_provider(A, world.account, "okta", metadata=metadata())
+    if marked:
+        bump_marker(world)
+    return provider
+
+
+def oidc_provider(world: World, *, marked: bool = False) -> OIDCProvider:
+    provider = providers.create_oidc_provider(
+        A,
+        world.account,
+        "github",
+        issuer_url=ISSUER,
+        client_ids="app-1,app-3",
+        fingerprints=f"{FINGERPRINT},{OTHER_FINGERPRINT}",
+    )
+    if marked:
+        bump_marker(world)
+    return provider
+
+
 def version_of(world: World) -> int:
     return Account.objects.get(pk=world.account.pk).version
 
 
-def writing_services() -> set[str]:
-    """Every public function of ``iam.services`` that writes (takes the actor first)."""
+def writing_functions(module: ModuleType) -> set[str]:
+    """Every public function of ``module`` that writes (takes the actor first)."""
     return {
         name
-        for name, function in inspect.getmembers(services, inspect.isfunction)
-        if function.__module__ == services.__name__
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if function.__module__ == module.__name__
         and next(iter(inspect.signature(function).parameters), "") == "actor"
     }
+
+
+def writing_services() -> set[str]:
+    return writing_functions(services) | writing_functions(providers)
 
 
 def test_every_writing_service_is_in_the_table() -> None:
