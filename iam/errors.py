@@ -71,6 +71,13 @@ class NoPermission(ServiceError):
     http_status = 403
 
 
+class AuthenticationFailed(ServiceError):
+    """An identity provider's assertion or token that does not prove who it claims
+    (AssumeRoleWithSAML/OIDC, console single sign-on)."""
+
+    http_status = 401
+
+
 class ServiceUnavailable(ServiceError):
     http_status = 503
 

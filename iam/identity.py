@@ -46,6 +46,18 @@ class IdentityKind(StrEnum):
     USER = "user"
     ROLE_SESSION = "role_session"
     SERVICE = "service"
+    FEDERATED = "federated"
+
+
+@dataclass(frozen=True)
+class FederatedInfo:
+    """Who an identity provider vouches for, before a role is assumed: the subject of a SAML
+    assertion or an OIDC ID token, and the provider (of the role's account) that issued it."""
+
+    provider_arn: str
+    provider_kind: str  # "saml" or "oidc"
+    provider_name: str
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ class Identity:
     role: Role | None = None
     service: Service | None = None
     session: RoleSessionInfo | None = None
+    federated: FederatedInfo | None = None
     mfa_present: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -87,6 +100,9 @@ class Identity:
         if self.kind is IdentityKind.SERVICE:
             assert self.service is not None
             return self.service.arn
+        if self.kind is IdentityKind.FEDERATED:
+            assert self.federated is not None
+            return f"{self.federated.provider_arn}/{self.federated.subject}"
         assert self.user is not None
         return self.user.arn
 
@@ -106,6 +122,9 @@ class Identity:
         if self.kind is IdentityKind.SERVICE:
             assert self.service is not None
             return self.service.name
+        if self.kind is IdentityKind.FEDERATED:
+            assert self.federated is not None
+            return self.federated.subject
         assert self.user is not None
         return self.user.logon_name
 
@@ -120,6 +139,13 @@ class Identity:
             return f"service {self.service.name}"
         if self.kind is IdentityKind.ROOT:
             return "the root identity"
+        if self.kind is IdentityKind.FEDERATED:
+            assert self.federated is not None
+            federated = self.federated
+            return (
+                f"{federated.subject} of {federated.provider_kind.upper()} identity provider "
+                f"{federated.provider_name}"
+            )
         assert self.user is not None
         return f"user {self.user.name}"
 

@@ -32,7 +32,7 @@ class Call:
     the accounts the request depends on as read with its nonce (``versions``: account id ->
     version), under which rows read on earlier requests may be reused."""
 
-    identity: Identity
+    identity: Identity | None  # None only for anonymous actions (AssumeRoleWithSAML/OIDC)
     params: dict[str, str]
     actor: Actor
     context: dict[str, Any]
@@ -66,18 +66,21 @@ Dependencies = Callable[[dict[str, str]], Sequence[str]]
 class Action:
     handler: Handler
     depends_on: Dependencies | None = None
+    # Called without an access key (the caller proves itself otherwise, as AssumeRoleWithSAML's
+    # assertion does); a signed call to it is verified and answered all the same.
+    anonymous: bool = False
 
 
 ACTIONS: dict[tuple[str, str], Action] = {}
 
 
 def action(
-    version: str, name: str, *, depends_on: Dependencies | None = None
+    version: str, name: str, *, depends_on: Dependencies | None = None, anonymous: bool = False
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` for (Version, Action)."""
 
     def register(handler: Handler) -> Handler:
-        ACTIONS[(version, name)] = Action(handler, depends_on)
+        ACTIONS[(version, name)] = Action(handler, depends_on, anonymous)
         return handler
 
     return register

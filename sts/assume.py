@@ -2,9 +2,12 @@
 
 A caller may assume role R only if all hold (ARCHITECTURE §4):
 
-1. the caller is a RAM user, a role session (chaining) or a registered service — never a root;
-2. the caller's own policies allow ``sts:AssumeRole`` on R's ARN (services are exempt);
-3. R's trust policy trusts the caller, conditions included (``sts:ExternalId``, source IP …);
+1. the caller is a RAM user, a role session (chaining), a registered service or a user an
+   identity provider of R's account vouches for (``sts.federation``) — never a root;
+2. the caller's own policies allow ``sts:AssumeRole`` on R's ARN (services and federated users,
+   who hold no policies, are exempt);
+3. R's trust policy trusts the caller, conditions included (``sts:ExternalId``, source IP,
+   ``saml:recipient``, ``oidc:aud`` …);
 4. the duration is within [900, R.MaxSessionDuration] (3600 at most for chained sessions) and the
    session policy is valid and within 2048 characters.
 
@@ -161,6 +164,11 @@ def duration_error() -> errors.InvalidParameter:
 
 
 def trust_principal(caller: Identity) -> TrustPrincipal:
+    if caller.kind is IdentityKind.FEDERATED:
+        assert caller.federated is not None
+        return TrustPrincipal(
+            kind="federated", account_id=caller.account_id, provider=caller.federated.provider_arn
+        )
     if caller.kind is IdentityKind.ROLE_SESSION:
         assert caller.role is not None
         return TrustPrincipal(
@@ -192,6 +200,8 @@ class Attempt:
     versions: dict[str, Any] = field(default_factory=dict)
     default_duration: int = DEFAULT_DURATION
     max_duration: int | None = None
+    # What the audit trail calls it: sts:AssumeRole, or sts:AssumeRoleWithSAML/OIDC.
+    action: str = "sts:AssumeRole"
     account_id: str = ""
     role_name: str = ""
     duration: int | None = None
@@ -241,6 +251,8 @@ def check_identity_policy(attempt: Attempt) -> Words:
     caller, target = attempt.caller, attempt.target_arn
     if caller.kind is IdentityKind.SERVICE:
         return lambda: "Services hold no identity policies; a service role's trust decides."
+    if caller.kind is IdentityKind.FEDERATED:
+        return lambda: "Federated users hold no identity policies; the role's trust decides."
     decision = authorize(caller, "sts:AssumeRole", target, attempt.context)
     if not decision.allowed:
         raise AssumeRoleDenied(
@@ -273,7 +285,11 @@ def check_role_trust(attempt: Attempt) -> Words:
     assert role is not None
     attempt.conditions = trust_context(caller, attempt.context, attempt.request.external_id)
     decision = trust_allows(role.trust_policy, trust_principal(caller), attempt.conditions)
-    if not decision.allowed:
+    # An identity provider vouches for its users to its own account's roles only.
+    foreign_provider = (
+        caller.kind is IdentityKind.FEDERATED and caller.account_id != role.account_id
+    )
+    if foreign_provider or not decision.allowed:
         raise AssumeRoleDenied(
             "NoPermission",
             UNTRUSTED_MESSAGE,
@@ -382,6 +398,7 @@ def assume_role(
     default_duration: int = DEFAULT_DURATION,
     max_duration: int | None = None,
     versions: dict[str, Any] | None = None,
+    action: str = "sts:AssumeRole",
 ) -> IssuedRoleSession:
     """Run every check (``CHECKS``, in order) and issue a role session; audit a refusal and
     raise it. Every check only reads; the one write is the session row with its audit event."""
@@ -392,6 +409,7 @@ def assume_role(
         versions or {},
         default_duration=default_duration,
         max_duration=max_duration,
+        action=action,
     )
     try:
         try:
@@ -403,7 +421,7 @@ def assume_role(
         match = ROLE_ARN_RE.match(request.role_arn or "")
         record(
             actor,
-            "sts:AssumeRole",
+            action,
             (request.role_arn or "")[:400],
             account_id=match.group(1) if match else "",
             result="Failure",
@@ -487,7 +505,7 @@ def issue(attempt: Attempt, *, actor: Actor, channel: str) -> IssuedRoleSession:
     token = issue_token(claims, key_ring())
     event = new_event(
         actor,
-        "sts:AssumeRole",
+        attempt.action,
         role.arn,
         account_id=role.account_id,
         details={

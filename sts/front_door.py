@@ -46,7 +46,15 @@ from iam.models import AccessKey, AuditEvent
 from sts import row_cache
 from sts.nonces import nonce_store
 from sts.sessions import SessionState, check_session, session_identity
-from sts.signing import SignedRequest, claimed_credentials, verify
+from sts.signing import (
+    MAX_CLOCK_SKEW,
+    SignedRequest,
+    business_params,
+    check_timestamp,
+    claimed_credentials,
+    detect_signature_version,
+    verify,
+)
 from sts.tokens import RoleTokenClaims, check_bound, open_token
 
 logger = logging.getLogger(__name__)
@@ -330,6 +338,9 @@ def answered(request: HttpRequest, answer: Answer) -> HttpResponse:
     answer.format = requested_format(signed)
     answer.action = requested_action(signed)
     now = timezone.now()
+    anonymous = anonymous_action(signed)
+    if anonymous is not None:
+        return answered_anonymously(request, answer, signed, anonymous, now)
     credential = Credential(signed, now)
     verified = verify(signed, credential.secret_for, now=now)
     action = rpc.ACTIONS.get((verified.api_version, verified.action))
@@ -349,6 +360,34 @@ def answered(request: HttpRequest, answer: Answer) -> HttpResponse:
     )
     body = {"RequestId": answer.request_id, **action.handler(call)}
     return rpc.render_body(body, answer.format, verified.action, 200)
+
+
+def anonymous_action(signed: SignedRequest) -> rpc.Action | None:
+    """The action of an unsigned request, if it is one that is called without an access key."""
+    if detect_signature_version(signed) is not None:
+        return None
+    version = requested(signed, "Version") or signed.headers.get("x-acs-version", "")
+    action = rpc.ACTIONS.get((version, requested_action(signed)))
+    return action if action is not None and action.anonymous else None
+
+
+def answered_anonymously(
+    request: HttpRequest, answer: Answer, signed: SignedRequest, action: rpc.Action, now: datetime
+) -> HttpResponse:
+    """AssumeRoleWithSAML/OIDC: no key, no nonce to spend; the assertion or token proves who
+    calls (and an assertion is single-use, ``sts.federation``)."""
+    timestamp = requested(signed, "Timestamp")
+    if timestamp:
+        check_timestamp(timestamp, now, MAX_CLOCK_SKEW)
+    call = rpc.Call(
+        identity=None,
+        params=business_params(signed),
+        actor=api_actor(request, None, answer.request_id),
+        context=request_context(request, now),
+        action=answer.action,
+    )
+    body = {"RequestId": answer.request_id, **action.handler(call)}
+    return rpc.render_body(body, answer.format, answer.action, 200)
 
 
 def refused(answer: Answer, error: errors.ServiceError) -> HttpResponse:

@@ -194,7 +194,13 @@ def listed_standings(
 
 
 def principal_from_arn(arn: str) -> TrustPrincipal | None:
-    """The trust principal of a chained session's or a service's caller ARN."""
+    """The trust principal of a chained session's, a service's or a federated caller's ARN
+    (``<provider ARN>/<subject>``)."""
+    federated = arns.FEDERATED_PRINCIPAL_PATTERN.match(arn)
+    if federated is not None and arn[federated.end() : federated.end() + 1] == "/":
+        return TrustPrincipal(
+            kind="federated", account_id=federated["account"], provider=federated.group(0)
+        )
     parsed = parse_arn(arn)
     if parsed is None:
         return None

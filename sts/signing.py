@@ -229,7 +229,7 @@ def claimed_nonce(request: SignedRequest) -> str | None:
     return _last_values((*request.query, *request.form)).get("SignatureNonce") or None
 
 
-def _check_timestamp(value: str, now: datetime, max_clock_skew: timedelta) -> datetime:
+def check_timestamp(value: str, now: datetime, max_clock_skew: timedelta) -> datetime:
     try:
         timestamp = parse_timestamp(value)
     except ValueError:
@@ -246,7 +246,7 @@ def _check_timestamp(value: str, now: datetime, max_clock_skew: timedelta) -> da
     return timestamp
 
 
-def _business_params(request: SignedRequest) -> dict[str, str]:
+def business_params(request: SignedRequest) -> dict[str, str]:
     return {
         name: value
         for name, value in (*request.query, *request.form)
@@ -353,7 +353,7 @@ def _verify_v2(
         raise incomplete(f"SignatureMethod {method} is not supported.")
     if common["SignatureVersion"] != V2_SIGNATURE_VERSION:
         raise incomplete(f"SignatureVersion {common['SignatureVersion']} is not supported.")
-    timestamp = _check_timestamp(common["Timestamp"], now, max_clock_skew)
+    timestamp = check_timestamp(common["Timestamp"], now, max_clock_skew)
 
     access_key_id = common["AccessKeyId"]
     secret = lookup_secret(access_key_id)
@@ -374,7 +374,7 @@ def _verify_v2(
         security_token=_security_token("v2", headers, common),
         action=common["Action"],
         api_version=common["Version"],
-        params=_business_params(request),
+        params=business_params(request),
         format=common.get("Format") or None,
     )
 
@@ -514,7 +514,7 @@ def _verify_v3(
     for name in V3_REQUIRED_SIGNED_HEADERS:
         if name not in signed_headers:
             raise incomplete(f"Header {name} must be signed.")
-    timestamp = _check_timestamp(headers["x-acs-date"], now, max_clock_skew)
+    timestamp = check_timestamp(headers["x-acs-date"], now, max_clock_skew)
 
     string_to_sign = v3_string_to_sign(algorithm, v3_canonical_request(request, signed_headers))
     declared_hash = headers.get("x-acs-content-sha256", "").strip().lower()
@@ -536,7 +536,7 @@ def _verify_v3(
         security_token=_security_token("v3", headers, params),
         action=headers["x-acs-action"],
         api_version=headers["x-acs-version"],
-        params=_business_params(request),
+        params=business_params(request),
         format=None,
     )
 

@@ -94,8 +94,11 @@ Trust
     user; ``...:role/<name>`` sessions of that role (chaining). Names compare case-insensitively.
   - ``*`` is accepted as the account id (``acs:ram::*:root``: any account's users and role
     sessions); wildcards elsewhere in RAM principals are rejected.
-  - ``Service`` names trust that service (case-insensitive). ``Federated`` principals are parsed
-    and validated but never match: this service has no AssumeRoleWithSAML/OIDC.
+  - ``Service`` names trust that service (case-insensitive). ``Federated`` names a SAML or OIDC
+    identity provider (``acs:ram::<uid>:saml-provider/<name>``, ``...:oidc-provider/<name>``),
+    trusting the users it vouches for (AssumeRoleWithSAML/OIDC); their statements may say
+    ``sts:AssumeRole`` or the federation action, and their conditions read ``saml:recipient``,
+    ``saml:sub``, ``saml:iss``, ``saml:aud``, ``oidc:iss``, ``oidc:aud``, ``oidc:sub``.
   - Explicit Deny statements and conditions (``sts:ExternalId``, ``acs:SourceIp``...) apply.
 """
 

@@ -71,12 +71,13 @@ class CompiledStatement:
         return self.conditions_hold(request)
 
     def matches_caller(
-        self, action: str, principal: TrustPrincipal, request: RequestContext
+        self, actions: tuple[str, ...], principal: TrustPrincipal, request: RequestContext
     ) -> bool:
-        """Whether a trust statement applies to ``principal`` asking for ``action`` (lower-case)."""
+        """Whether a trust statement applies to ``principal`` asking for any of ``actions``
+        (lower-case)."""
         if self.principals is None or not self.principals.matches(principal):
             return False
-        if self.actions.matches(action) == self.not_action:
+        if not any(self.actions.matches(action) != self.not_action for action in actions):
             return False
         return self.conditions_hold(request)
 

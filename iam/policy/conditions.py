@@ -297,6 +297,13 @@ KNOWN_KEY_TYPES: dict[str, ValueType] = {
     "acs:principalrdpath": STRING,
     "sts:externalid": STRING,
     "saml:recipient": STRING,
+    "saml:sub": STRING,
+    "saml:sub_type": STRING,
+    "saml:iss": STRING,
+    "saml:aud": STRING,
+    "oidc:iss": STRING,
+    "oidc:aud": STRING,
+    "oidc:sub": STRING,
 }
 STRING_KEY_PREFIXES = ("acs:requesttag/", "acs:resourcetag/")
 

@@ -25,7 +25,8 @@ def trust_allows(
     """Decide whether the role's trust policy lets ``principal`` perform ``action``.
 
     A statement applies when it names the principal (see PrincipalMatcher), its Action covers
-    ``action`` and its conditions hold in ``context`` (``sts:ExternalId``, ``acs:SourceIp``...).
+    ``action`` (for a federated caller, or its federation action) and its conditions hold in
+    ``context`` (``sts:ExternalId``, ``acs:SourceIp``, ``saml:recipient``, ``oidc:aud``...).
     Explicit Deny wins, then any Allow, else implicit deny. The identity side (the caller's own
     ``sts:AssumeRole`` permission) and the refusal of account roots are the caller's checks.
     Reasons report policy type "Trust".
@@ -45,11 +46,13 @@ def trust_allows(
         trust_policy, kind=TRUST, name=TRUST_NAME, policy_type=TRUST_POLICY_TYPE
     )
     request = RequestContext(context)
-    lowered = action.lower()
+    # A federated caller's statements say sts:AssumeRole (as Alibaba's own examples do) or the
+    # federation action itself (sts:AssumeRoleWithSAML / sts:AssumeRoleWithOIDC).
+    actions = tuple(name.lower() for name in (action, principal.federation_action) if name)
     applying = [
         statement
         for statement in compiled.statements
-        if statement.matches_caller(lowered, principal, request)
+        if statement.matches_caller(actions, principal, request)
     ]
     denies = tuple(statement.reason for statement in applying if statement.effect == DENY)
     if denies:
