@@ -283,3 +283,6 @@ def test_garbage_is_refused_with_a_clear_code(federation) -> None:  # type: igno
     )
     doctype = base64.b64encode(b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>').decode()
     assert refused_code(federation, doctype) == ("AuthenticationFail.SAMLAssertion.Invalid", 401)
+    utf16 = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "b">]><x y="&a;"/>'
+    wide = base64.b64encode(utf16.encode("utf-16")).decode()
+    assert refused_code(federation, wide) == ("AuthenticationFail.SAMLAssertion.Invalid", 401)
