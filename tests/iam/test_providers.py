@@ -31,7 +31,7 @@ FINGERPRINT = "902ef2deeb3c5b13ea4c3d5193629309e231ae55"
 OTHER_FINGERPRINT = "0bbfab97059595e8d1ec48e89eb8657c0e5aae71"
 
 
-# --- SAML metadata, as an IdP would publish it ---------------------------------------------------
+# --- SAML metadata, as an IdP would publish it --------------------------------------------------
 
 
 @cache
@@ -204,7 +204,7 @@ def test_a_valid_until_that_is_no_date_is_refused() -> None:
     assert "validUntil" in metadata_refusal(metadata(entity(valid_until="soon")))
 
 
-# --- SAML providers ------------------------------------------------------------------------------
+# --- SAML providers -----------------------------------------------------------------------------
 
 
 def create_saml(account: Account, name: str = "okta", **kwargs: Any) -> SAMLProvider:
@@ -264,7 +264,7 @@ def test_new_metadata_replaces_what_was_read(account_a: Account) -> None:
     )
 
 
-# --- OIDC providers ------------------------------------------------------------------------------
+# --- OIDC providers -----------------------------------------------------------------------------
 
 
 def create_oidc(account: Account, name: str = "github", **kwargs: Any) -> OIDCProvider:
