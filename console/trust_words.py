@@ -1,7 +1,8 @@
 """A role's trust policy in words: who may assume it, and whether it is a user or a service role.
 
 The console shows trust policies to people, not JSON: ``Account company2 (1234567890123456)``,
-``Service oss.example.internal``. Account aliases are looked up for a whole page of roles in one
+``Service oss.example.internal``, ``Users of SAML identity provider okta (when saml:recipient is
+https://ram.example/sso/saml/acs)``. Account aliases are looked up for a whole page of roles in one
 query (``account_aliases``); everything else here is pure.
 """
 
@@ -15,6 +16,7 @@ from iam import arns
 from iam.errors import printable
 from iam.models import Account
 from iam.policy import PolicyError, parse_policy
+from iam.policy.parse import Condition
 
 USER_ROLE = "User role"
 SERVICE_ROLE = "Service role"
@@ -29,6 +31,8 @@ class TrustedActor:
     name: str = ""
     conditional: bool = False
     denied: bool = False
+    provider_type: str = ""  # a federated actor's identity provider: "SAML" or "OIDC"
+    when: str = ""  # a federated statement's conditions in words
 
 
 def trusted_actors(text: str) -> list[TrustedActor]:
@@ -50,9 +54,8 @@ def trusted_actors(text: str) -> list[TrustedActor]:
         for arn in principals.ram:
             actors.append(ram_actor(arn, **options))
         actors.extend(TrustedActor("service", name=name, **options) for name in principals.service)
-        actors.extend(
-            TrustedActor("federated", name=name, **options) for name in principals.federated
-        )
+        when = condition_words(statement.conditions)
+        actors.extend(federated_actor(arn, when=when, **options) for arn in principals.federated)
     return list(dict.fromkeys(actors))
 
 
@@ -62,6 +65,35 @@ def ram_actor(arn: str, *, conditional: bool = False, denied: bool = False) -> T
         return TrustedActor("federated", name=arn, conditional=conditional, denied=denied)
     kind = "account" if named.kind == arns.ROOT else named.kind
     return TrustedActor(kind, named.account_id, named.name, conditional=conditional, denied=denied)
+
+
+def federated_actor(arn: str, *, when: str, conditional: bool, denied: bool) -> TrustedActor:
+    """The users of a SAML or OIDC identity provider (``Principal.Federated``)."""
+    match = arns.FEDERATED_PRINCIPAL_PATTERN.fullmatch(arn)
+    if match is None:
+        return TrustedActor("federated", name=arn, conditional=conditional, denied=denied)
+    return TrustedActor(
+        "federated",
+        match["account"],
+        match["name"],
+        conditional=conditional,
+        denied=denied,
+        provider_type="SAML" if match["kind"] == arns.SAML_PROVIDER else "OIDC",
+        when=when,
+    )
+
+
+def condition_words(conditions: Iterable[Condition]) -> str:
+    """``saml:recipient is https://…/sso/saml/acs and oidc:sub is one of a, b``."""
+    phrases = []
+    for condition in conditions:
+        values = [str(value) for value in condition.values]
+        if condition.operator == "StringEquals":
+            verb = "is" if len(values) == 1 else "is one of"
+        else:
+            verb = condition.operator
+        phrases.append(f"{condition.key} {verb} {', '.join(values)}")
+    return " and ".join(phrases)
 
 
 def role_type(actors: Iterable[TrustedActor]) -> str:
@@ -99,7 +131,7 @@ def actor_words(actor: TrustedActor, current_account_id: str, aliases: dict[str,
     if actor.kind == "service":
         return f"Service {actor.name}"
     if actor.kind == "federated":
-        return f"Identity provider {actor.name}"
+        return provider_words(actor, current_account_id, aliases)
     where = account_words(actor.account_id, current_account_id, aliases)
     if actor.kind == "user":
         return f"User {actor.name} of {where}"
@@ -126,12 +158,24 @@ def actor_sentence(actor: TrustedActor, current_account_id: str, aliases: dict[s
     elif actor.kind == "service":
         sentence = f"Service {actor.name}"
     else:
-        sentence = f"Identities from provider {actor.name}"
-    if actor.conditional:
+        sentence = f"Users of {provider_words(actor, current_account_id, aliases)}"
+    if actor.kind == "federated" and actor.when:
+        sentence += f" (when {actor.when})"
+    elif actor.conditional:
         sentence += ", when the statement's conditions hold"
     if actor.denied:
         sentence = f"Never: {sentence[0].lower()}{sentence[1:]}"
     return sentence
+
+
+def provider_words(actor: TrustedActor, current_account_id: str, aliases: dict[str, str]) -> str:
+    """``SAML identity provider okta``, ``… of account company2`` when it is another account's."""
+    if not actor.provider_type:
+        return f"identity provider {actor.name}"
+    words = f"{actor.provider_type} identity provider {actor.name}"
+    if actor.account_id != current_account_id:
+        words += f" of {account_words(actor.account_id, current_account_id, aliases)}"
+    return words
 
 
 def trust_sentences(text: str, current_account_id: str) -> list[str]:
@@ -141,14 +185,30 @@ def trust_sentences(text: str, current_account_id: str) -> list[str]:
     return [actor_sentence(actor, current_account_id, aliases) for actor in actors]
 
 
-def trust_policy_document(*, account_id: str = "", service: str = "") -> str:
-    """The trust policy the create-role wizard generates: an account's root or one service."""
-    principal = {"Service": [service]} if service else {"RAM": [arns.root_arn(account_id)]}
-    document = {
-        "Version": "1",
-        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}],
+def trust_policy_document(
+    *,
+    account_id: str = "",
+    service: str = "",
+    federated: str = "",
+    conditions: dict[str, str] | None = None,
+) -> str:
+    """The trust policy the create-role wizard generates: an account's root, one service, or the
+    users of one identity provider (``federated``, its ARN) when ``conditions`` hold
+    (``StringEquals``)."""
+    if federated:
+        principal: dict[str, list[str]] = {"Federated": [federated]}
+    elif service:
+        principal = {"Service": [service]}
+    else:
+        principal = {"RAM": [arns.root_arn(account_id)]}
+    statement: dict[str, object] = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Principal": principal,
     }
-    return json.dumps(document, indent=2)
+    if conditions:
+        statement["Condition"] = {"StringEquals": conditions}
+    return json.dumps({"Version": "1", "Statement": [statement]}, indent=2)
 
 
 def pretty_document(text: str) -> str:
