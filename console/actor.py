@@ -18,7 +18,9 @@ def console_actor(request: HttpRequest) -> Actor:
     identity = request.identity  # type: ignore[attr-defined]
     logon = request.logon_identity  # type: ignore[attr-defined]
     return Actor(
-        logon_arn=logon.arn if logon is not None else "",
+        # A federated console session's logon identity is its role session; the real identity
+        # behind it is the identity provider's user (``logon_arn``).
+        logon_arn=logon.logon_arn if logon is not None else "",
         effective_arn=identity.arn if identity is not None else "",
         account_id=identity.account_id if identity is not None else "",
         source_account_id=logon.account_id if logon is not None else "",

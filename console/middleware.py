@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -16,7 +17,8 @@ class IdentityMiddleware:
     """Sets ``request.identity``: the logged-on user's identity, or None when anonymous.
 
     While a RAM user has switched to a role, the switch-role layer replaces it with the role
-    session (see ``console.switching``).
+    session (see ``console.switching``). A browser signed in through single sign-on has no user:
+    its identity is its federated role session (``console.federated``).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -25,6 +27,7 @@ class IdentityMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.identity = None  # type: ignore[attr-defined]
         request.logon_identity = None  # type: ignore[attr-defined]
+        request.federated = None  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             identity = identity_for_user(user)
@@ -35,6 +38,12 @@ class IdentityMiddleware:
             response = apply_switched_role(request)
             if response is not None:
                 return response
+        elif hasattr(request, "session"):
+            from console import federated
+
+            response = federated.apply(request)
+            if response is not None:
+                return response
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -43,6 +52,17 @@ class IdentityMiddleware:
         if database_busy(exception):
             return busy_response(request)
         return None
+
+
+class SignedInRequired(LoginRequiredMiddleware):
+    """Django's ``LoginRequiredMiddleware``, for which a federated console session (no user, an
+    identity all the same) is signed in too. It runs after ``IdentityMiddleware`` has set the
+    identity (view middleware follows every middleware's request phase)."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):  # type: ignore[no-untyped-def]
+        if getattr(request, "identity", None) is not None:
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
 
 
 def access_denied_response(request: HttpRequest, denied: AccessDenied) -> HttpResponse:

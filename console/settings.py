@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "console.middleware.SignedInRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -175,6 +175,9 @@ SECURE_PROXY_SSL_HEADER = (
 # which our SAML service provider's entity id and assertion consumer URL derive unless set.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SAML_SP_ENTITY_ID = env.str("SAML_SP_ENTITY_ID", default="")
+# The ID token claim that names the role for OIDC console sign-in (a role ARN or name); without
+# it, the user picks among the roles that trust the provider.
+OIDC_ROLE_CLAIM = env.str("OIDC_ROLE_CLAIM", default="ram_role")
 # Clock skew allowed on SAML and OIDC validity times.
 FEDERATION_CLOCK_SKEW = env.int("FEDERATION_CLOCK_SKEW", default=120)
 

@@ -163,8 +163,9 @@ def assume_role_with_saml(
     provider: SAMLProvider | None = None,
     assertion: saml.VerifiedAssertion | None = None,
 ) -> SamlSignIn:
-    """AssumeRoleWithSAML. The console's ACS verifies the response first (to offer the roles it
-    names) and passes ``provider`` and ``assertion`` in."""
+    """AssumeRoleWithSAML. The console's ACS verifies and spends the response first (to offer
+    the roles it names) and passes ``provider`` and ``assertion`` in."""
+    spent = provider is not None and assertion is not None
     if provider is None or assertion is None:
         provider = find_saml_provider(provider_arn)
         assertion = verified_assertion(provider, encoded_response, actor=actor)
@@ -180,7 +181,8 @@ def assume_role_with_saml(
         audit_refusal(actor, SAML_ACTION, provider, error)
         raise error
     session_name = session_name_of(assertion)
-    spend_assertion(provider, assertion)
+    if not spent:
+        spend_assertion(provider, assertion)
     caller = federated_caller(provider, "saml", assertion.subject)
     issued = assume_role(
         caller,

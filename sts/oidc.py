@@ -14,16 +14,18 @@ would be the public key.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import json
+import secrets
 import ssl
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from joserfc import jws, jwt
@@ -254,3 +256,89 @@ def number(claims: dict[str, Any], name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise refused("Invalid", f"The token's {name} claim is missing or not a number.")
     return float(value)
+
+
+# --- console sign-in: the authorization-code flow with PKCE ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """One sign-in on its way to the issuer: where to send the browser, and what to check when
+    it comes back (kept in the browser's server-side session)."""
+
+    url: str
+    state: str
+    nonce: str
+    verifier: str
+    client_id: str
+
+
+def start_authorization(
+    provider: OIDCProvider, *, client_id: str, redirect_uri: str
+) -> Authorization:
+    endpoint = str(
+        discovery(provider.issuer_url, provider.fingerprints).get("authorization_endpoint", "")
+    )
+    if not endpoint.startswith("https://"):
+        raise unreachable("The issuer's OpenID configuration has no https authorization endpoint.")
+    state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "openid profile email",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": challenge.decode("ascii"),
+            "code_challenge_method": "S256",
+        }
+    )
+    separator = "&" if "?" in endpoint else "?"
+    return Authorization(f"{endpoint}{separator}{query}", state, nonce, verifier, client_id)
+
+
+def exchange_code(
+    provider: OIDCProvider, *, code: str, redirect_uri: str, client_id: str, verifier: str
+) -> str:
+    """The ID token for an authorization code, from the issuer's token endpoint (a public
+    client: PKCE, no secret)."""
+    endpoint = str(discovery(provider.issuer_url, provider.fingerprints).get("token_endpoint", ""))
+    connection = pinned_connection(endpoint, provider.fingerprints)
+    parts = urlsplit(endpoint)
+    form = urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        }
+    )
+    try:
+        connection.request(
+            "POST",
+            parts.path or "/",
+            body=form,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+        )
+        response = connection.getresponse()
+        body = response.read(MAX_DOCUMENT_BYTES + 1)
+    except (OSError, http.client.HTTPException) as error:
+        raise unreachable(f"The token endpoint could not be reached: {error}.") from None
+    finally:
+        connection.close()
+    try:
+        answer = json.loads(body) if len(body) <= MAX_DOCUMENT_BYTES else {}
+    except ValueError:
+        answer = {}
+    token = answer.get("id_token") if isinstance(answer, dict) else None
+    if response.status != 200 or not isinstance(token, str):
+        raise refused(
+            "Invalid", "The identity provider did not hand out an ID token for this sign-in."
+        )
+    return token

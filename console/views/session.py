@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from console import federated
 from console.actor import anonymous_actor, console_actor
 from console.http import ConsoleRequest, current_account
 from console.once import forget_session
@@ -35,7 +36,7 @@ def root(request: HttpRequest) -> HttpResponse:
 
     if is_api_request(request):
         return api_entry(request)
-    if not request.user.is_authenticated:
+    if getattr(request, "identity", None) is None:
         return redirect("console:logon")
     return overview(request)  # type: ignore[arg-type]
 
@@ -61,6 +62,8 @@ def logon(request: HttpRequest) -> HttpResponse:
         name = form.cleaned_data["logon_name"]
         user = authenticate(request, username=name, password=form.cleaned_data["password"])
         if user is not None:
+            federated.end(request, f"signed in as {user.arn}")
+            request.session.pop(federated.SESSION_KEY, None)
             login(request, user)
             User.objects.filter(pk=user.pk).update(last_login_date=timezone.now())
             request.identity = None  # type: ignore[attr-defined]
@@ -96,6 +99,7 @@ def record_logon(
 @require_POST
 def logoff(request: ConsoleRequest) -> HttpResponse:
     end_switched_role(request, "logged off")
+    federated.end(request, "logged off")
     forget_session(request)
     record(
         console_actor(request),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
@@ -80,6 +82,20 @@ def refusal_message(error: ServiceError, account_label: str, role_name: str) -> 
     return error.message
 
 
+def for_ram_users(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Switch Role and its history belong to a RAM user who logged on; a browser signed in
+    through single sign-on is already a role session, with no logon user to switch from."""
+
+    @wraps(view)
+    def checked(request: ConsoleRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.logon_identity.user is None:
+            return render(request, "console/switch_role/federated.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+@for_ram_users
 def switch_role(request: ConsoleRequest) -> HttpResponse:
     form = SwitchRoleForm(request.POST or None, initial=request.GET or None)
     if request.method == "POST" and form.is_valid():
@@ -209,6 +225,7 @@ def get_recent_role_or_404(request: ConsoleRequest, entry_id: int) -> RecentRole
 
 
 @require_POST
+@for_ram_users
 def switch_again(request: ConsoleRequest, entry_id: int) -> HttpResponse:
     entry = get_recent_role_or_404(request, entry_id)
     error = perform_switch(
@@ -232,6 +249,7 @@ class RenameForm(forms.Form):
 
 
 @require_POST
+@for_ram_users
 def rename_recent(request: ConsoleRequest, entry_id: int) -> HttpResponse:
     entry = get_recent_role_or_404(request, entry_id)
     form = RenameForm(request.POST)
@@ -245,6 +263,7 @@ def rename_recent(request: ConsoleRequest, entry_id: int) -> HttpResponse:
 
 
 @require_POST
+@for_ram_users
 def remove_recent(request: ConsoleRequest, entry_id: int) -> HttpResponse:
     entry = get_recent_role_or_404(request, entry_id)
     entry.delete()

@@ -230,6 +230,29 @@ class OidcIdp:
         """The public keys as the IdP serves them at its jwks_uri."""
         return self.get_json(self.discovery()["jwks_uri"])
 
+    def authorize(self, url: str, login: str) -> str:
+        """Follow an authorization request (``url``, as a client app built it) through the
+        IdP's login and consent pages as ``login``, in a new browser session, and return where
+        the IdP sends the browser back to (the client's redirect URI with code and state)."""
+        browser = _Browser(self.ssl_context())
+        form_data: dict[str, str] | None = None
+        for _ in range(12):
+            status, location, page = browser.open(url, form_data)
+            if location is not None:
+                if not location.startswith(self.issuer + "/"):
+                    return location  # back to the client: the authorization response
+                url, form_data = location, None
+                continue
+            if status != 200:
+                raise RuntimeError(f"the IdP answered {status} at {url}:\n{_text_of(page)}")
+            action, fields = _single_form(page)
+            if fields.get("prompt") == "login":
+                fields.update(login=login, password="any password")
+            elif fields.get("prompt") != "consent":
+                raise RuntimeError(f"unexpected page at {url}:\n{_text_of(page)}")
+            url, form_data = urllib.parse.urljoin(url, action), fields
+        raise RuntimeError("the sign-in did not come back to the client")
+
     def id_token(
         self,
         login: str,
@@ -262,25 +285,7 @@ class OidcIdp:
             params["nonce"] = nonce
         browser = _Browser(self.ssl_context())
         url = endpoints["authorization_endpoint"] + "?" + urllib.parse.urlencode(params)
-        form_data: dict[str, str] | None = None
-        for _ in range(12):
-            status, location, page = browser.open(url, form_data)
-            if location is not None:
-                if not location.startswith(self.issuer + "/"):
-                    break  # back to the client: the authorization response
-                url, form_data = location, None
-                continue
-            if status != 200:
-                raise RuntimeError(f"the IdP answered {status} at {url}:\n{_text_of(page)}")
-            action, fields = _single_form(page)
-            if fields.get("prompt") == "login":
-                fields.update(login=login, password="any password")
-            elif fields.get("prompt") != "consent":
-                raise RuntimeError(f"unexpected page at {url}:\n{_text_of(page)}")
-            url, form_data = urllib.parse.urljoin(url, action), fields
-        else:
-            raise RuntimeError("the sign-in did not come back to the client")
-
+        location = self.authorize(url, login)
         if not location.startswith(redirect_uri):
             raise RuntimeError(f"the IdP redirected to {location}, not {redirect_uri}")
         response = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
