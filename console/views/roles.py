@@ -23,6 +23,7 @@ from console import trust_words
 from console.actor import console_actor
 from console.http import (
     ConsoleRequest,
+    account_resource,
     current_account,
     denial_reason,
     get_role_or_404,
@@ -38,11 +39,13 @@ from console.views.common import (
     search_query,
     without_nul,
 )
+from console.views.providers import KINDS, ProviderKind
 from iam import services
 from iam.auth import resolve_account
 from iam.errors import ServiceError
-from iam.models import Account, PolicyAttachment, Role, Service
+from iam.models import Account, OIDCProvider, PolicyAttachment, Role, SAMLProvider, Service
 from iam.policy import PolicyError, parse_policy
+from sts import saml
 
 MAX_QUERY_LENGTH = 64
 
@@ -156,10 +159,14 @@ WIZARD_STEPS = ["Select role type", "Select trusted actors", "Configure role", "
 class WizardState:
     """What the wizard has been told so far; every step carries it in hidden fields."""
 
-    role_type: str = ""  # "user" or "service"
+    role_type: str = ""  # "user", "service" or "idp" (the users of an identity provider)
     trust_kind: str = "current"  # "current" or "other"
     trusted_account: str = ""
     service: str = ""
+    idp_type: str = "saml"  # "saml" or "oidc"
+    idp_name: str = ""
+    oidc_aud: str = ""
+    oidc_sub: str = ""
     trust_policy: str = ""
     generated_policy: str = ""
     role_name: str = ""
@@ -179,7 +186,17 @@ class WizardState:
 
 STEP_FIELDS = {
     1: {"role_type"},
-    2: {"trust_kind", "trusted_account", "service", "trust_policy", "generated_policy"},
+    2: {
+        "trust_kind",
+        "trusted_account",
+        "service",
+        "idp_type",
+        "idp_name",
+        "oidc_aud",
+        "oidc_sub",
+        "trust_policy",
+        "generated_policy",
+    },
     3: {"role_name", "description", "max_session_duration"},
 }
 
@@ -228,7 +245,10 @@ def wizard_trust(state: WizardState, account: Account) -> TrustChoice:
 
 
 def generated_trust(state: WizardState, account: Account) -> TrustChoice:
-    """The trust policy the choices give: one service, another account's root or this one's."""
+    """The trust policy the choices give: one service, an identity provider's users, another
+    account's root or this one's."""
+    if state.role_type == "idp":
+        return federated_trust(state, account)
     if state.role_type == "service":
         if not Service.objects.filter(name=state.service).exists():
             return TrustChoice(errors={"service": "Choose the service that will assume this role."})
@@ -243,6 +263,41 @@ def generated_trust(state: WizardState, account: Account) -> TrustChoice:
         return TrustChoice(errors={"trusted_account": str(error)})
     document = trust_words.trust_policy_document(account_id=account_id)
     return TrustChoice(document=document, generated=document, account_words=words)
+
+
+MAX_OIDC_SUBJECT_LENGTH = 255
+
+
+def provider_kind(state: WizardState) -> ProviderKind:
+    return KINDS.get(state.idp_type) or KINDS["saml"]
+
+
+def wizard_provider(state: WizardState, account: Account) -> SAMLProvider | OIDCProvider | None:
+    """The identity provider chosen in step 2, if it is one of this account's."""
+    return provider_kind(state).model.objects.filter(account=account, name=state.idp_name).first()
+
+
+def federated_trust(state: WizardState, account: Account) -> TrustChoice:
+    """The users of one of the account's identity providers: SAML assertions addressed to our
+    ACS URL; OIDC tokens issued to one of the provider's client IDs, for one subject if given."""
+    provider = wizard_provider(state, account)
+    if provider is None:
+        return TrustChoice(errors={"idp_name": "Choose an identity provider of this account."})
+    if isinstance(provider, SAMLProvider):
+        conditions = {"saml:recipient": saml.acs_url()}
+    elif state.oidc_aud not in provider.client_ids:
+        return TrustChoice(errors={"oidc_aud": f"Choose one of {provider.name}'s client IDs."})
+    else:
+        conditions = {"oidc:aud": state.oidc_aud}
+        subject = state.oidc_sub.strip()
+        if len(subject) > MAX_OIDC_SUBJECT_LENGTH:
+            return TrustChoice(
+                errors={"oidc_sub": f"A subject has at most {MAX_OIDC_SUBJECT_LENGTH} characters."}
+            )
+        if subject:
+            conditions["oidc:sub"] = subject
+    document = trust_words.trust_policy_document(federated=provider.arn, conditions=conditions)
+    return TrustChoice(document=document, generated=document)
 
 
 def edited_trust_policy(state: WizardState) -> bool:
@@ -267,7 +322,7 @@ def trust_policy_problem(text: str) -> str:
 
 def wizard_errors(state: WizardState, account: Account, target: int) -> tuple[int, dict[str, str]]:
     """Validate every step before ``target``; the first step with errors and those errors."""
-    if target >= 2 and state.role_type not in ("user", "service"):
+    if target >= 2 and state.role_type not in ("user", "service", "idp"):
         return 1, {"role_type": "Choose User role or Service role."}
     if target >= 3:
         trust = wizard_trust(state, account)
@@ -294,6 +349,7 @@ def render_wizard(
     status: int = 200,
 ) -> HttpResponse:
     account = current_account(request)
+    provider_choices = wizard_providers(request, state, account, step)
     trust = wizard_trust(state, account) if step >= 2 and state.role_type else TrustChoice()
     if step >= 2 and not trust.edited:
         # An unedited editor follows the choices: show, and remember, what they give now.
@@ -308,6 +364,7 @@ def render_wizard(
             (f.name, getattr(state, f.name)) for f in fields(state) if f.name not in visible
         ],
         "services": Service.objects.all(),
+        **provider_choices,
         "account_words": trust.account_words,
         "account": account,
         "created": created,
@@ -323,6 +380,38 @@ def render_wizard(
     return fragment_or_page(
         request, "console/roles/_wizard.html", "console/roles/new.html", context, status=status
     )
+
+
+def wizard_providers(
+    request: ConsoleRequest, state: WizardState, account: Account, step: int
+) -> dict[str, Any]:
+    """Step 1 says whether the account has an identity provider to trust. Step 2 offers those of
+    the chosen type (when the person may list them) and settles the choice on one of them and,
+    for OIDC, on one of its client IDs."""
+    if step == 1:
+        return {
+            "has_providers": any(
+                kind.model.objects.filter(account=account).exists() for kind in KINDS.values()
+            )
+        }
+    if step != 2 or state.role_type != "idp":
+        return {}
+    kind = provider_kind(state)
+    denied = denial_reason(request, kind.action("List"), account_resource(request, kind.resource))
+    found = [] if denied else list(kind.model.objects.filter(account=account).order_by("name"))
+    if found and state.idp_name not in [provider.name for provider in found]:
+        state.idp_name = found[0].name
+    chosen = next((provider for provider in found if provider.name == state.idp_name), None)
+    client_ids = chosen.client_ids if isinstance(chosen, OIDCProvider) else []
+    if client_ids and state.oidc_aud not in client_ids:
+        state.oidc_aud = client_ids[0]
+    return {
+        "idp_kind": kind,
+        "idp_providers": found,
+        "idp_list_denied": denied,
+        "idp_client_ids": client_ids,
+        "acs_url": saml.acs_url(),
+    }
 
 
 @require_http_methods(["GET", "POST"])

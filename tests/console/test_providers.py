@@ -1,4 +1,5 @@
-"""Identity provider pages (SAML and OIDC): list, create, details, edit, delete."""
+"""Identity provider pages (SAML and OIDC): list, create, details, edit, delete; and the create-role
+wizard's third trusted entity type, Identity provider."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from django.urls import reverse
 
 from iam import providers, services
 from iam.audit import SYSTEM_ACTOR
-from iam.models import AuditEvent, OIDCProvider, SAMLProvider
+from iam.models import AuditEvent, OIDCProvider, Role, SAMLProvider
 from sts import saml
 
 pytestmark = pytest.mark.django_db
@@ -573,3 +574,111 @@ def test_another_accounts_provider_cannot_be_deleted(client, admin_a, okta_b) ->
     client.force_login(admin_a)
     assert client.post(delete(okta_b)).status_code == 404
     assert SAMLProvider.objects.filter(pk=okta_b.pk).exists()
+
+
+# --- the create-role wizard ---------------------------------------------------------------------
+
+WIZARD = "/roles/_new/"
+
+
+def wizard(client, step: int, **fields: str):  # type: ignore[no-untyped-def]
+    data = {"role_type": "idp", "step": str(step), **fields}
+    return client.post(WIZARD, data, **HTMX)
+
+
+def test_the_wizard_offers_identity_provider_roles(client, admin_a) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    text = client.get(WIZARD).content.decode()
+    assert 'value="idp"' in text
+    assert f'href="{url("provider_list")}"' in text  # none yet: where to create one
+
+
+def test_step_two_explains_how_to_create_a_missing_provider(client, admin_a, okta) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    text = wizard(client, 2, idp_type="oidc").content.decode()
+    assert "This account has no OIDC identity provider yet." in text
+    assert f'href="{url("oidc_provider_create")}"' in text
+
+
+def test_step_two_offers_the_accounts_providers_only(client, admin_a, okta, okta_b) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    response = wizard(client, 2, idp_type="saml")
+    assert [provider.name for provider in response.context["idp_providers"]] == ["okta"]
+
+
+def test_the_wizard_trusts_a_saml_provider_for_our_acs_url(
+    client, admin_a, account_a, okta
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    wizard(client, 4, idp_type="saml", idp_name="okta", role_name="sso-admins")
+    role = Role.objects.get(account=account_a, name="sso-admins")
+    assert json.loads(role.trust_policy) == {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Federated": [f"acs:ram::{account_a.pk}:saml-provider/okta"]},
+                "Condition": {"StringEquals": {"saml:recipient": saml.acs_url()}},
+            }
+        ],
+    }
+
+
+def test_the_wizard_trusts_an_oidc_provider_for_a_client_and_subject(
+    client, admin_a, account_a, github
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    fields = {"idp_type": "oidc", "idp_name": "github", "oidc_aud": "ci", "oidc_sub": "repo:a/b"}
+    wizard(client, 4, role_name="ci-deploy", **fields)
+    statement = json.loads(Role.objects.get(account=account_a, name="ci-deploy").trust_policy)[
+        "Statement"
+    ][0]
+    assert statement["Principal"] == {
+        "Federated": [f"acs:ram::{account_a.pk}:oidc-provider/github"]
+    }
+    assert statement["Condition"] == {"StringEquals": {"oidc:aud": "ci", "oidc:sub": "repo:a/b"}}
+
+
+def test_the_oidc_subject_is_optional(client, admin_a, account_a, github) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    fields = {"idp_type": "oidc", "idp_name": "github", "oidc_aud": "sts.example"}
+    wizard(client, 4, role_name="any-user", **fields)
+    document = json.loads(Role.objects.get(account=account_a, name="any-user").trust_policy)
+    assert document["Statement"][0]["Condition"] == {"StringEquals": {"oidc:aud": "sts.example"}}
+
+
+def test_the_oidc_audience_must_be_a_client_id_of_the_provider(client, admin_a, github) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    fields = {"idp_type": "oidc", "idp_name": "github", "oidc_aud": "someone-else"}
+    response = wizard(client, 4, role_name="forged", **fields)
+    assert "Choose one of github&#x27;s client IDs." in response.content.decode()
+    assert not Role.objects.filter(name="forged").exists()
+
+
+def test_the_wizard_refuses_another_accounts_provider(client, admin_a, okta, okta_b) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    response = wizard(client, 4, idp_type="saml", idp_name="okta-b", role_name="stolen")
+    assert b"Choose an identity provider of this account." in response.content
+    assert not Role.objects.filter(name="stolen").exists()
+
+
+def test_step_three_says_who_is_trusted_in_words(client, admin_a, okta) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    response = wizard(client, 3, idp_type="saml", idp_name="okta")
+    assert response.context["trust_sentences"] == [
+        f"Users of SAML identity provider okta (when saml:recipient is {saml.acs_url()})"
+    ]
+
+
+def test_the_editor_follows_the_chosen_provider(client, admin_a, account_a, github) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    fields = {"role_type": "idp", "idp_type": "oidc", "idp_name": "github", "oidc_aud": "ci"}
+    response = client.post(reverse("console:role_wizard_trust"), fields, **HTMX)
+    assert f"acs:ram::{account_a.pk}:oidc-provider/github" in response.context["state"].trust_policy
+
+
+def test_the_role_list_names_the_provider(client, admin_a, okta) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    wizard(client, 4, idp_type="saml", idp_name="okta", role_name="sso-admins")
+    assert b"SAML identity provider okta" in client.get(url("role_list")).content
