@@ -21,6 +21,15 @@ policy's own verdict for that principal (allowed, conditional) is shown.
 
 When the trust policy holds only under keys we cannot know in advance (``sts:ExternalId``,
 ``acs:SourceIp``…), the identity is listed as "conditional" with the statement that needs them.
+
+A ``Federated`` principal names an identity provider. One of the role's own account is one entry,
+"users of SAML (OIDC) identity provider <name>": they hold no identity policies (AssumeRole exempts
+them), so the trust policy alone decides, and what it asks of the assertion or ID token
+(``saml:recipient``, ``oidc:aud``, ``oidc:sub``…) differs from user to user, so any statement
+with such conditions makes the entry conditional, and a conditional Deny an exception to it. A
+provider the account does not have is listed as "not registered". A provider of another account
+is listed as the trust policy writes it and never looked up: it cannot vouch for this account's
+roles (AssumeRole refuses it), so its entry says so, the same whether it exists there or not.
 """
 
 from __future__ import annotations
@@ -31,10 +40,11 @@ from dataclasses import dataclass, field
 from iam import arns
 from iam.authz import authorize
 from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
-from iam.models import Account, Role, Service, User
+from iam.models import Account, OIDCProvider, Role, SAMLProvider, Service, User
 from iam.policy import Reason, TrustPrincipal, compile_policy, parse_policy, trust_allows
-from iam.policy.compiled import CompiledPolicy
-from iam.policy.parse import ALLOW, TRUST
+from iam.policy.compiled import CompiledPolicy, CompiledStatement
+from iam.policy.conditions import RequestContext
+from iam.policy.parse import ALLOW, TRUST, Statement
 
 ASSUME_ROLE = "sts:AssumeRole"
 ALLOWED = "allowed"
@@ -42,15 +52,26 @@ CONDITIONAL = "conditional"
 NOT_HOSTED = "not hosted here"
 OTHER_ACCOUNT = "other account"
 ANY_ACCOUNT = "*"
+FEDERATED = "federated"
+NOT_REGISTERED = "not registered"
+# Another account's identity provider: it vouches only for roles of its own account.
+NEVER = "never"
+PROVIDER_TYPES = {arns.SAML_PROVIDER: "SAML", arns.OIDC_PROVIDER: "OIDC"}
+# What AssumeRole knows of every federated caller before reading its assertion or token.
+FEDERATED_CONTEXT = {"acs:MFAPresent": False}
+FEDERATED_KEYS = frozenset(key.lower() for key in FEDERATED_CONTEXT)
 
 
 @dataclass(frozen=True)
 class Entry:
     """One identity that can (or, under conditions, could) assume the role.
 
-    ``kind`` is "user", "role" (its sessions) or "service" for identities resolved here, and
-    ``OTHER_ACCOUNT`` for a principal of another account, as the trust policy names it: ``form``
-    is then "root", "user" or "role" and ``account_alias`` the account's alias when hosted here.
+    ``kind`` is "user", "role" (its sessions), "service" or ``FEDERATED`` (the users of an
+    identity provider, ``form`` its ARN type) for identities resolved here, and ``OTHER_ACCOUNT``
+    for a principal of another account, as the trust policy names it: ``form`` is then "root",
+    "user", "role" or a provider's ARN type, and ``account_alias`` the account's alias when
+    hosted here. ``exceptions`` are the conditions of Deny statements that refuse some of the
+    entry's identities.
     """
 
     kind: str
@@ -63,11 +84,22 @@ class Entry:
     conditions: tuple[str, ...] = field(default=())
     form: str = ""
     account_alias: str = ""
+    exceptions: tuple[str, ...] = ()
 
     @property
     def decided_elsewhere(self) -> bool:
         """Another account decides which of its identities this entry stands for."""
-        return self.kind == OTHER_ACCOUNT
+        return self.kind == OTHER_ACCOUNT and not self.is_provider
+
+    @property
+    def is_provider(self) -> bool:
+        """The entry stands for the users of an identity provider."""
+        return self.form in PROVIDER_TYPES
+
+    @property
+    def provider_type(self) -> str:
+        """``SAML`` or ``OIDC`` for an identity provider's entry, else ""."""
+        return PROVIDER_TYPES.get(self.form, "")
 
     @property
     def account_name(self) -> str:
@@ -90,11 +122,18 @@ class Entry:
                 return f"user {self.name} of {where}, as named in the trust policy"
             if self.form == "role":
                 return f"sessions of role {self.name} of {where}, as named in the trust policy"
+            if self.is_provider:
+                return (
+                    f"users of {self.provider_type} identity provider {self.name} of {where}, "
+                    "as named in the trust policy"
+                )
             return (
                 f"any RAM user or role session of {where} to whom that account grants {ASSUME_ROLE}"
             )
         if self.kind == "service":
             return self.name
+        if self.kind == FEDERATED:
+            return f"users of {self.provider_type} identity provider {self.name}"
         if self.kind == "role":
             return f"sessions of role {self.name} ({self.account_id})"
         return f"{self.name} ({self.account_id})"
@@ -112,14 +151,30 @@ class TrustedPrincipals:
     users: set[tuple[str, str]] = field(default_factory=set)  # (account id, name)
     roles: set[tuple[str, str]] = field(default_factory=set)
     services: set[str] = field(default_factory=set)
+    providers: set[tuple[str, str, str]] = field(default_factory=set)  # (account, type, name)
 
     def named_accounts(self) -> set[str]:
-        return self.accounts | {account for account, _ in self.users | self.roles}
+        named = self.users | self.roles
+        return (
+            self.accounts
+            | {account for account, _ in named}
+            | {account for account, _, _ in self.providers}
+        )
 
 
 def add_named(found: set[tuple[str, str]], account: str, name: str) -> None:
     if (account, name.lower()) not in {(owner, known.lower()) for owner, known in found}:
         found.add((account, name))
+
+
+def add_provider(found: set[tuple[str, str, str]], arn: str) -> None:
+    match = arns.FEDERATED_PRINCIPAL_PATTERN.fullmatch(arn)
+    if match is None:  # parse_policy accepted only identity providers
+        return
+    account, form, name = match["account"], match["kind"], match["name"]
+    named = {(owner, kind, known.lower()) for owner, kind, known in found}
+    if (account, form, name.lower()) not in named:
+        found.add((account, form, name))
 
 
 def trusted_principals(trust_policy: str) -> TrustedPrincipals:
@@ -139,6 +194,8 @@ def trusted_principals(trust_policy: str) -> TrustedPrincipals:
             else:
                 found.accounts.add(named.account_id)
         found.services.update(service.lower() for service in statement.principals.service)
+        for arn in statement.principals.federated:
+            add_provider(found.providers, arn)
     return found
 
 
@@ -166,15 +223,26 @@ def trust_verdict(
     ):
         if statement.effect != ALLOW or not parsed.conditions or statement.principals is None:
             continue
-        if not statement.principals.matches(principal):
-            continue
-        if statement.actions.matches(ASSUME_ROLE.lower()) == statement.not_action:
+        if not names_caller(statement, principal):
             continue
         indexes.append(index)
         conditions.append(condition_text(compiled.parsed.to_dict()["Statement"][index]))
     if indexes:
         return CONDITIONAL, tuple(indexes), tuple(conditions)
     return "", (), ()
+
+
+def names_caller(statement: CompiledStatement, principal: TrustPrincipal) -> bool:
+    """The statement names ``principal`` and covers what it asks for (``sts:AssumeRole``, or a
+    federated caller's own action), whatever its conditions say."""
+    if statement.principals is None or not statement.principals.matches(principal):
+        return False
+    actions = (ASSUME_ROLE, principal.federation_action)
+    return any(
+        statement.actions.matches(action.lower()) != statement.not_action
+        for action in actions
+        if action
+    )
 
 
 def identity_verdict(
@@ -185,6 +253,59 @@ def identity_verdict(
 
 def condition_text(statement: dict) -> str:
     return json.dumps(statement.get("Condition", {}), sort_keys=True)
+
+
+def condition_words(statement: Statement) -> str:
+    """``saml:recipient = https://…/sso/saml/acs and oidc:sub StringLike ci-*``."""
+    words = []
+    for condition in statement.conditions:
+        values = " or ".join(str(value) for value in condition.values)
+        operator = "=" if condition.operator == "StringEquals" else condition.operator
+        words.append(f"{condition.key} {operator} {values}")
+    return " and ".join(words)
+
+
+def provider_verdict(
+    compiled: CompiledPolicy, principal: TrustPrincipal
+) -> tuple[str, tuple[int, ...], tuple[str, ...], tuple[str, ...]]:
+    """(status, statement indexes, conditions, exceptions) for an identity provider's users.
+
+    Their assertions and tokens differ from user to user, so a statement's conditions are
+    judged here only on what every federated caller brings alike (``FEDERATED_CONTEXT``); any
+    other condition makes an Allow statement conditional and a Deny statement an exception.
+    A Deny that holds for all of them leaves nobody (status "").
+    """
+    known = RequestContext(FEDERATED_CONTEXT)
+    allowed, conditional, excepted = [], [], []
+    for index, (statement, parsed) in enumerate(
+        zip(compiled.statements, compiled.parsed.statements, strict=True)
+    ):
+        if not names_caller(statement, principal):
+            continue
+        decided = [
+            condition for condition in statement.conditions if condition.key in FEDERATED_KEYS
+        ]
+        if not all(condition.holds(known) for condition in decided):
+            continue  # a condition no federated caller meets
+        unconditional = len(decided) == len(statement.conditions)
+        if statement.effect != ALLOW:
+            if unconditional:
+                return "", (), (), ()
+            excepted.append((index, condition_words(parsed)))
+        elif unconditional:
+            allowed.append(index)
+        else:
+            conditional.append((index, condition_words(parsed)))
+    exceptions = tuple(words for _, words in excepted)
+    denying = tuple(index for index, _ in excepted)
+    if allowed:
+        status = CONDITIONAL if excepted else ALLOWED
+        return status, (*allowed, *denying), (), exceptions
+    if conditional:
+        indexes = tuple(index for index, _ in conditional)
+        words = tuple(words for _, words in conditional)
+        return CONDITIONAL, (*indexes, *denying), words, exceptions
+    return "", (), (), ()
 
 
 def user_entry(role: Role, compiled: CompiledPolicy, user: User) -> Entry | None:
@@ -281,6 +402,68 @@ def other_account_entry(
     )
 
 
+def provider_entry(role: Role, compiled: CompiledPolicy, provider_arn: str) -> Entry | None:
+    """The users of an identity provider of the role's own account; a provider the account
+    does not have is "not registered"."""
+    match = arns.FEDERATED_PRINCIPAL_PATTERN.fullmatch(provider_arn)
+    assert match is not None
+    form, name = match["kind"], match["name"]
+    model = SAMLProvider if form == arns.SAML_PROVIDER else OIDCProvider
+    provider = model.objects.filter(account_id=role.account_id, name__iexact=name).first()
+    if provider is None:
+        return Entry(FEDERATED, role.account_id, name, provider_arn, NOT_REGISTERED, form=form)
+    principal = TrustPrincipal(kind="federated", account_id=role.account_id, provider=provider.arn)
+    status, statements, conditions, exceptions = provider_verdict(compiled, principal)
+    if not status:
+        return None
+    return Entry(
+        FEDERATED,
+        role.account_id,
+        provider.name,
+        provider.arn,
+        status,
+        statements,
+        (),
+        conditions,
+        form=form,
+        exceptions=exceptions,
+    )
+
+
+def provider_entries(
+    role: Role, compiled: CompiledPolicy, trusted: TrustedPrincipals
+) -> list[Entry]:
+    """One entry per identity provider of the role's account that the trust policy names."""
+    entries = []
+    for account_id, form, name in sorted(trusted.providers, key=lambda item: item[1:]):
+        if account_id != role.account_id:
+            continue
+        entry = provider_entry(role, compiled, str(arns.RamArn(form, account_id, name)))
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def foreign_provider_entry(
+    compiled: CompiledPolicy, account_id: str, form: str, name: str, aliases: dict[str, str]
+) -> Entry:
+    """Another account's identity provider, as the trust policy names it: never looked up, since
+    a provider vouches only for its own account's roles and AssumeRole refuses its users here."""
+    arn = str(arns.RamArn(form, account_id, name))
+    principal = TrustPrincipal(kind="federated", account_id=account_id, provider=arn)
+    _, statements, _, _ = provider_verdict(compiled, principal)
+    return Entry(
+        OTHER_ACCOUNT,
+        account_id,
+        name,
+        arn,
+        NEVER,
+        statements,
+        form=form,
+        account_alias=aliases.get(account_id, ""),
+    )
+
+
 def own_account_entries(
     role: Role, compiled: CompiledPolicy, trusted: TrustedPrincipals
 ) -> list[Entry]:
@@ -324,6 +507,7 @@ def other_account_entries(
     named = [(account, "root", "") for account in trusted.accounts]
     named += [(account, "user", name) for account, name in trusted.users]
     named += [(account, "role", name) for account, name in trusted.roles]
+    named += list(trusted.providers)
     named = sorted(
         (item for item in named if item[0] != role.account_id),
         key=lambda item: (item[0] == ANY_ACCOUNT, item),
@@ -334,6 +518,9 @@ def other_account_entries(
     aliases = dict(Account.objects.filter(pk__in=ids).values_list("pk", "alias")) if ids else {}
     entries = []
     for account_id, form, name in named:
+        if form in PROVIDER_TYPES:
+            entries.append(foreign_provider_entry(compiled, account_id, form, name, aliases))
+            continue
         entry = other_account_entry(compiled, account_id, form, name, aliases)
         if entry is not None:
             entries.append(entry)
@@ -342,11 +529,13 @@ def other_account_entries(
 
 def who_can_assume(role: Role) -> list[Entry]:
     """Every identity of the role's account that can assume ``role`` now (or with the right
-    request keys), the trusted services, and the principals of other accounts as named."""
+    request keys), the users of its identity providers, the trusted services, and the principals
+    of other accounts as named."""
     trusted = trusted_principals(role.trust_policy)
     compiled = compiled_trust(role)
     return [
         *own_account_entries(role, compiled, trusted),
+        *provider_entries(role, compiled, trusted),
         *service_entries(compiled, trusted),
         *other_account_entries(role, compiled, trusted),
     ]

@@ -10,14 +10,24 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iam import services
+from iam import providers, services
 from iam.audit import SYSTEM_ACTOR
 from iam.demo import seed_demo_world, trust_accounts
 from iam.errors import ServiceError
 from iam.identity import identity_for_user
-from iam.models import Account, Policy, Role, User
-from iam.who_can_assume import ALLOWED, CONDITIONAL, OTHER_ACCOUNT, who_can_assume
+from iam.models import Account, Policy, Role, SAMLProvider, User
+from iam.who_can_assume import (
+    ALLOWED,
+    CONDITIONAL,
+    FEDERATED,
+    NEVER,
+    NOT_REGISTERED,
+    OTHER_ACCOUNT,
+    who_can_assume,
+)
+from sts import saml
 from sts.assume import AssumeRoleInput, assume_role
+from sts.federation import federated_caller
 
 pytestmark = pytest.mark.django_db
 
@@ -252,3 +262,166 @@ def test_the_fragment_never_names_another_accounts_users_or_policies(
     content = client.get("/roles/partner/who-can-assume/").content.decode()
     assert "privileged-bob" not in content and "AliyunSTSAssumeRoleAccess" not in content
     assert f"company-b ({account_b.pk})" in content
+
+
+# --- identity providers ---------------------------------------------------------------------------
+
+
+def trust_federated(*providers: str, action: str = "sts:AssumeRole", **elements: object) -> str:
+    statement = {"Effect": "Allow", "Action": action, "Principal": {"Federated": list(providers)}}
+    return json.dumps({"Version": "1", "Statement": [{**statement, **elements}]})
+
+
+@pytest.fixture
+def okta(account_a):  # type: ignore[no-untyped-def]
+    from tests.iam.test_providers import metadata
+
+    return providers.create_saml_provider(SYSTEM_ACTOR, account_a, "okta", metadata=metadata())
+
+
+@pytest.fixture
+def github(account_a):  # type: ignore[no-untyped-def]
+    from tests.iam.test_providers import FINGERPRINT, ISSUER
+
+    return providers.create_oidc_provider(
+        SYSTEM_ACTOR,
+        account_a,
+        "github",
+        issuer_url=ISSUER,
+        client_ids="app-1,app-2",
+        fingerprints=FINGERPRINT,
+    )
+
+
+def can_federated_assume(provider, role: Role, context: dict) -> bool:  # type: ignore[no-untyped-def]
+    """Run the real AssumeRole for a user ``provider`` vouches for; roll back what it wrote."""
+    kind = "saml" if isinstance(provider, SAMLProvider) else "oidc"
+    with transaction.atomic():
+        try:
+            assume_role(
+                federated_caller(provider, kind, context.get(f"{kind}:sub", "someone")),
+                AssumeRoleInput(role_arn=role.arn, session_name="probe"),
+                actor=SYSTEM_ACTOR,
+                context=context,
+            )
+            allowed = True
+        except ServiceError:
+            allowed = False
+        transaction.set_rollback(True)
+    return allowed
+
+
+def test_a_saml_provider_of_the_account_is_one_entry_for_its_users(account_a, okta) -> None:  # type: ignore[no-untyped-def]
+    role = services.create_role(
+        SYSTEM_ACTOR, account_a, "sso", trust_policy=trust_federated(okta.arn)
+    )
+    [entry] = who_can_assume(role)
+    assert (entry.kind, entry.arn, entry.status) == (FEDERATED, okta.arn, ALLOWED)
+    assert entry.label == "users of SAML identity provider okta"
+    assert can_federated_assume(okta, role, {"saml:sub": "alice"})
+
+
+def test_conditions_on_the_token_make_an_oidc_provider_conditional(account_a, github) -> None:  # type: ignore[no-untyped-def]
+    condition = {"StringEquals": {"oidc:aud": "app-1", "oidc:sub": ["alice", "bob"]}}
+    trust = trust_federated(github.arn, Condition=condition)
+    role = services.create_role(SYSTEM_ACTOR, account_a, "ci", trust_policy=trust)
+    [entry] = who_can_assume(role)
+    assert (entry.label, entry.status) == ("users of OIDC identity provider github", CONDITIONAL)
+    assert entry.conditions == ("oidc:aud = app-1 and oidc:sub = alice or bob",)
+    assert can_federated_assume(github, role, {"oidc:aud": "app-1", "oidc:sub": "bob"})
+
+
+def test_a_saml_recipient_condition_is_shown(account_a, okta) -> None:  # type: ignore[no-untyped-def]
+    condition = {"StringEquals": {"saml:recipient": saml.acs_url()}}
+    role = services.create_role(
+        SYSTEM_ACTOR, account_a, "sso", trust_policy=trust_federated(okta.arn, Condition=condition)
+    )
+    [entry] = who_can_assume(role)
+    assert entry.conditions == (f"saml:recipient = {saml.acs_url()}",)
+
+
+def test_a_conditional_deny_is_an_exception(account_a, github) -> None:  # type: ignore[no-untyped-def]
+    trust = json.loads(trust_federated(github.arn))
+    trust["Statement"].append(
+        {
+            "Effect": "Deny",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Federated": github.arn},
+            "Condition": {"StringLike": {"oidc:sub": "contractor-*"}},
+        }
+    )
+    role = services.create_role(SYSTEM_ACTOR, account_a, "ci", trust_policy=json.dumps(trust))
+    [entry] = who_can_assume(role)
+    assert (entry.status, entry.trust_statements) == (CONDITIONAL, (0, 1))
+    assert entry.exceptions == ("oidc:sub StringLike contractor-*",)
+    assert not can_federated_assume(github, role, {"oidc:aud": "app-1", "oidc:sub": "contractor-7"})
+
+
+def test_an_unconditional_deny_leaves_nobody(account_a, github) -> None:  # type: ignore[no-untyped-def]
+    trust = json.loads(trust_federated(github.arn))
+    trust["Statement"].append({**trust["Statement"][0], "Effect": "Deny"})
+    role = services.create_role(SYSTEM_ACTOR, account_a, "ci", trust_policy=json.dumps(trust))
+    assert who_can_assume(role) == []
+
+
+def test_a_statement_for_the_other_federation_action_does_not_count(account_a, okta) -> None:  # type: ignore[no-untyped-def]
+    saml_only = trust_federated(okta.arn, action="sts:AssumeRoleWithSAML")
+    oidc_only = trust_federated(okta.arn, action="sts:AssumeRoleWithOIDC")
+    with_saml = services.create_role(SYSTEM_ACTOR, account_a, "saml", trust_policy=saml_only)
+    with_oidc = services.create_role(SYSTEM_ACTOR, account_a, "oidc", trust_policy=oidc_only)
+    assert [entry.status for entry in who_can_assume(with_saml)] == [ALLOWED]
+    assert who_can_assume(with_oidc) == []
+
+
+def test_a_provider_the_account_does_not_have_is_not_registered(account_a) -> None:  # type: ignore[no-untyped-def]
+    arn = f"acs:ram::{account_a.pk}:oidc-provider/Gone"
+    role = services.create_role(SYSTEM_ACTOR, account_a, "ci", trust_policy=trust_federated(arn))
+    [entry] = who_can_assume(role)
+    assert (entry.kind, entry.name, entry.arn, entry.status) == (
+        FEDERATED,
+        "Gone",
+        arn,
+        NOT_REGISTERED,
+    )
+
+
+def test_the_provider_is_found_in_any_letter_case(account_a, okta) -> None:  # type: ignore[no-untyped-def]
+    arn = f"acs:ram::{account_a.pk}:saml-provider/OKTA"
+    role = services.create_role(SYSTEM_ACTOR, account_a, "sso", trust_policy=trust_federated(arn))
+    [entry] = who_can_assume(role)
+    assert (entry.name, entry.status) == ("okta", ALLOWED)
+
+
+def test_another_accounts_provider_is_listed_as_written_and_never_looked_up(
+    account_a, account_b
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.iam.test_providers import metadata
+
+    arn = f"acs:ram::{account_b.pk}:saml-provider/okta"
+    role = services.create_role(SYSTEM_ACTOR, account_a, "sso", trust_policy=trust_federated(arn))
+    while_missing = who_can_assume(role)
+    provider = providers.create_saml_provider(SYSTEM_ACTOR, account_b, "okta", metadata=metadata())
+    assert who_can_assume(role) == while_missing
+    [entry] = while_missing
+    assert (entry.kind, entry.arn, entry.status) == (OTHER_ACCOUNT, arn, NEVER)
+    assert not can_federated_assume(provider, role, {"saml:sub": "alice"})
+
+
+def test_the_fragment_shows_providers_and_their_conditions(
+    client, auditor_a, account_a, account_b, github
+) -> None:  # type: ignore[no-untyped-def]
+    trust = json.loads(
+        trust_federated(github.arn, Condition={"StringEquals": {"oidc:aud": "app-2"}})
+    )
+    trust["Statement"][0]["Principal"]["Federated"] += [
+        f"acs:ram::{account_a.pk}:saml-provider/gone",
+        f"acs:ram::{account_b.pk}:oidc-provider/theirs",
+    ]
+    services.create_role(SYSTEM_ACTOR, account_a, "ci", trust_policy=json.dumps(trust))
+    client.force_login(auditor_a)
+    content = client.get("/roles/ci/who-can-assume/").content.decode()
+    assert "users of OIDC identity provider github" in content
+    assert "<code>oidc:aud = app-2</code>" in content and "Not registered" in content
+    assert (
+        f"users of OIDC identity provider theirs of account company-b ({account_b.pk})" in content
+    )
