@@ -67,7 +67,7 @@ def corp(db, settings, saml_idp_factory):  # type: ignore[no-untyped-def]
 
 
 def test_one_role_signs_the_browser_in_as_that_role(client, corp) -> None:  # type: ignore[no-untyped-def]
-    account, idp, provider, roles = corp
+    _account, idp, provider, _roles = corp
 
     response = client.post("/sso/saml/acs", {"SAMLResponse": idp.saml_response("alice")})
 
@@ -91,7 +91,7 @@ def test_one_role_signs_the_browser_in_as_that_role(client, corp) -> None:  # ty
 
 
 def test_several_roles_are_offered_on_a_pick_page(client, corp) -> None:  # type: ignore[no-untyped-def]
-    account, idp, provider, roles = corp
+    _, idp, _, _ = corp
 
     response = client.post("/sso/saml/acs", {"SAMLResponse": idp.saml_response("carol")})
 
@@ -106,7 +106,7 @@ def test_several_roles_are_offered_on_a_pick_page(client, corp) -> None:  # type
 
 
 def test_a_replayed_or_forged_response_signs_nobody_in(client, corp) -> None:  # type: ignore[no-untyped-def]
-    account, idp, provider, roles = corp
+    _account, idp, _provider, _roles = corp
     response = idp.saml_response("alice")
     client.post("/sso/saml/acs", {"SAMLResponse": response})
     client.post("/logoff/")
@@ -121,7 +121,7 @@ def test_a_replayed_or_forged_response_signs_nobody_in(client, corp) -> None:  #
 
 
 def test_revoking_the_session_signs_the_browser_out(client, corp) -> None:  # type: ignore[no-untyped-def]
-    account, idp, provider, roles = corp
+    _account, idp, _provider, roles = corp
     client.post("/sso/saml/acs", {"SAMLResponse": idp.saml_response("alice")})
 
     services.revoke_role_sessions(SYSTEM_ACTOR, roles[0])
@@ -131,7 +131,7 @@ def test_revoking_the_session_signs_the_browser_out(client, corp) -> None:  # ty
 
 
 def test_log_off_ends_the_role_session(client, corp) -> None:  # type: ignore[no-untyped-def]
-    account, idp, provider, roles = corp
+    _account, idp, _provider, _roles = corp
     client.post("/sso/saml/acs", {"SAMLResponse": idp.saml_response("alice")})
 
     client.post("/logoff/")
@@ -143,7 +143,7 @@ def test_log_off_ends_the_role_session(client, corp) -> None:  # type: ignore[no
 
 
 def test_switch_role_is_not_offered_to_a_federated_session(client, corp) -> None:  # type: ignore[no-untyped-def]
-    account, idp, provider, roles = corp
+    _account, idp, _provider, _roles = corp
     client.post("/sso/saml/acs", {"SAMLResponse": idp.saml_response("alice")})
 
     response = client.get("/switch-role/")
@@ -187,7 +187,7 @@ def oidc_corp(db, settings, oidc_idp_factory):  # type: ignore[no-untyped-def]
 
 
 def test_oidc_sign_in_with_pkce_through_the_real_provider(client, oidc_corp) -> None:  # type: ignore[no-untyped-def]
-    account, idp, provider, role = oidc_corp
+    _account, idp, provider, _role = oidc_corp
 
     start = client.get("/sso/oidc/", {"account": "corp", "provider": "corp-oidc"})
     assert start.status_code == 302

@@ -106,6 +106,8 @@ def test_builders_keep_unvalidated_names_as_given() -> None:
         (arns.service_arn("oss.example.internal"), RamArn("service", "", "oss.example.internal")),
         (arns.user_arn(ACCOUNT, arns.ANY), RamArn("user", ACCOUNT, "*")),
         ("acs:ram::*:root", RamArn("root", "*")),
+        (arns.saml_provider_arn(ACCOUNT, "corp"), RamArn("saml-provider", ACCOUNT, "corp")),
+        (arns.oidc_provider_arn(ACCOUNT, "corp"), RamArn("oidc-provider", ACCOUNT, "corp")),
     ],
 )
 def test_it_reads_back_every_kind(arn: str, parsed: RamArn) -> None:
@@ -151,7 +153,8 @@ def test_it_keeps_a_written_role_name_as_written() -> None:
         "acs:ram::system:assumed-role/a/b",
         "acs:ram::service:",
         "acs:ram::service:a/b",
-        f"acs:ram::{ACCOUNT}:saml-provider/idp",
+        f"acs:ram::{ACCOUNT}:saml-provider/idp/alice",
+        f"acs:ram::{ACCOUNT}:oidc-provider/",
     ],
 )
 def test_it_reads_nothing_from_a_malformed_arn(text: str) -> None:
