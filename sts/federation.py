@@ -53,25 +53,23 @@ def provider_name(arn: str, kind: str, parameter: str) -> tuple[str, str]:
     return match["account"], match["name"]
 
 
-def no_such_provider(kind: str) -> errors.AuthenticationFailed:
-    return errors.AuthenticationFailed(
-        "AuthenticationFail.NoPermission", f"No such {kind} Provider registered."
-    )
-
-
 def find_saml_provider(arn: str) -> SAMLProvider:
+    """The provider the request names. Missing, it is answered as a signature that does not
+    verify (after the checks that need no provider), so anonymous callers cannot list other
+    accounts' providers."""
     account_id, name = provider_name(arn, SAML_PROVIDER, "SAMLProviderArn")
     provider = SAMLProvider.objects.filter(account_id=account_id, name__iexact=name).first()
     if provider is None:
-        raise no_such_provider("SAML")
+        raise saml.not_signed_by_provider()
     return provider
 
 
 def find_oidc_provider(arn: str) -> OIDCProvider:
+    """As ``find_saml_provider``: a missing provider is a signature that does not verify."""
     account_id, name = provider_name(arn, OIDC_PROVIDER, "OIDCProviderArn")
     provider = OIDCProvider.objects.filter(account_id=account_id, name__iexact=name).first()
     if provider is None:
-        raise no_such_provider("OIDC")
+        raise oidc.invalid_signature()
     return provider
 
 
@@ -167,6 +165,8 @@ def assume_role_with_saml(
     the roles it names) and passes ``provider`` and ``assertion`` in."""
     spent = provider is not None and assertion is not None
     if provider is None or assertion is None:
+        provider_name(provider_arn, SAML_PROVIDER, "SAMLProviderArn")
+        saml.check_document(encoded_response)
         provider = find_saml_provider(provider_arn)
         assertion = verified_assertion(provider, encoded_response, actor=actor)
     if not any(
@@ -225,6 +225,8 @@ def assume_role_with_oidc(
 ) -> OidcSignIn:
     """AssumeRoleWithOIDC. Console sign-in verifies the ID token first and passes it in."""
     if provider is None or verified is None:
+        provider_name(provider_arn, OIDC_PROVIDER, "OIDCProviderArn")
+        oidc.token_header(token)
         provider = find_oidc_provider(provider_arn)
         try:
             verified = oidc.verify_token(token, provider, now=timezone.now())

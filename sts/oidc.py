@@ -47,6 +47,10 @@ def refused(problem: str, message: str) -> errors.AuthenticationFailed:
     return errors.AuthenticationFailed(f"AuthenticationFail.OIDCToken.{problem}", message)
 
 
+def invalid_signature() -> errors.AuthenticationFailed:
+    return refused("InvalidSignature", "OIDC token validate failed: invalid signature.")
+
+
 def unreachable(message: str) -> errors.AuthenticationFailed:
     return errors.AuthenticationFailed("AuthenticationFail.OIDCToken.HttpsUrlInvalid", message)
 
@@ -209,9 +213,7 @@ def verify_token(token: str, provider: OIDCProvider, *, now: datetime) -> Verifi
     try:
         decoded = jwt.decode(token, keys, algorithms=list(ALGORITHMS))
     except JoseError:
-        raise refused(
-            "InvalidSignature", "OIDC token validate failed: invalid signature."
-        ) from None
+        raise invalid_signature() from None
     claims = dict(decoded.claims)
     return check_claims(claims, provider, now)
 

@@ -152,24 +152,39 @@ def parse_document(document: bytes) -> etree._Element:
         raise refused("Invalid", f"The SAML assertion is not usable: {error}") from None
 
 
-def verify_response(
-    encoded: str, *, entity_id: str, certificates: list[str], now: datetime
-) -> VerifiedAssertion:
-    """Check a base64 SAML Response (or bare Assertion) from the IdP ``entity_id`` and return what
-    its signed assertion says. Values are read only from what the signature covers.
-
-    Against signature wrapping, the document must hold exactly one assertion and no encrypted
-    one, and the signed element must be that assertion or the response that holds it.
-    """
+def check_document(encoded: str) -> tuple[bytes, etree._Element]:
+    """The checks that need no provider: base64, safe XML, a Response or an Assertion, exactly
+    one assertion (against signature wrapping), none encrypted, and a signature somewhere."""
     document = decode_response(encoded)
     root = parse_document(document)
     if root.tag not in (RESPONSE_TAG, ASSERTION_TAG):
         raise refused("Invalid", "The document is neither a SAML Response nor an Assertion.")
     if any(True for _ in root.iter(ENCRYPTED_ASSERTION_TAG)):
         raise refused("Invalid", "Encrypted assertions are not supported; send it signed.")
-    assertions = list(root.iter(ASSERTION_TAG))
-    if len(assertions) != 1:
+    if len(list(root.iter(ASSERTION_TAG))) != 1:
         raise refused("Invalid", "The SAML response must hold exactly one assertion.")
+    if not any(True for _ in root.iter(f"{{{DS}}}Signature")):
+        raise refused("Invalid", "The SAML assertion is not signed.")
+    return document, root
+
+
+def not_signed_by_provider() -> errors.AuthenticationFailed:
+    """The same answer whether the named provider is missing or did not sign: whether another
+    account registered a provider of that name is not for an anonymous caller to learn."""
+    return refused(
+        "InvalidSignature",
+        "The SAML assertion is not signed by an identity provider registered under that ARN.",
+    )
+
+
+def verify_response(
+    encoded: str, *, entity_id: str, certificates: list[str], now: datetime
+) -> VerifiedAssertion:
+    """Check a base64 SAML Response (or bare Assertion) from the IdP ``entity_id`` and return what
+    its signed assertion says. Values are read only from what the signature covers: the signed
+    element must be the document's one assertion or the response that holds it."""
+    document, root = check_document(encoded)
+    (only,) = root.iter(ASSERTION_TAG)
     if root.tag == RESPONSE_TAG:
         check_response(root)
     signed = signed_element(document, certificates, now)
@@ -184,7 +199,7 @@ def verify_response(
         raise refused(
             "InvalidSignature", "The signature covers neither the response nor its assertion."
         )
-    if assertion.get("ID") != assertions[0].get("ID"):
+    if assertion.get("ID") != only.get("ID"):
         raise refused("InvalidSignature", "The signed assertion is not the one in the response.")
     return read_assertion(assertion, entity_id=entity_id, now=now)
 
@@ -212,12 +227,7 @@ def signed_element(document: bytes, certificates: list[str], now: datetime) -> e
                 "InvalidSignature", "The SAML assertion's signature is not valid."
             ) from None
         return result.signed_xml  # type: ignore[union-attr]
-    if not any(True for _ in parse_document(document).iter(f"{{{DS}}}Signature")):
-        raise refused("Invalid", "The SAML assertion is not signed.")
-    raise refused(
-        "InvalidSignature",
-        "The SAML assertion's signature does not verify with the identity provider's certificates.",
-    )
+    raise not_signed_by_provider()
 
 
 def read_assertion(

@@ -226,7 +226,7 @@ def test_an_unknown_provider_and_garbage_are_refused(federation) -> None:  # typ
     token = federation.idp.id_token("alice")
 
     assert refused_code(federation, token, provider_arn=arn) == (
-        "AuthenticationFail.NoPermission",
+        "AuthenticationFail.OIDCToken.InvalidSignature",
         401,
     )
     assert refused_code(federation, "a.b") == ("AuthenticationFail.OIDCToken.Invalid", 401)

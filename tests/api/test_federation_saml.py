@@ -264,7 +264,8 @@ def test_an_unknown_provider_is_refused(federation) -> None:  # type: ignore[no-
         federation, federation.idp.saml_response("alice", PASSWORD), provider_arn=arn
     )
 
-    assert code == ("AuthenticationFail.NoPermission", 401)
+    # As for an assertion the provider did not sign: no list of providers for anonymous callers.
+    assert code == ("AuthenticationFail.SAMLAssertion.InvalidSignature", 401)
 
 
 def test_a_session_duration_attribute_caps_the_session(federation) -> None:  # type: ignore[no-untyped-def]
