@@ -200,6 +200,21 @@ def test_list_costs_the_same_queries_for_1_and_5_providers(  # type: ignore[no-u
         client.get(url("provider_list"))
 
 
+def test_list_shows_only_the_kinds_the_user_may_list(
+    client, user_a, account_a, okta, github
+) -> None:  # type: ignore[no-untyped-def]
+    document = {
+        "Version": "1",
+        "Statement": [{"Effect": "Allow", "Action": "ram:ListSAMLProviders", "Resource": "*"}],
+    }
+    policy = services.create_policy(SYSTEM_ACTOR, account_a, "saml-only", document=document)
+    services.attach_policy(SYSTEM_ACTOR, user_a, policy)
+    client.force_login(user_a)
+    text = client.get(url("provider_list")).content.decode()
+    assert okta.arn in text and github.arn not in text
+    assert "OIDC identity providers are not shown" in text
+
+
 def test_auditor_sees_the_list_with_create_disabled(client, auditor_a, okta) -> None:  # type: ignore[no-untyped-def]
     client.force_login(auditor_a)
     response = client.get(url("provider_list"))
@@ -682,3 +697,12 @@ def test_the_role_list_names_the_provider(client, admin_a, okta) -> None:  # typ
     client.force_login(admin_a)
     wizard(client, 4, idp_type="saml", idp_name="okta", role_name="sso-admins")
     assert b"SAML identity provider okta" in client.get(url("role_list")).content
+
+
+def test_an_oidc_statement_in_words(client, admin_a, github) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    fields = {"idp_type": "oidc", "idp_name": "github", "oidc_aud": "ci", "oidc_sub": "repo:a/b"}
+    response = wizard(client, 3, **fields)
+    assert response.context["trust_sentences"] == [
+        "Users of OIDC identity provider github (when oidc:aud is ci and oidc:sub is repo:a/b)"
+    ]
