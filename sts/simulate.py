@@ -10,6 +10,11 @@ Only the simulating account's principals are simulated. A user of another accoun
 named and never read, so the answer does not depend on whether it exists: its trust check runs
 (the trust policy is this account's), its identity check is "decided by account X". Likewise a
 role of another account is that account's to judge.
+
+A user an identity provider vouches for (``ProviderUser``) is simulated with a provider of the
+simulating account only: a provider is found in that account or not at all, so another account's
+provider is answered exactly like one that exists nowhere. The claims of the assertion or ID token
+become the ``saml:*`` / ``oidc:*`` condition keys, as ``sts.federation`` passes them to AssumeRole.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from iam.auth import DEFAULT_DOMAIN_SUFFIX, resolve_account
 from iam.authz import attached_policies, authorize, explain_decision
 from iam.errors import ServiceError
 from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
-from iam.models import Account, Group, Role, User
+from iam.models import Account, Group, OIDCProvider, Role, SAMLProvider, User
 from iam.policy import (
     Decision,
     ParsedPolicy,
@@ -36,7 +41,8 @@ from iam.policy import (
     explain,
     parse_policy,
 )
-from sts import assume
+from sts import assume, saml
+from sts.federation import federated_caller
 
 VERDICTS = {"Allow": "Allow", "ExplicitDeny": "Explicit deny", "ImplicitDeny": "Implicit deny"}
 SESSION_POLICY_NAME = "session policy"
@@ -44,7 +50,12 @@ SESSION_POLICY_TYPE = "Session"
 
 
 class SimulationError(ValueError):
-    """The simulation's input is unusable (unknown principal, invalid session policy)."""
+    """The simulation's input is unusable (unknown principal, invalid session policy);
+    ``field`` names the input at fault when it is not the principal or caller itself."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -317,6 +328,80 @@ class OtherAccountUser:
         return Identity(kind=IdentityKind.USER, account_id=self.account_id, user=user)
 
 
+@dataclass(frozen=True)
+class ProviderUser:
+    """A user an identity provider of the simulating account vouches for, with the claims its
+    assertion (SAML) or ID token (OIDC) would carry: they become the condition keys the role's
+    trust policy tests, as ``sts.federation`` hands them to AssumeRole."""
+
+    provider: SAMLProvider | OIDCProvider
+    subject: str
+    claims: dict[str, str]
+
+    @property
+    def kind(self) -> str:
+        """``saml`` or ``oidc``."""
+        return "saml" if isinstance(self.provider, SAMLProvider) else "oidc"
+
+    def identity(self) -> Identity:
+        return federated_caller(self.provider, self.kind, self.subject)
+
+    @property
+    def claim_words(self) -> str:
+        return ", ".join(f"{key} = {value}" for key, value in self.claims.items())
+
+
+def no_such_provider(value: str) -> SimulationError:
+    return SimulationError(f"No identity provider {value} in this account.", field="provider")
+
+
+def find_provider(account: Account, arn: str) -> SAMLProvider | OIDCProvider:
+    """A SAML or OIDC provider of ``account`` by its ARN (the name in any letter case). Only
+    ``account`` is searched: a provider of another account is answered like a missing one."""
+    match = arns.FEDERATED_PRINCIPAL_PATTERN.fullmatch(arn.strip())
+    if match is None or match["account"] != account.pk:
+        raise no_such_provider(arn.strip())
+    model = SAMLProvider if match["kind"] == arns.SAML_PROVIDER else OIDCProvider
+    provider = model.objects.filter(account=account, name__iexact=match["name"]).first()
+    if provider is None:
+        raise no_such_provider(arn.strip())
+    return provider
+
+
+def provider_user(
+    account: Account, provider_arn: str, subject: str, *, audience: str = "", recipient: str = ""
+) -> ProviderUser:
+    """The federated caller to simulate: ``subject`` of the provider ``provider_arn`` of
+    ``account``. The claims are what a verified assertion or token carries: for SAML the issuer
+    is the provider's entity id, the audience our SP entity id and the recipient ``recipient``
+    (our ACS URL unless given); for OIDC the issuer is the provider's issuer URL and the audience
+    ``audience``, one of the provider's client ids (the first unless given), as a token naming
+    any other is refused."""
+    provider = find_provider(account, provider_arn)
+    subject = subject.strip()
+    if not subject:
+        raise SimulationError(
+            "Name the subject the identity provider vouches for.", field="subject"
+        )
+    if isinstance(provider, SAMLProvider):
+        claims = {
+            "saml:recipient": recipient.strip() or saml.acs_url(),
+            "saml:sub": subject,
+            "saml:iss": provider.entity_id,
+            "saml:aud": saml.sp_entity_id(),
+        }
+        return ProviderUser(provider, subject, claims)
+    audience = audience.strip() or (provider.client_ids[0] if provider.client_ids else "")
+    if audience not in provider.client_ids:
+        raise SimulationError(
+            f"A token for audience {audience} is refused: choose one of the provider's client "
+            f"ids ({', '.join(provider.client_ids)}).",
+            field="audience",
+        )
+    claims = {"oidc:iss": provider.issuer_url, "oidc:aud": audience, "oidc:sub": subject}
+    return ProviderUser(provider, subject, claims)
+
+
 def find_caller(account: Account, value: str) -> User | OtherAccountUser:
     """A user of ``account`` by name (``alice``), or its root by email; a user of another
     account as ``alice@company2`` or ``<account id>/alice`` is taken as named, unread."""
@@ -354,7 +439,7 @@ def hosted_alias(account_id: str) -> str:
 
 def simulate_assume_role(
     account: Account,
-    caller: User | OtherAccountUser,
+    caller: User | OtherAccountUser | ProviderUser,
     role_arn: str,
     *,
     external_id: str = "",
@@ -367,11 +452,17 @@ def simulate_assume_role(
 
     ``account`` is the simulating account. A check that would read another account's data is
     left to that account and marked so: the identity check of its users, and the role, trust and
-    duration checks of its roles; none of its data is read.
+    duration checks of its roles; none of its data is read. A user of an identity provider
+    (``ProviderUser``, whose claims join the request's context) may assume only roles of the
+    provider's own account: another account's role fails without being looked up.
     """
     simulation = AssumeRoleSimulation([Step(check.title) for check in assume.CHECKS])
     other = caller if isinstance(caller, OtherAccountUser) else None
-    identity = other.identity() if other else identity_for_user(caller)  # type: ignore[arg-type]
+    federated = caller if isinstance(caller, ProviderUser) else None
+    identity = caller_identity(caller)
+    context: dict[str, Any] = {"acs:SourceIp": source_ip} if source_ip else {}
+    if federated is not None:
+        context.update(federated.claims)
     attempt = assume.Attempt(
         identity,
         assume.AssumeRoleInput(
@@ -379,11 +470,14 @@ def simulate_assume_role(
             session_name="simulator",
             duration_seconds=duration or None,
             policy=session_policy or None,
-            external_id=external_id or None,
+            external_id=(external_id or None) if federated is None else None,
         ),
-        {"acs:SourceIp": source_ip} if source_ip else {},
+        context,
     )
     for check, step in zip(assume.CHECKS, simulation.checks, strict=True):
+        if check.decided_by == "role" and federated and attempt.account_id != account.pk:
+            step.status, step.detail = FAILED, foreign_role_words(federated, attempt.account_id)
+            break
         if check.decided_by == "caller" and other is not None:
             simulation.leave_to(
                 step,
@@ -407,11 +501,39 @@ def simulate_assume_role(
             break
         step.status = PASSED
         if check.run is assume.check_caller_kind:
-            step.detail = caller_words(identity, other)
+            step.detail = caller_words(identity, other, federated)
     return simulation
 
 
-def caller_words(identity: Identity, other: OtherAccountUser | None) -> str:
+def caller_identity(caller: User | OtherAccountUser | ProviderUser) -> Identity:
+    if isinstance(caller, OtherAccountUser | ProviderUser):
+        return caller.identity()
+    return identity_for_user(caller)
+
+
+def foreign_role_words(caller: ProviderUser, account_id: str) -> str:
+    return (
+        f"Denied: identity provider {caller.provider.name} vouches only for roles of its own "
+        f"account {caller.provider.account_id}; no role of account {account_id} can be assumed "
+        "with it (that account's roles are not read here)."
+    )
+
+
+def caller_words(
+    identity: Identity, other: OtherAccountUser | None, federated: ProviderUser | None = None
+) -> str:
+    if federated is not None:
+        words = (
+            f"{identity.principal_description}: a user the provider vouches for "
+            f"({identity.arn}), with {federated.claim_words}."
+        )
+        recipient = federated.claims.get("saml:recipient")
+        if recipient is not None and recipient != saml.acs_url():
+            words += (
+                f" A real assertion must name {saml.acs_url()} as its recipient: any other is "
+                "refused before AssumeRole."
+            )
+        return words
     if other is None:
         return f"{identity.principal_description} is a RAM user."
     return (
