@@ -6,7 +6,8 @@ account's policies (``ram:GetPolicy`` on ``policy/*``), so read-only auditors ca
 is changed, but every simulation is one event of the account's audit trail
 (``ram:SimulatePolicy``, ``ram:SimulateAssumeRole``): what was asked and what it answered.
 Principals are this account's; a user of another account is simulated only as named, against this
-account's roles (``sts.simulate``).
+account's roles, and a user of an identity provider with one of this account's providers, as the
+claims of its assertion or token would present it (``sts.simulate``).
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from console.http import ConsoleRequest, current_account, require_account_action
 from console.views.common import fragment_or_page
 from iam.arns import ROLE_ARN_RE
 from iam.audit import record
-from iam.models import Account, AuditEvent, Group, Role, User
+from iam.models import Account, AuditEvent, Group, OIDCProvider, Role, SAMLProvider, User
+from sts import saml
 from sts.simulate import (
     ActionResult,
     AssumeRoleSimulation,
     OtherAccountUser,
+    ProviderUser,
     SimulationError,
     find_caller,
     load_principal,
+    provider_user,
     simulate,
     simulate_assume_role,
     split_actions,
@@ -106,14 +110,61 @@ class SimulatorForm(forms.Form):
         return context
 
 
+RAM_USER = "user"
+PROVIDER_USER = "federated"
+CALLER_KINDS = [(RAM_USER, "A RAM user"), (PROVIDER_USER, "A user of an identity provider")]
+
+
+def provider_choices(account: Account) -> list[tuple[str, Any]]:
+    saml_providers = SAMLProvider.objects.filter(account=account).order_by("name")
+    oidc_providers = OIDCProvider.objects.filter(account=account).order_by("name")
+    return [
+        ("", "Choose…"),
+        ("SAML", [(provider.arn, provider.name) for provider in saml_providers]),
+        ("OIDC", [(provider.arn, provider.name) for provider in oidc_providers]),
+    ]
+
+
 class AssumeRoleForm(forms.Form):
+    caller_kind = forms.ChoiceField(
+        label="Caller is",
+        choices=CALLER_KINDS,
+        required=False,
+        initial=RAM_USER,
+        widget=forms.RadioSelect,
+    )
     caller = forms.CharField(
         label="Caller",
         max_length=200,
+        required=False,
         widget=forms.TextInput(attrs={"list": "simulator-users"}),
         help_text="A user of this account (alice), or a user of another account as "
         "alice@company2 or <account id>/alice: that account decides what its users may do, so "
         "they are simulated as named, against this account's roles.",
+    )
+    provider = forms.ChoiceField(
+        label="Identity provider",
+        required=False,
+        help_text="A user of an identity provider: one of this account's SAML or OIDC providers.",
+    )
+    subject = forms.CharField(
+        label="Subject",
+        max_length=256,
+        required=False,
+        help_text="Who the provider vouches for: the assertion's NameID (saml:sub) or the "
+        "token's sub (oidc:sub).",
+    )
+    audience = forms.CharField(
+        label="Audience (OIDC)",
+        max_length=128,
+        required=False,
+        help_text="oidc:aud: one of the provider's client ids; the first if empty.",
+    )
+    recipient = forms.CharField(
+        label="Recipient (SAML)",
+        max_length=1024,
+        required=False,
+        help_text="saml:recipient; our ACS URL if empty.",
     )
     role_arn = forms.CharField(
         label="Role ARN", max_length=200, widget=forms.TextInput(attrs={"list": "simulator-roles"})
@@ -127,6 +178,28 @@ class AssumeRoleForm(forms.Form):
         max_length=4096,
         widget=forms.Textarea(attrs={"rows": 4, "class": "short"}),
     )
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = provider_choices(account)
+        self.fields["recipient"].widget.attrs["placeholder"] = saml.acs_url()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["caller_kind"] = data.get("caller_kind") or RAM_USER
+        if data["caller_kind"] == RAM_USER:
+            if not (data.get("caller") or "").strip():
+                self.add_error("caller", "Name the RAM user who calls AssumeRole.")
+            return data
+        if not data.get("provider") and "provider" not in self.errors:
+            self.add_error("provider", "Choose one of this account's identity providers.")
+        if not (data.get("subject") or "").strip():
+            self.add_error("subject", "Name the subject the identity provider vouches for.")
+        if data.get("external_id"):
+            self.add_error(
+                "external_id", "AssumeRoleWithSAML and AssumeRoleWithOIDC take no ExternalId."
+            )
+        return data
 
 
 def run_permissions(
@@ -154,24 +227,59 @@ def run_permissions(
     return results
 
 
+def simulated_caller(
+    form: AssumeRoleForm, account: Account, details: dict[str, Any]
+) -> User | OtherAccountUser | ProviderUser:
+    """The caller the form names, its words added to the audit ``details``; a SimulationError
+    is added to the form field it concerns."""
+    data = form.cleaned_data
+    if data["caller_kind"] == RAM_USER:
+        details["Caller"] = data["caller"].strip()
+        try:
+            return find_caller(account, data["caller"])
+        except SimulationError as error:
+            form.add_error("caller", str(error))
+            raise
+    details.update(Provider=data["provider"], Subject=data["subject"].strip())
+    try:
+        caller = provider_user(
+            account,
+            data["provider"],
+            data["subject"],
+            audience=data["audience"],
+            recipient=data["recipient"],
+        )
+    except SimulationError as error:
+        form.add_error(error.field or "provider", str(error))
+        raise
+    details["Claims"] = caller.claims
+    return caller
+
+
 def run_assume_role(
     request: ConsoleRequest, form: AssumeRoleForm, account: Account
 ) -> AssumeRoleSimulation | None:
     data = form.cleaned_data
     role_arn = data["role_arn"].strip()
     match = ROLE_ARN_RE.match(role_arn)
-    details: dict[str, Any] = {"Caller": data["caller"].strip(), "RoleArn": role_arn}
+    details: dict[str, Any] = {"RoleArn": role_arn}
     resource = role_arn if match else ""
     try:
-        caller = find_caller(account, data["caller"])
+        caller = simulated_caller(form, account, details)
     except SimulationError as error:
-        form.add_error("caller", str(error))
         audit_simulation(request, "ram:SimulateAssumeRole", resource, details, error=str(error))
         return None
-    if isinstance(caller, OtherAccountUser) and (match is None or match.group(1) != account.pk):
+    if isinstance(caller, OtherAccountUser | ProviderUser) and (
+        match is None or match.group(1) != account.pk
+    ):
         # Another account's users are only simulated against this account's roles: the
-        # simulator must not tell one tenant about another tenant's permissions elsewhere.
-        problem = "For a caller of another account, choose a role of this one."
+        # simulator must not tell one tenant about another tenant's permissions elsewhere. An
+        # identity provider vouches only for its own account's roles.
+        problem = (
+            "For a caller of another account, choose a role of this one."
+            if isinstance(caller, OtherAccountUser)
+            else "An identity provider vouches only for roles of its own account: choose one."
+        )
         form.add_error("role_arn", problem)
         audit_simulation(request, "ram:SimulateAssumeRole", resource, details, error=problem)
         return None
@@ -217,8 +325,12 @@ def simulator(request: ConsoleRequest) -> HttpResponse:
     mode = "assume" if request.GET.get("mode") == "assume" else "permissions"
     bound = mode == "permissions" and ("principal" in request.GET or "action" in request.GET)
     form = SimulatorForm(request.GET if bound else None, account=account)
-    assume_bound = mode == "assume" and "assume-caller" in request.GET
-    assume_form = AssumeRoleForm(request.GET if assume_bound else None, prefix="assume")
+    assume_bound = mode == "assume" and any(
+        f"assume-{name}" in request.GET for name in ("caller", "caller_kind", "provider")
+    )
+    assume_form = AssumeRoleForm(
+        request.GET if assume_bound else None, prefix="assume", account=account
+    )
     results: list[ActionResult] = []
     assume_result = None
     if bound and form.is_valid():

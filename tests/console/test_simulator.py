@@ -322,3 +322,152 @@ def test_every_simulation_is_in_the_audit_trail(
     event = AuditEvent.objects.get(action=action)
     assert event.account_id == auditor_a.account_id
     assert event.logon_identity == auditor_a.arn
+
+
+# --- a user of an identity provider ---------------------------------------------------------------
+
+
+@pytest.fixture
+def okta(account_a):  # type: ignore[no-untyped-def]
+    from iam import providers
+    from tests.iam.test_providers import metadata
+
+    return providers.create_saml_provider(SYSTEM_ACTOR, account_a, "okta", metadata=metadata())
+
+
+@pytest.fixture
+def sso_role(account_a, okta):  # type: ignore[no-untyped-def]
+    statement = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRoleWithSAML",
+        "Principal": {"Federated": okta.arn},
+        "Condition": {"StringEquals": {"saml:sub": "alice@corp.example"}},
+    }
+    trust = json.dumps({"Version": "1", "Statement": [statement]})
+    return services.create_role(SYSTEM_ACTOR, account_a, "sso", trust_policy=trust)
+
+
+def federated_query(provider_arn: str, role_arn: str, **extra: str) -> dict[str, str]:
+    query = {
+        "mode": "assume",
+        "assume-caller_kind": "federated",
+        "assume-provider": provider_arn,
+        "assume-subject": "alice@corp.example",
+        "assume-role_arn": role_arn,
+    }
+    return {**query, **{f"assume-{name}": value for name, value in extra.items()}}
+
+
+def test_the_form_offers_this_accounts_providers_only(client, auditor_a, okta, account_b) -> None:  # type: ignore[no-untyped-def]
+    from iam import providers
+    from tests.iam.test_providers import metadata
+
+    theirs = providers.create_saml_provider(SYSTEM_ACTOR, account_b, "theirs", metadata=metadata())
+    client.force_login(auditor_a)
+    content = client.get("/simulator/", {"mode": "assume"}).content.decode()
+    assert f'value="{okta.arn}"' in content and "A user of an identity provider" in content
+    assert theirs.arn not in content
+
+
+def test_a_user_of_an_identity_provider_is_simulated_check_by_check(
+    client, auditor_a, sso_role, okta
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(auditor_a)
+    response = client.get("/simulator/", federated_query(okta.arn, sso_role.arn))
+    content = response.content.decode()
+    assert response.context["assume_result"].succeeds
+    assert "alice@corp.example of SAML identity provider okta" in content
+    assert "Federated users hold no identity policies" in content
+
+
+def test_a_subject_the_trust_does_not_name_is_denied(client, auditor_a, sso_role, okta) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(auditor_a)
+    query = federated_query(okta.arn, sso_role.arn, subject="mallory@corp.example")
+    result = client.get("/simulator/", query).context["assume_result"]
+    assert result.failed_check.name == "Trust policy trusts the caller"
+
+
+def test_an_audience_that_is_no_client_id_is_a_field_error(client, admin_a, account_a) -> None:  # type: ignore[no-untyped-def]
+    from iam import providers
+    from tests.iam.test_providers import FINGERPRINT, ISSUER
+
+    github = providers.create_oidc_provider(
+        SYSTEM_ACTOR,
+        account_a,
+        "github",
+        issuer_url=ISSUER,
+        client_ids="app-1",
+        fingerprints=FINGERPRINT,
+    )
+    client.force_login(admin_a)
+    query = federated_query(github.arn, f"acs:ram::{account_a.pk}:role/x", audience="app-9")
+    response = client.get("/simulator/", query)
+    assert response.context["assume_result"] is None
+    assert response.context["assume_form"].errors["audience"] == [
+        "A token for audience app-9 is refused: choose one of the provider's client ids (app-1)."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("missing", "errors"),
+    [
+        ({"assume-subject": ""}, ["subject"]),
+        ({"assume-provider": ""}, ["provider"]),
+        ({"assume-external_id": "abc123"}, ["external_id"]),
+    ],
+)
+def test_an_incomplete_federated_caller_is_refused_with_field_errors(
+    client, admin_a, okta, sso_role, missing: dict, errors: list
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    response = client.get("/simulator/", {**federated_query(okta.arn, sso_role.arn), **missing})
+    assert response.context["assume_result"] is None
+    assert list(response.context["assume_form"].errors) == errors
+
+
+def test_a_federated_caller_is_only_simulated_against_this_accounts_roles(
+    client, admin_a, okta, account_b
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    response = client.get(
+        "/simulator/", federated_query(okta.arn, f"acs:ram::{account_b.pk}:role/x")
+    )
+    assert response.context["assume_result"] is None
+    assert "vouches only for roles of its own account" in response.content.decode()
+
+
+def test_another_accounts_provider_reads_like_a_missing_one(
+    client, auditor_a, account_a, account_b, sso_role
+) -> None:  # type: ignore[no-untyped-def]
+    from iam import providers
+    from tests.iam.test_providers import metadata
+
+    theirs = providers.create_saml_provider(SYSTEM_ACTOR, account_b, "theirs", metadata=metadata())
+    client.force_login(auditor_a)
+    asked = {
+        "existing there": theirs.arn,
+        "missing there": f"acs:ram::{account_b.pk}:saml-provider/nowhere",
+        "missing here": f"acs:ram::{account_a.pk}:saml-provider/nowhere",
+    }
+    answers = {
+        case: assume_section_for(client, federated_query(arn, sso_role.arn)).replace(arn, "ARN")
+        for case, arn in asked.items()
+    }
+    assert answers["existing there"] == answers["missing there"] == answers["missing here"]
+
+
+def assume_section_for(client, query: dict) -> str:  # type: ignore[no-untyped-def]
+    response = client.get("/simulator/", query, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response.context["assume_result"] is None
+    return response.content.decode()
+
+
+def test_a_federated_simulation_is_in_the_audit_trail(client, auditor_a, okta, sso_role) -> None:  # type: ignore[no-untyped-def]
+    from iam.models import AuditEvent
+
+    client.force_login(auditor_a)
+    client.get("/simulator/", federated_query(okta.arn, sso_role.arn))
+    event = AuditEvent.objects.get(action="ram:SimulateAssumeRole")
+    assert (event.details["Provider"], event.details["Subject"]) == (okta.arn, "alice@corp.example")
+    assert event.details["Claims"]["saml:sub"] == "alice@corp.example"
+    assert event.details["Verdict"] == "Allow"
