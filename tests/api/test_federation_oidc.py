@@ -244,3 +244,46 @@ def test_a_provider_vouches_only_for_its_own_accounts_roles(federation) -> None:
     code = refused_code(federation, federation.idp.id_token("alice"), role_arn=foreign.arn)
 
     assert code == ("NoPermission", 403)
+
+
+def test_a_session_policy_narrows_the_federated_session(federation) -> None:  # type: ignore[no-untyped-def]
+    only_who_am_i = json.dumps(
+        {
+            "Version": "1",
+            "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}],
+        }
+    )
+    body = call(federation, federation.idp.id_token("alice"), policy=only_who_am_i)
+    ram = sdk.ram(
+        federation.endpoint,
+        body.credentials.access_key_id,
+        body.credentials.access_key_secret,
+        body.credentials.security_token,
+    )
+
+    with pytest.raises(ClientException) as raised:
+        ram.list_roles(sdk.ram_models.ListRolesRequest())
+
+    assert raised.value.code == "NoPermission"
+
+
+def test_claims_are_checked_one_by_one(federation) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now().timestamp()
+    good = {
+        "iss": federation.idp.issuer,
+        "aud": "ram-console",
+        "sub": "alice",
+        "iat": now,
+        "exp": now + 600,
+    }
+    cases = {
+        "IssuerNotMatch": {**good, "iss": "https://other.example"},
+        "AudienceNotMatch": {**good, "aud": ["x", "y"]},
+        "NotYetValid": {**good, "nbf": now + 600},
+        "Invalid": {**good, "iat": now + 600},
+    }
+    for problem, claims in cases.items():
+        with pytest.raises(Exception) as raised:
+            oidc.check_claims(claims, federation.provider, timezone.now())
+        assert raised.value.code == f"AuthenticationFail.OIDCToken.{problem}"
+    assert oidc.check_claims(good, federation.provider, timezone.now()).audience == "ram-console"

@@ -287,3 +287,52 @@ def test_garbage_is_refused_with_a_clear_code(federation) -> None:  # type: igno
     utf16 = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "b">]><x y="&a;"/>'
     wide = base64.b64encode(utf16.encode("utf-16")).decode()
     assert refused_code(federation, wide) == ("AuthenticationFail.SAMLAssertion.Invalid", 401)
+
+
+def test_an_assertion_not_yet_valid_is_refused(federation) -> None:  # type: ignore[no-untyped-def]
+    response = federation.idp.saml_response("alice", PASSWORD)
+
+    with time_machine.travel(timezone.now() - timedelta(minutes=10)):
+        code = refused_code(federation, response)
+
+    assert code == ("AuthenticationFail.SAMLAssertion.NotYetValid", 401)
+
+
+def test_the_issuer_must_be_the_providers_entity_id(federation) -> None:  # type: ignore[no-untyped-def]
+    """Same certificate, another entity id in the registered metadata: the IdP's own issuer no
+    longer matches."""
+    metadata = federation.idp.metadata_xml.replace(
+        federation.idp.entity_id.encode(), b"https://other-idp.example/metadata"
+    )
+    provider = providers.find_saml_provider(federation.account.pk, "corp-idp")
+    providers.update_saml_provider(SYSTEM_ACTOR, provider, metadata=metadata)
+
+    code = refused_code(federation, federation.idp.saml_response("alice", PASSWORD))
+
+    assert code == ("AuthenticationFail.SAMLAssertion.IssuerNotMatch", 401)
+
+
+def test_the_role_session_name_attribute_is_required(federation) -> None:  # type: ignore[no-untyped-def]
+    federation.idp.users["alice"]["session_name"] = None
+
+    code = refused_code(federation, federation.idp.saml_response("alice", PASSWORD))
+
+    assert code == ("AuthenticationFail.SAMLAssertion.Invalid", 401)
+
+
+def test_a_federated_session_is_revoked_like_any_other(federation) -> None:  # type: ignore[no-untyped-def]
+    body = call(federation, federation.idp.saml_response("alice", PASSWORD))
+    client = sdk.sts(
+        federation.endpoint,
+        body.credentials.access_key_id,
+        body.credentials.access_key_secret,
+        body.credentials.security_token,
+    )
+    assert client.get_caller_identity().body.arn
+
+    session = RoleSession.objects.get(access_key_id=body.credentials.access_key_id)
+    services.revoke_role_session(SYSTEM_ACTOR, session)
+
+    with pytest.raises(ClientException) as raised:
+        client.get_caller_identity()
+    assert raised.value.code == "InvalidSecurityToken.Revoked"

@@ -207,3 +207,46 @@ def test_oidc_sign_in_with_pkce_through_the_real_provider(client, oidc_corp) -> 
     # The code and state are spent: the same callback is refused.
     client.post("/logoff/")
     assert client.get(callback.removeprefix("http://testserver")).status_code == 400
+
+
+def test_the_roles_sessions_list_the_federated_user(client, corp) -> None:  # type: ignore[no-untyped-def]
+    account, idp, provider, roles = corp
+    client.post("/sso/saml/acs", {"SAMLResponse": idp.saml_response("alice")})
+
+    page = client.get(f"/roles/{roles[0].name}/sessions/").content.decode()
+
+    assert "alice@corp.example" in page
+    assert f"{provider.arn}/alice" in page
+    assert account.pk in page
+
+
+def test_an_id_token_claim_chooses_the_role(client, settings, oidc_idp_factory, db) -> None:  # type: ignore[no-untyped-def]
+    settings.SITE_URL = "http://testserver"
+    account = services.create_account(SYSTEM_ACTOR, "corp", email="root@corp.example")
+    roles = []
+    idp = oidc_idp_factory(
+        clients={"ram-console": {"redirect_uris": ["http://testserver/sso/oidc/callback"]}},
+        accounts={"alice": {"ram_role": f"acs:ram::{account.pk}:role/oidc-second"}},
+    )
+    provider = providers.create_oidc_provider(
+        SYSTEM_ACTOR,
+        account,
+        "corp-oidc",
+        issuer_url=idp.issuer,
+        client_ids="ram-console",
+        fingerprints=idp.fingerprint,
+    )
+    condition = {"StringEquals": {"oidc:aud": "ram-console"}}
+    for name in ("oidc-first", "oidc-second"):
+        roles.append(
+            services.create_role(
+                SYSTEM_ACTOR, account, name, trust_policy=trust(provider.arn, condition)
+            )
+        )
+
+    to_idp = client.get(f"/sso/oidc/{account.pk}/corp-oidc/")
+    callback = idp.authorize(to_idp["Location"], "alice")
+    response = client.get(callback.removeprefix("http://testserver"))
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert RoleSession.objects.get().role_name == "oidc-second"
