@@ -180,12 +180,28 @@ def check_provider_name(name: str, parameter: str) -> str:
         raise
 
 
-def lock_account_below_limit(account: Account, model: type, kind: str) -> None:
+def save_new(provider: SAMLProvider | OIDCProvider, actor: Actor, snapshot: dict[str, Any]) -> None:
+    """The two creates' common end: store a checked new provider, within the account's limit and under a name no provider of
+    its kind has in the account (in any letter case); audited as ``ram:Create<kind>``."""
+    model, account = type(provider), provider.account
+    kind, label = model.__name__, model.__name__.removesuffix("Provider")  # "SAMLProvider", "SAML"
     Account.objects.select_for_update().filter(pk=account.pk).first()
     if model.objects.filter(account=account).count() >= MAX_PROVIDERS:
         raise errors.LimitExceeded(
             f"LimitExceeded.{kind}", f"The count of {kind} providers beyond the current limits."
         )
+    if model.objects.filter(account=account, name__iexact=provider.name).exists():
+        raise errors.EntityAlreadyExists(
+            f"EntityAlreadyExists.{kind}",
+            f"The {label} provider does already EXIST.",
+            field="name",
+            plain="An identity provider with this name already exists.",
+        )
+    provider.save()
+    versions.bump(account.pk)
+    record(
+        actor, f"ram:Create{kind}", provider.arn, account_id=account.pk, details={"after": snapshot}
+    )
 
 
 @transaction.atomic
@@ -196,23 +212,7 @@ def create_saml_provider(
     check_length(description, "Description", 256)
     provider = SAMLProvider(account=account, name=name, description=description)
     apply_metadata(provider, metadata, parse_saml_metadata(metadata))
-    lock_account_below_limit(account, SAMLProvider, "SAMLProvider")
-    if SAMLProvider.objects.filter(account=account, name__iexact=name).exists():
-        raise errors.EntityAlreadyExists(
-            "EntityAlreadyExists.SAMLProvider",
-            "The SAML provider does already EXIST.",
-            field="name",
-            plain="An identity provider with this name already exists.",
-        )
-    provider.save()
-    versions.bump(account.pk)
-    record(
-        actor,
-        "ram:CreateSAMLProvider",
-        provider.arn,
-        account_id=account.pk,
-        details={"after": saml_snapshot(provider)},
-    )
+    save_new(provider, actor, saml_snapshot(provider))
     return provider
 
 
@@ -407,23 +407,7 @@ def create_oidc_provider(
         fingerprints=check_fingerprints(split_list(fingerprints)),
         issuance_limit_hours=check_issuance_limit(issuance_limit_hours),
     )
-    lock_account_below_limit(account, OIDCProvider, "OIDCProvider")
-    if OIDCProvider.objects.filter(account=account, name__iexact=name).exists():
-        raise errors.EntityAlreadyExists(
-            "EntityAlreadyExists.OIDCProvider",
-            "The OIDC provider does already EXIST.",
-            field="name",
-            plain="An identity provider with this name already exists.",
-        )
-    provider.save()
-    versions.bump(account.pk)
-    record(
-        actor,
-        "ram:CreateOIDCProvider",
-        provider.arn,
-        account_id=account.pk,
-        details={"after": oidc_snapshot(provider)},
-    )
+    save_new(provider, actor, oidc_snapshot(provider))
     return provider
 
 

@@ -6,14 +6,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -23,6 +19,7 @@ from iam import providers, services
 from iam.audit import SYSTEM_ACTOR
 from iam.models import AuditEvent, OIDCProvider, Role, SAMLProvider
 from sts import saml
+from tests.certificates import self_signed
 
 pytestmark = pytest.mark.django_db
 
@@ -33,23 +30,6 @@ ISSUER = "https://idp.example.com"
 # --- test metadata --------------------------------------------------------------------------------
 
 
-def self_signed_certificate(common_name: str, days: int) -> x509.Certificate:
-    """A certificate of ``common_name`` that expires in ``days`` days (in the past if negative)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=400))
-        .not_valid_after(now + timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-
-
 def idp_metadata(
     entity_id: str = "https://idp.example.com/saml",
     *,
@@ -57,7 +37,7 @@ def idp_metadata(
     days: int = 365,
 ) -> bytes:
     """An IdP's SAML 2.0 metadata with one signing certificate and a single sign-on service."""
-    certificate = self_signed_certificate(common_name, days)
+    certificate = self_signed(common_name, days=days, valid_since=timedelta(days=400))
     encoded = base64.b64encode(certificate.public_bytes(Encoding.DER)).decode("ascii")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"

@@ -11,15 +11,13 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 
 from iam import providers
 from iam.audit import SYSTEM_ACTOR
 from iam.errors import ServiceError
 from iam.models import Account, AuditEvent, OIDCProvider, SAMLProvider
+from tests.certificates import self_signed
 
 pytestmark = pytest.mark.django_db
 
@@ -36,20 +34,8 @@ OTHER_FINGERPRINT = "0bbfab97059595e8d1ec48e89eb8657c0e5aae71"
 
 @cache
 def certificate(days: int = 365) -> x509.Certificate:
-    """A self-signed signing certificate valid for ``days`` from now (whole seconds)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"idp-{days}")])
-    now = datetime.now(UTC).replace(microsecond=0)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
+    """A self-signed signing certificate valid for ``days`` from now (one per ``days``)."""
+    return self_signed(f"idp-{days}", days=days)
 
 
 def der_base64(cert: x509.Certificate) -> str:

@@ -38,11 +38,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import NameOID
+
+from tests.certificates import self_signed
 
 with warnings.catch_warnings():
     # pysaml2 7.5 still reaches for cipher modes cryptography has deprecated; not ours to fix.
@@ -114,18 +114,7 @@ def parse_forms(page: str) -> _FormParser:
 def _self_signed(directory: Path, common_name: str) -> tuple[Path, Path, str]:
     """A 2048-bit RSA key and a self-signed certificate for it, written as PEM files."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+    certificate = self_signed(common_name, key=key)
     key_file, cert_file = directory / "idp-key.pem", directory / "idp-cert.pem"
     key_file.write_bytes(
         key.private_bytes(
