@@ -209,6 +209,21 @@ def session_name_from_subject(subject: str) -> str:
     return kept[:64] if len(kept) >= 2 else "oidc-session"
 
 
+def verified_token(provider: OIDCProvider, token: str, *, actor: Actor) -> oidc.VerifiedToken:
+    """The token checked with the issuer's keys. Keys that cannot be fetched (the issuer is down,
+    or presents a certificate without one of the provider's fingerprints) are answered as a
+    signature that does not verify, as a missing provider is (``find_oidc_provider``): whether
+    another account registered a provider of that name is not for an anonymous caller to learn.
+    The provider's account reads the real reason in its trail."""
+    try:
+        return oidc.verify_token(token, provider, now=timezone.now())
+    except errors.AuthenticationFailed as error:
+        audit_refusal(actor, OIDC_ACTION, provider, error)
+        if error.code == oidc.UNREACHABLE:
+            raise oidc.invalid_signature() from None
+        raise
+
+
 def assume_role_with_oidc(
     *,
     provider_arn: str,
@@ -228,11 +243,7 @@ def assume_role_with_oidc(
         provider_name(provider_arn, OIDC_PROVIDER, "OIDCProviderArn")
         oidc.token_header(token)
         provider = find_oidc_provider(provider_arn)
-        try:
-            verified = oidc.verify_token(token, provider, now=timezone.now())
-        except errors.AuthenticationFailed as error:
-            audit_refusal(actor, OIDC_ACTION, provider, error)
-            raise
+        verified = verified_token(provider, token, actor=actor)
     caller = federated_caller(provider, "oidc", verified.subject)
     issued = assume_role(
         caller,

@@ -41,6 +41,7 @@ JWKS_MIN_REFRESH = 1.0
 FETCH_TIMEOUT = 5.0
 MAX_DOCUMENT_BYTES = 512 * 1024
 MAX_TOKEN_LENGTH = 16 * 1024
+UNREACHABLE = "AuthenticationFail.OIDCToken.HttpsUrlInvalid"
 
 
 def refused(problem: str, message: str) -> errors.AuthenticationFailed:
@@ -52,7 +53,7 @@ def invalid_signature() -> errors.AuthenticationFailed:
 
 
 def unreachable(message: str) -> errors.AuthenticationFailed:
-    return errors.AuthenticationFailed("AuthenticationFail.OIDCToken.HttpsUrlInvalid", message)
+    return errors.AuthenticationFailed(UNREACHABLE, message)
 
 
 # --- pinned HTTPS -----------------------------------------------------------------------------------

@@ -154,7 +154,9 @@ def parse_document(document: bytes) -> etree._Element:
 
 def check_document(encoded: str) -> tuple[bytes, etree._Element]:
     """The checks that need no provider: base64, safe XML, a Response or an Assertion, exactly
-    one assertion (against signature wrapping), none encrypted, and a signature somewhere."""
+    one assertion (against signature wrapping), none encrypted, a signature somewhere, and a
+    Response's own status and destination. All of them come before the provider is looked up, so
+    that what they answer cannot tell a registered provider from a missing one."""
     document = decode_response(encoded)
     root = parse_document(document)
     if root.tag not in (RESPONSE_TAG, ASSERTION_TAG):
@@ -165,6 +167,8 @@ def check_document(encoded: str) -> tuple[bytes, etree._Element]:
         raise refused("Invalid", "The SAML response must hold exactly one assertion.")
     if not any(True for _ in root.iter(f"{{{DS}}}Signature")):
         raise refused("Invalid", "The SAML assertion is not signed.")
+    if root.tag == RESPONSE_TAG:
+        check_response(root)
     return document, root
 
 
@@ -185,8 +189,6 @@ def verify_response(
     element must be the document's one assertion or the response that holds it."""
     document, root = check_document(encoded)
     (only,) = root.iter(ASSERTION_TAG)
-    if root.tag == RESPONSE_TAG:
-        check_response(root)
     signed = signed_element(document, certificates, now)
     if signed.tag == RESPONSE_TAG:
         inner = signed.findall("saml:Assertion", NS)

@@ -22,6 +22,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from lxml import etree
 
 from console import federated
 from console.actor import anonymous_actor
@@ -68,20 +69,20 @@ def saml_metadata(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def claimed_providers(encoded: str) -> list[SAMLProvider]:
-    """The providers a response's Role attribute names (read before verifying, only to know
-    whose certificates to verify it with; each is then verified on its own)."""
-    try:
-        root = saml.parse_document(saml.decode_response(encoded))
-    except errors.ServiceError:
-        return []
+def claimed_provider_arns(root: etree._Element) -> list[str]:
+    """The provider ARNs a response's Role attribute names (read before verifying, only to know
+    whose certificates to verify it with; each provider then verifies it on its own)."""
     arns = set()
     for value in root.iter(f"{{{saml.SAML}}}AttributeValue"):
         claim = saml.read_role(saml.text_of(value))
         if claim.provider_arn:
             arns.add(claim.provider_arn.lower())
+    return sorted(arns)
+
+
+def registered_providers(arns: list[str]) -> list[SAMLProvider]:
     found = []
-    for arn in sorted(arns):
+    for arn in arns:
         account_id, _, name = arn.removeprefix("acs:ram::").partition(":saml-provider/")
         provider = SAMLProvider.objects.filter(account_id=account_id, name__iexact=name).first()
         if provider is not None:
@@ -96,11 +97,18 @@ def saml_acs(request: HttpRequest) -> HttpResponse:
     encoded = request.POST.get("SAMLResponse", "")
     if not encoded:
         return failed(request, "No SAML response was posted.", 400)
-    candidates = claimed_providers(encoded)
+    try:
+        _, root = saml.check_document(encoded)
+    except errors.ServiceError as error:
+        return failed(request, error.message)
+    claimed = claimed_provider_arns(root)
+    if not claimed:
+        return failed(request, "The SAML response names no role of an identity provider.")
+    candidates = registered_providers(claimed)
     if not candidates:
-        return failed(
-            request, "The SAML response names no role of an identity provider registered here."
-        )
+        # Answered as a provider that did not sign it (as AssumeRoleWithSAML answers): whether
+        # another account registered a provider of that name is not for a browser to learn.
+        return failed(request, saml.not_signed_by_provider().message)
     actor = anonymous_actor(request)
     offers: list[Offer] = []
     problem = ""
