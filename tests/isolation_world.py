@@ -3,24 +3,41 @@
 Every object of tenant ``x`` is named ``tx-…``, so a name of one tenant can be searched for in
 another tenant's responses without matching anything else. Each tenant has users (an admin, a
 read-only auditor, a user without rights, a user who may assume roles, one with console access
-only), a group with members and a custom policy, three roles (one trusting its own account, one
-trusting the next tenant's account and a user of the third that does not exist, one trusting a
-service), access keys, role sessions (its own user's and the previous tenant's assumer's on the
-cross-account role), audit events of all of these, and a Switch Role history.
+only), a group with members and a custom policy, a SAML and an OIDC identity provider, four roles
+(one trusting its own account, one trusting the next tenant's account and a user of the third that
+does not exist, one trusting a service, one trusting its SAML provider's users), access keys, role
+sessions (its own user's and the previous tenant's assumer's on the cross-account role), audit
+events of all of these, and a Switch Role history.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
 
-from iam import services
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from lxml import etree
+from signxml import XMLSigner
+
+from iam import providers, services
 from iam.audit import SYSTEM_ACTOR
 from iam.identity import identity_for_user
-from iam.models import Account, Group, Policy, Role, User
+from iam.models import Account, Group, OIDCProvider, Policy, Role, SAMLProvider, User
 from iam.system_policies import ensure_system_policies
+from sts import saml
 from sts.assume import AssumeRoleInput, assume_role
 from sts.models import RoleSession
+from tests.console.test_providers import idp_metadata
 
 TENANTS = ("a", "b", "c")
 SERVICE = "isolation-svc.example.internal"
@@ -35,9 +52,20 @@ class Tenant:
     policy: Policy | None = None
     roles: dict[str, Role] = field(default_factory=dict)
     access_keys: dict[str, tuple[str, str]] = field(default_factory=dict)  # user -> (id, secret)
+    saml_provider: SAMLProvider | None = None
+    oidc_provider: OIDCProvider | None = None
 
     def name(self, suffix: str) -> str:
         return f"t{self.code}-{suffix}"
+
+    @property
+    def issuer(self) -> str:
+        """Its identity provider's host: the SAML entity id and the OIDC issuer live there."""
+        return f"https://idp-{self.code}.example"
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha1(self.code.encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass
@@ -48,11 +76,14 @@ class World:
         return self.tenants[code]
 
     def identifiers(self, code: str) -> set[str]:
-        """Everything that names one of the tenant's users, groups, policies, roles or sessions:
-        names, RoleIds, access key ids, session ids and session names."""
+        """Everything that names one of the tenant's users, groups, policies, roles, identity
+        providers or sessions: names, RoleIds, access key ids, the providers' issuer, client id
+        and fingerprint, session ids and session names."""
         tenant = self.tenants[code]
         found = {user.name for user in tenant.users.values()}
         found |= {tenant.group.name, tenant.policy.name}  # type: ignore[union-attr]
+        found |= {tenant.saml_provider.name, tenant.oidc_provider.name}  # type: ignore[union-attr]
+        found |= {tenant.issuer, tenant.name("client"), tenant.fingerprint}
         for role in tenant.roles.values():
             found |= {role.name, role.role_id}
         found |= {key_id for key_id, _ in tenant.access_keys.values()}
@@ -98,12 +129,15 @@ class World:
         return others - self.known_to(code)
 
 
-def trust(*principals: str, service: str = "") -> str:
+def trust(*principals: str, service: str = "", saml_provider: str = "") -> str:
     statement: dict = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {}}
     if principals:
         statement["Principal"]["RAM"] = list(principals)
     if service:
         statement["Principal"]["Service"] = [service]
+    if saml_provider:
+        statement["Principal"]["Federated"] = [saml_provider]
+        statement["Condition"] = {"StringEquals": {"saml:recipient": saml.acs_url()}}
     return json.dumps({"Version": "1", "Statement": [statement]})
 
 
@@ -144,7 +178,27 @@ def build_tenant(code: str) -> Tenant:
     tenant.group = services.create_group(actor, account, tenant.name("group"))
     services.add_user_to_group(actor, tenant.group, tenant.users["viewer"])
     services.attach_policy(actor, tenant.group, tenant.policy)
+    build_identity_providers(tenant)
     return tenant
+
+
+def build_identity_providers(tenant: Tenant) -> None:
+    """A SAML provider (a signing certificate of its own) and an OIDC provider whose issuer
+    nobody serves (test_isolation.py makes every connection to it fail)."""
+    tenant.saml_provider = providers.create_saml_provider(
+        SYSTEM_ACTOR,
+        tenant.account,
+        tenant.name("saml-idp"),
+        metadata=idp_metadata(f"{tenant.issuer}/saml", common_name=f"idp-{tenant.code}.example"),
+    )
+    tenant.oidc_provider = providers.create_oidc_provider(
+        SYSTEM_ACTOR,
+        tenant.account,
+        tenant.name("oidc-idp"),
+        issuer_url=tenant.issuer,
+        client_ids=[tenant.name("client")],
+        fingerprints=[tenant.fingerprint],
+    )
 
 
 def build_world() -> World:
@@ -174,10 +228,16 @@ def build_world() -> World:
         service_role = services.create_role(
             actor, tenant.account, tenant.name("service-role"), trust_policy=trust(service=SERVICE)
         )
+        saml_role = services.create_role(
+            actor,
+            tenant.account,
+            tenant.name("saml-role"),
+            trust_policy=trust(saml_provider=tenant.saml_provider.arn),  # type: ignore[union-attr]
+        )
         services.attach_policy(actor, own, system_policy("AliyunRAMReadOnlyAccess"))
         services.attach_policy(actor, cross, tenant.policy)  # type: ignore[arg-type]
         services.attach_policy(actor, cross, system_policy("AliyunRAMReadOnlyAccess"))
-        tenant.roles = {"own": own, "cross": cross, "service": service_role}
+        tenant.roles = {"own": own, "cross": cross, "service": service_role, "saml": saml_role}
     for index, code in enumerate(TENANTS):
         tenant = tenants[code]
         following = tenants[TENANTS[(index + 1) % 3]]
@@ -192,3 +252,102 @@ def assume(user: User, role: Role, session_name: str) -> None:
         AssumeRoleInput(role_arn=role.arn, session_name=session_name),
         actor=SYSTEM_ACTOR,
     )
+
+
+# --- sign-in material that no identity provider issued -------------------------------------------
+
+# A SAML response signed by a key nobody registered; the same with a signature that is no
+# signature; one whose IdP reports failure; a bare assertion. All well-formed and signed-looking,
+# so that each passes every check that needs no provider.
+SAML_FORGERIES = ("signed-by-nobody", "garbage-signature", "failed-response", "bare-assertion")
+FAILURE = "urn:oasis:names:tc:SAML:2.0:status:Requester"
+
+
+@cache
+def nobody() -> tuple[ec.EllipticCurvePrivateKey, str]:
+    """A signing key and its self-signed certificate (PEM) that no provider names."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tz-nobody.example")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return key, certificate.public_bytes(Encoding.PEM).decode("ascii")
+
+
+def instant(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def forged_assertion(issuer: str, provider_arn: str, role_arn: str) -> etree._Element:
+    """An assertion as the IdP ``issuer`` would write it for our ACS, naming the role and the
+    provider, signed by nobody."""
+    now = datetime.now(UTC)
+    until = instant(now + timedelta(minutes=5))
+    text = f"""<saml:Assertion xmlns:saml="{saml.SAML}" ID="_tz-assertion" Version="2.0"
+    IssueInstant="{instant(now)}">
+  <saml:Issuer>{issuer}</saml:Issuer>
+  <saml:Subject>
+    <saml:NameID>tz-subject</saml:NameID>
+    <saml:SubjectConfirmation Method="{saml.BEARER}">
+      <saml:SubjectConfirmationData Recipient="{saml.acs_url()}" NotOnOrAfter="{until}"/>
+    </saml:SubjectConfirmation>
+  </saml:Subject>
+  <saml:Conditions NotBefore="{instant(now - timedelta(minutes=1))}" NotOnOrAfter="{until}">
+    <saml:AudienceRestriction><saml:Audience>{saml.sp_entity_id()}</saml:Audience>
+    </saml:AudienceRestriction>
+  </saml:Conditions>
+  <saml:AttributeStatement>
+    <saml:Attribute Name="{saml.ROLE_ATTRIBUTE}">
+      <saml:AttributeValue>{role_arn},{provider_arn}</saml:AttributeValue>
+    </saml:Attribute>
+    <saml:Attribute Name="{saml.SESSION_NAME_ATTRIBUTE}">
+      <saml:AttributeValue>tz-subject</saml:AttributeValue>
+    </saml:Attribute>
+  </saml:AttributeStatement>
+</saml:Assertion>"""
+    key, certificate = nobody()
+    signer = XMLSigner(signature_algorithm="ecdsa-sha256", digest_algorithm="sha256")
+    return signer.sign(
+        etree.fromstring(text), key=key, cert=certificate, reference_uri="_tz-assertion"
+    )
+
+
+def forged_saml_response(issuer: str, provider_arn: str, role_arn: str, forgery: str) -> str:
+    """``SAMLAssertion`` / ``SAMLResponse``: base64 of one of ``SAML_FORGERIES``."""
+    assertion = forged_assertion(issuer, provider_arn, role_arn)
+    if forgery == "garbage-signature":
+        value = assertion.find(".//{http://www.w3.org/2000/09/xmldsig#}SignatureValue")
+        value.text = base64.b64encode(b"\x5a" * 64).decode("ascii")  # type: ignore[union-attr]
+    signed = etree.tostring(assertion).decode("utf-8")
+    if forgery == "bare-assertion":
+        return base64.b64encode(signed.encode()).decode("ascii")
+    status = FAILURE if forgery == "failed-response" else saml.SUCCESS
+    response = f"""<samlp:Response xmlns:samlp="{saml.SAMLP}" xmlns:saml="{saml.SAML}"
+    ID="_tz-response" Version="2.0" IssueInstant="{instant(datetime.now(UTC))}"
+    Destination="{saml.acs_url()}">
+  <saml:Issuer>{issuer}</saml:Issuer>
+  <samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status>
+  {signed}
+</samlp:Response>"""
+    return base64.b64encode(response.encode()).decode("ascii")
+
+
+@cache
+def nobodys_rsa_key() -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": "tz-nobody"})
+
+
+def forged_id_token(issuer: str, client_id: str) -> str:
+    """A well-formed ID token as the issuer would write it for ``client_id``, signed by nobody."""
+    now = int(datetime.now(UTC).timestamp())
+    claims = {"iss": issuer, "aud": client_id, "sub": "tz-subject", "iat": now, "exp": now + 600}
+    header = {"alg": "RS256", "kid": "tz-nobody", "typ": "JWT"}
+    return jwt.encode(header, claims, nobodys_rsa_key())

@@ -1,30 +1,37 @@
 """Tenant isolation as a property of every console page and every RAM/STS action.
 
 Three tenants (tests/isolation_world.py) hold users, groups, policies, roles of every kind,
-sessions, audit events and Switch Role history, each named after its tenant. Every URL of the
-console (walked from the URL conf, its parameters filled with every tenant's object names and
-ids, and with names that exist nowhere) is requested by every persona of tenant A: the root
-identity, an administrator, a read-only auditor, a RAM user without rights, a user of tenant B
-switched into A's cross-account role, and an anonymous visitor; GET always, POST for the objects
-of other tenants. Every RAM/STS action is called likewise with the API's personas. Each answer:
+identity providers, sessions, audit events and Switch Role history, each named after its tenant.
+Every URL of the console (walked from the URL conf, its parameters filled with every tenant's
+object names and ids, and with names that exist nowhere) is requested by every persona of tenant
+A: the root identity, an administrator, a read-only auditor, a RAM user without rights, a user of
+tenant B switched into A's cross-account role, and an anonymous visitor; GET always, POST for the
+objects of other tenants. Every RAM/STS action is called likewise with the API's personas, in every
+version it is registered in; AssumeRoleWithSAML/OIDC and the console's SAML ACS with assertions
+and ID tokens that name another tenant's provider and that no provider signed. Each answer:
 
 1. is never a server error;
-2. contains no identifier (name, RoleId, access key id, session id or name) of a user, group,
-   policy, role or session of another tenant, except what the request carried itself, what A
-   wrote into its own documents (a trusted account's principals), the callers of sessions of A's
-   own roles (A's own record of who used them) and what A's users obtained themselves;
+2. contains no identifier (name, RoleId, access key id, session id or name, a provider's issuer,
+   client id or fingerprint) of a user, group, policy, role, identity provider or session of
+   another tenant, except what the request carried itself, what A wrote into its own documents
+   (a trusted account's principals), the callers of sessions of A's own roles (A's own record of
+   who used them) and what A's users obtained themselves;
 3. for another tenant's object, is the same as for an object that exists nowhere (status and
    body, with the names put aside): another tenant's objects are invisible, not forbidden.
+   Only the OIDC sign-in entry points are exempt (``SIGN_IN_ENTRY_POINTS``).
 """
 
 from __future__ import annotations
 
+import base64
 import difflib
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode
+from typing import NoReturn
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from django.test import Client
@@ -32,10 +39,21 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from console.models import RecentRole
 from iam.models import AuditEvent
+from sts import oidc
 from sts.models import RoleSession
-from tests.isolation_world import TENANTS, Tenant, World, build_world
+from tests.console.test_providers import idp_metadata
+from tests.isolation_world import (
+    SAML_FORGERIES,
+    TENANTS,
+    Tenant,
+    World,
+    build_world,
+    forged_id_token,
+    forged_saml_response,
+)
 
 VIEWER = "a"
+MISSING_ACCOUNT = "1" * 16
 MISSING = {
     "role_name": "tz-missing-role",
     "user_name": "tz-missing-user",
@@ -49,9 +67,18 @@ MISSING = {
     "event_id": "98765432",
     "kind": "role",
     "name": "tz-missing-role",
+    "provider_type": "saml",
+    "provider_name": "tz-missing-idp",
+    "account_id": MISSING_ACCOUNT,
 }
 # Requests that would end the persona's own session, not look at anything.
 NOT_POSTED = {"logon", "logoff", "switch_back", "switch_role"}
+# Where an anonymous browser starts an OIDC sign-in: they find a provider by account and name to
+# send the browser to its issuer (as Alibaba Cloud's SSO does), so naming an existing provider is
+# answered otherwise than naming a missing one; that is what they are for. Their answers are
+# still searched for what they must not show. The SAML ACS is not among them: it is answered the
+# same whether the provider an assertion names exists or not.
+SIGN_IN_ENTRY_POINTS = {"console:oidc_start", "console:oidc_sign_in"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +128,7 @@ def fillings(world: World, route: Route) -> list[Filling]:
     return result
 
 
-KEPT = {"kind", "policy_type", "version_id"}
+KEPT = {"kind", "policy_type", "version_id", "provider_type"}
 
 
 def missing_twin(filling: Filling) -> Filling:
@@ -121,7 +148,12 @@ def tenant_values(world: World, code: str, parameters: tuple[str, ...]) -> Itera
         "access_key_id": tenant.access_keys["admin"][0],
         "kind": "role",
         "name": tenant.roles["cross"].name,
+        "provider_type": "saml",
+        "provider_name": tenant.saml_provider.name,  # type: ignore[union-attr]
+        "account_id": tenant.account.pk,
     }
+    if "account_id" in parameters:  # an OIDC sign-in names its account and provider
+        base["provider_name"] = tenant.oidc_provider.name  # type: ignore[union-attr]
     session = RoleSession.objects.filter(role=tenant.roles["cross"]).first()
     base["session_id"] = session.session_id if session else MISSING["session_id"]
     event = AuditEvent.objects.filter(account_id=tenant.account.pk).order_by("id").last()
@@ -132,7 +164,7 @@ def tenant_values(world: World, code: str, parameters: tuple[str, ...]) -> Itera
         base["user_name"] = tenant.users["viewer"].name
     yield base
     if parameters == ("role_name",):
-        for role_key in ("own", "service"):
+        for role_key in ("own", "service", "saml"):
             yield {**base, "role_name": tenant.roles[role_key].name}
     if parameters == ("user_name",):
         for user_key in ("auditor", "plain", "assumer", "viewer"):
@@ -142,6 +174,9 @@ def tenant_values(world: World, code: str, parameters: tuple[str, ...]) -> Itera
         yield {**base, "kind": "group", "name": tenant.group.name}  # type: ignore[union-attr]
     if "policy_type" in parameters and "version_id" not in parameters:
         yield {**base, "policy_type": "System", "policy_name": "AdministratorAccess"}
+    if "provider_type" in parameters:
+        oidc_name = tenant.oidc_provider.name  # type: ignore[union-attr]
+        yield {**base, "provider_type": "oidc", "provider_name": oidc_name}
 
 
 # --- personas ---------------------------------------------------------------------------------
@@ -218,9 +253,20 @@ class Findings:
     combinations: set = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
 
-    def check(self, label: str, request_text: str, text: str, status: int, forbidden: set) -> None:
+    def check(
+        self,
+        label: str,
+        request_text: str,
+        text: str,
+        status: int,
+        forbidden: set,
+        *,
+        upstream: bool = False,
+    ) -> None:
+        """``upstream``: the request reaches another server (an OIDC sign-in, the provider's
+        issuer, which no test serves), whose failure is answered 502 (Bad Gateway)."""
         self.requests += 1
-        if status >= 500:
+        if status >= 500 and not (upstream and status == 502):
             self.problems.append(f"{label}: HTTP {status}")
         leaked = sorted(value for value in forbidden if value in text and value not in request_text)
         if leaked:
@@ -257,7 +303,9 @@ def sweep_console(world: World, persona: str) -> Findings:
                     text = answer_text(response)
                     label = f"{persona} {method} {url}"
                     findings.combinations.add((route.name, method, persona, filling))
-                    findings.check(label, url, text, response.status_code, forbidden)
+                    upstream = route.name in SIGN_IN_ENTRY_POINTS
+                    status = response.status_code
+                    findings.check(label, url, text, status, forbidden, upstream=upstream)
                     answers[filling] = (response.status_code, normalized(text, values))
                 return answers[filling]
 
@@ -270,6 +318,9 @@ def sweep_console(world: World, persona: str) -> Findings:
                     answer(filling)
                     continue
                 twin = missing_twin(filling)
+                if route.name in SIGN_IN_ENTRY_POINTS:
+                    answer(filling)
+                    continue
                 if answer(filling) != answer(twin):
                     findings.problems.append(
                         f"{persona} {method} {route.name} {dict(filling.values)}: answered "
@@ -293,6 +344,7 @@ class Probe:
     fields: Callable[[World, Tenant, Namer], dict[str, str]]
     kwargs: Callable[[World], dict[str, str]] = lambda world: {}
     same_page: bool = True  # False: pages that list events, which the probes themselves add
+    anonymous_too: bool = False  # a sign-in page: anonymous visitors are compared too
 
 
 def namer(tenant: Tenant, used: list[str], *, missing: bool) -> Namer:
@@ -306,6 +358,10 @@ def namer(tenant: Tenant, used: list[str], *, missing: bool) -> Namer:
                 "role": tenant.roles["own"].name,
                 "group": tenant.group.name,  # type: ignore[union-attr]
                 "policy": tenant.policy.name,  # type: ignore[union-attr]
+                "saml": tenant.saml_provider.name,  # type: ignore[union-attr]
+                "oidc": tenant.oidc_provider.name,  # type: ignore[union-attr]
+                "saml-role": tenant.roles["saml"].name,
+                "client": tenant.name("client"),
             }[kind]
         )
         used.append(value)
@@ -316,6 +372,31 @@ def namer(tenant: Tenant, used: list[str], *, missing: bool) -> Namer:
 
 def viewer(world: World) -> Tenant:
     return world.tenant(VIEWER)
+
+
+def provider_arn(tenant: Tenant, kind: str, name: Namer) -> str:
+    """The ARN of the tenant's SAML or OIDC provider (``kind``), or of one it does not have."""
+    resource = {"saml": "saml-provider", "oidc": "oidc-provider"}[kind]
+    return f"acs:ram::{tenant.account.pk}:{resource}/{name(kind)}"
+
+
+def saml_role_arn(tenant: Tenant, name: Namer) -> str:
+    return f"acs:ram::{tenant.account.pk}:role/{name('saml-role')}"
+
+
+def federated_trust(arn: str) -> str:
+    statement = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Federated": [arn]}}
+    return json.dumps({"Version": "1", "Statement": [statement]})
+
+
+def wizard_provider_fields(kind: str) -> Callable[[World, Tenant, Namer], dict[str, str]]:
+    """Step 2 of the create-role wizard, choosing the tenant's provider of ``kind``."""
+
+    def fields(world: World, tenant: Tenant, name: Namer) -> dict[str, str]:
+        chosen = {"step": "3", "role_type": "idp", "idp_type": kind, "idp_name": name(kind)}
+        return {**chosen, "oidc_aud": name("client")} if kind == "oidc" else chosen
+
+    return fields
 
 
 def simulated_assume_role(
@@ -403,6 +484,76 @@ PROBES = [
         for route in ("console:audit_trail", "console:audit_export")
         for key, kind in (("identity", "user"), ("resource", "role"), ("action", "role"))
     ],
+    # Identity federation: a user of another tenant's provider, or of the viewer's own provider
+    # for another tenant's role, in the simulator; another tenant's provider chosen or written in
+    # the create-role wizard; assertions that name another tenant's provider and role, posted to
+    # the ACS; the OIDC sign-in form (a sign-in entry point: only searched).
+    Probe(
+        "console:simulator",
+        "GET",
+        lambda world, tenant, name: {
+            "mode": "assume",
+            "assume-caller_kind": "federated",
+            "assume-provider": provider_arn(tenant, "saml", name),
+            "assume-subject": "tz-subject",
+            "assume-role_arn": viewer(world).roles["saml"].arn,
+        },
+    ),
+    Probe(
+        "console:simulator",
+        "GET",
+        lambda world, tenant, name: {
+            "mode": "assume",
+            "assume-caller_kind": "federated",
+            "assume-provider": viewer(world).saml_provider.arn,  # type: ignore[union-attr]
+            "assume-subject": "tz-subject",
+            "assume-role_arn": saml_role_arn(tenant, name),
+        },
+    ),
+    *[
+        Probe(route, "POST", wizard_provider_fields(kind))
+        for route in ("console:role_create", "console:role_wizard_trust")
+        for kind in ("saml", "oidc")
+    ],
+    *[
+        Probe(
+            "console:role_create",
+            "POST",
+            lambda world, tenant, name, kind=kind: {
+                "step": "3",
+                "role_type": "idp",
+                "trust_policy": federated_trust(provider_arn(tenant, kind, name)),
+            },
+        )
+        for kind in ("saml", "oidc")
+    ],
+    *[
+        Probe(
+            "console:saml_acs",
+            "POST",
+            lambda world, tenant, name, forgery=forgery: {
+                "SAMLResponse": forged_saml_response(
+                    f"{tenant.issuer}/saml",
+                    provider_arn(tenant, "saml", name),
+                    saml_role_arn(tenant, name),
+                    forgery,
+                )
+            },
+            anonymous_too=True,
+        )
+        for forgery in SAML_FORGERIES
+    ],
+    *[
+        Probe(
+            "console:oidc_sign_in",
+            "GET",
+            lambda world, tenant, name, key=key: {
+                "account": getattr(tenant.account, key),
+                "provider": name("oidc"),
+            },
+        )
+        for key in ("pk", "alias")
+    ],
 ]
 
 
@@ -431,11 +582,14 @@ def run_probes(world: World, persona: str, findings: Findings) -> None:
                 text = answer_text(response)
                 request_text = url + " " + " ".join(fields.values())
                 findings.combinations.add((probe.route, probe.method, persona, str(fields)))
-                label = f"{persona} {probe.method} {url} {fields}"
+                label = f"{persona} {probe.method} {url} {brief(fields)}"
                 findings.check(label, request_text, text, response.status_code, forbidden)
                 page = normalized(text, {f"name{i}": value for i, value in enumerate(used)})
                 answers.append((response.status_code, page if probe.same_page else ""))
-            if persona != "anonymous" and answers[0] != answers[1]:
+            compared = persona != "anonymous" or probe.anonymous_too
+            if probe.route in SIGN_IN_ENTRY_POINTS or not compared:
+                continue
+            if answers[0] != answers[1]:
                 findings.problems.append(
                     f"{persona} {probe.method} {url} about {code}'s objects: answered otherwise "
                     f"than about missing ones ({answers[0][0]} vs {answers[1][0]})"
@@ -458,6 +612,17 @@ def world() -> World:
     return build_world()
 
 
+@pytest.fixture(autouse=True)
+def unserved_issuers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No tenant's OIDC issuer is served: a connection to one fails as to a host that does not
+    resolve, without asking DNS."""
+
+    def unreachable(url: str, fingerprints: list[str]) -> NoReturn:
+        raise oidc.unreachable(f"The issuer {urlsplit(url).netloc} cannot be reached.")
+
+    monkeypatch.setattr(oidc, "pinned_connection", unreachable)
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_no_console_page_shows_or_tells_apart_another_tenants_objects(
     world: World, persona: str
@@ -470,11 +635,10 @@ def test_no_console_page_shows_or_tells_apart_another_tenants_objects(
 
 # --- the RAM and STS APIs -----------------------------------------------------------------------
 
-RAM = "2015-05-01"
-STS = "2015-04-01"
 # Each action's parameters that name objects: role, user, group, policy (PolicyType and
-# PolicyName), key (an access key id of the user), role_arn; other parameters are fixed values.
-# Creating actions are called with another tenant's names too: the names are the caller's own.
+# PolicyName), key (an access key id of the user), role_arn, saml and oidc (a provider's name),
+# saml_arn and oidc_arn (a provider's ARN and the RoleArn of a role trusting it); other parameters
+# are fixed values. Creating actions are called with names of no tenant.
 OBJECT_PARAMETERS: dict[str, tuple[str, ...]] = {
     "CreateRole": (),
     "GetRole": ("role",),
@@ -519,7 +683,24 @@ OBJECT_PARAMETERS: dict[str, tuple[str, ...]] = {
     "SetAccountAlias": (),
     "AssumeRole": ("role_arn",),
     "GetCallerIdentity": (),
+    "CreateSAMLProvider": (),
+    "GetSAMLProvider": ("saml",),
+    "ListSAMLProviders": (),
+    "UpdateSAMLProvider": ("saml",),
+    "DeleteSAMLProvider": ("saml",),
+    "CreateOIDCProvider": (),
+    "GetOIDCProvider": ("oidc",),
+    "ListOIDCProviders": (),
+    "UpdateOIDCProvider": ("oidc",),
+    "DeleteOIDCProvider": ("oidc",),
+    "AddClientIdToOIDCProvider": ("oidc",),
+    "RemoveClientIdFromOIDCProvider": ("oidc",),
+    "AddFingerprintToOIDCProvider": ("oidc",),
+    "RemoveFingerprintFromOIDCProvider": ("oidc",),
+    "AssumeRoleWithSAML": ("saml_arn",),
+    "AssumeRoleWithOIDC": ("oidc_arn",),
 }
+ARN_KINDS = {"role_arn", "saml_arn", "oidc_arn"}
 DOCUMENT = '{"Version":"1","Statement":[{"Effect":"Allow","Action":"ecs:List*","Resource":"*"}]}'
 FIXED = {
     "CreateRole": {"RoleName": "tz-new-role", "AssumeRolePolicyDocument": DOCUMENT},
@@ -535,7 +716,58 @@ FIXED = {
     "DeletePolicyVersion": {"VersionId": "v1"},
     "SetAccountAlias": {"AccountAlias": "tenant-a"},
     "AssumeRole": {"RoleSessionName": "probe"},
+    "CreateSAMLProvider": {
+        "SAMLProviderName": "tz-new-saml",
+        "EncodedSAMLMetadataDocument": base64.b64encode(idp_metadata()).decode("ascii"),
+    },
+    "UpdateSAMLProvider": {"NewDescription": "probe"},
+    "CreateOIDCProvider": {
+        "OIDCProviderName": "tz-new-oidc",
+        "IssuerUrl": "https://idp-z.example",
+        "ClientIds": "tz-client",
+        "Fingerprints": "7" * 40,
+    },
+    "UpdateOIDCProvider": {"NewDescription": "probe"},
+    "AddClientIdToOIDCProvider": {"ClientId": "tz-client"},
+    "RemoveClientIdFromOIDCProvider": {"ClientId": "tz-client"},
+    "AddFingerprintToOIDCProvider": {"Fingerprint": "7" * 40},
+    "RemoveFingerprintFromOIDCProvider": {"Fingerprint": "7" * 40},
 }
+
+
+def forged_credentials(world: World, code: str, action: str, params: dict) -> Iterator[dict]:
+    """What a caller of AssumeRoleWithSAML/OIDC proves itself with: assertions naming the
+    request's provider and role, and an ID token for tenant ``code``'s client, none of which any
+    provider issued (tests/isolation_world.py)."""
+    tenant = world.tenant(code)
+    if action == "AssumeRoleWithSAML":
+        for forgery in SAML_FORGERIES:
+            yield {
+                "SAMLAssertion": forged_saml_response(
+                    f"{tenant.issuer}/saml", params["SAMLProviderArn"], params["RoleArn"], forgery
+                )
+            }
+    elif action == "AssumeRoleWithOIDC":
+        yield {"OIDCToken": forged_id_token(tenant.issuer, tenant.name("client"))}
+    else:
+        yield {}
+
+
+def missing_arns(account_id: str) -> dict[str, dict[str, str]]:
+    """The ARN parameters naming objects that do not exist, in account ``account_id``."""
+    provider = MISSING["provider_name"]
+    role_arn = f"acs:ram::{account_id}:role/{MISSING['role_name']}"
+    return {
+        "role_arn": {"RoleArn": role_arn},
+        "saml_arn": {
+            "SAMLProviderArn": f"acs:ram::{account_id}:saml-provider/{provider}",
+            "RoleArn": role_arn,
+        },
+        "oidc_arn": {
+            "OIDCProviderArn": f"acs:ram::{account_id}:oidc-provider/{provider}",
+            "RoleArn": role_arn,
+        },
+    }
 
 
 def object_values(world: World, code: str, kind: str) -> dict[str, str]:
@@ -546,9 +778,13 @@ def object_values(world: World, code: str, kind: str) -> dict[str, str]:
             "group": {"GroupName": MISSING["group_name"]},
             "policy": {"PolicyType": "Custom", "PolicyName": MISSING["policy_name"]},
             "key": {"UserAccessKeyId": MISSING["access_key_id"]},
-            "role_arn": {"RoleArn": f"acs:ram::{MISSING_ACCOUNT}:role/{MISSING['role_name']}"},
+            "saml": {"SAMLProviderName": MISSING["provider_name"]},
+            "oidc": {"OIDCProviderName": MISSING["provider_name"]},
+            **missing_arns(MISSING_ACCOUNT),
         }[kind]
     tenant = world.tenant(code)
+    saml_provider, oidc_provider = tenant.saml_provider, tenant.oidc_provider
+    assert saml_provider is not None and oidc_provider is not None
     return {
         "role": {"RoleName": tenant.roles["own"].name},
         "user": {"UserName": tenant.users["viewer"].name},
@@ -556,15 +792,19 @@ def object_values(world: World, code: str, kind: str) -> dict[str, str]:
         "policy": {"PolicyType": "Custom", "PolicyName": tenant.policy.name},  # type: ignore[union-attr]
         "key": {"UserAccessKeyId": tenant.access_keys["plain"][0]},
         "role_arn": {"RoleArn": tenant.roles["own"].arn},
+        "saml": {"SAMLProviderName": saml_provider.name},
+        "oidc": {"OIDCProviderName": oidc_provider.name},
+        # The role trusts the SAML provider; for OIDC it is a role that trusts no provider, which
+        # is not asked before the token is verified.
+        "saml_arn": {"SAMLProviderArn": saml_provider.arn, "RoleArn": tenant.roles["saml"].arn},
+        "oidc_arn": {"OIDCProviderArn": oidc_provider.arn, "RoleArn": tenant.roles["saml"].arn},
     }[kind]
-
-
-MISSING_ACCOUNT = "1" * 16
 
 
 def api_fillings(world: World, action: str) -> Iterator[tuple[str, dict[str, str], dict]]:
     """(owner, parameters, the same with missing objects) for another tenant's objects, and
-    for the viewer's own object beside another tenant's (a user of B put into A's group)."""
+    for the viewer's own object beside another tenant's (a user of B put into A's group). An ARN
+    has two twins: in the same account, and in an account that does not exist."""
     kinds = OBJECT_PARAMETERS[action]
     fixed = FIXED.get(action, {})
     if not kinds:
@@ -574,10 +814,20 @@ def api_fillings(world: World, action: str) -> Iterator[tuple[str, dict[str, str
         if code == VIEWER:
             continue
         values = {k: v for kind in kinds for k, v in object_values(world, code, kind).items()}
-        twin = {k: v for kind in kinds for k, v in object_values(world, "", kind).items()}
-        if kinds == ("role_arn",):
-            twin["RoleArn"] = f"acs:ram::{world.tenant(code).account.pk}:role/tz-missing-role"
-        yield code, {**fixed, **values}, {**fixed, **twin}
+        twins = [{k: v for kind in kinds for k, v in object_values(world, "", kind).items()}]
+        if set(kinds) <= ARN_KINDS:
+            account_id = world.tenant(code).account.pk
+            twins.append(
+                {k: v for kind in kinds for k, v in missing_arns(account_id)[kind].items()}
+            )
+        for twin in twins:
+            proofs = zip(
+                forged_credentials(world, code, action, values),
+                forged_credentials(world, code, action, twin),
+                strict=True,
+            )
+            for proof, twin_proof in proofs:
+                yield code, {**fixed, **values, **proof}, {**fixed, **twin, **twin_proof}
         if len(kinds) > 1:
             own = object_values(world, VIEWER, kinds[0])
             rest = {k: v for kind in kinds[1:] for k, v in object_values(world, code, kind).items()}
@@ -620,10 +870,9 @@ def api_caller(world: World, persona: str) -> Caller:
 API_NOISE = re.compile(r'"(RequestId|HostId)": ?"[^"]*"')
 
 
-def api_answer(client: Client, caller: Caller, action: str, params: dict[str, str]):  # type: ignore[no-untyped-def]
+def api_answer(client: Client, caller: Caller, version: str, action: str, params: dict[str, str]):  # type: ignore[no-untyped-def]
     from tests.api.test_wire import signed_query
 
-    version = STS if action in ("AssumeRole", "GetCallerIdentity") else RAM
     if not caller.key_id:
         query = urlencode({"Action": action, "Version": version, "Format": "JSON", **params})
     else:
@@ -631,6 +880,21 @@ def api_answer(client: Client, caller: Caller, action: str, params: dict[str, st
             action, caller.key_id, caller.secret, version=version, token=caller.token, **params
         )
     return client.generic("POST", "/?" + query)
+
+
+def brief(values: dict[str, str]) -> dict[str, str]:
+    """Parameters for a message: an assertion or a token cut short."""
+    return {key: value if len(value) <= 80 else f"{value[:40]}…" for key, value in values.items()}
+
+
+def named_parameters(values: dict[str, str]) -> dict[str, str]:
+    """The parameters, and the accounts and names of their ARNs, to put aside in answers."""
+    parts = {}
+    for key, value in values.items():
+        if key.endswith("Arn"):
+            parts[f"{key}Name"] = value.rpartition("/")[2]
+            parts[f"{key}Account"] = value.removeprefix("acs:ram::").partition(":")[0]
+    return {**values, **parts}
 
 
 def sweep_api(world: World, persona: str) -> Findings:
@@ -642,22 +906,25 @@ def sweep_api(world: World, persona: str) -> Findings:
     caller = api_caller(world, persona)
     forbidden = forbidden_for(world, persona) - persona_values(world, persona)
     for action in OBJECT_PARAMETERS:
-        for _owner, params, twin in api_fillings(world, action):
-            answers = []
-            for values in (params, twin) if twin else (params,):
-                response = api_answer(client, caller, action, values)
-                text = response.content.decode("utf-8", "replace")
-                request_text = " ".join(values.values())
-                label = f"{persona} {action} {values}"
-                findings.combinations.add((action, persona, tuple(sorted(values.items()))))
-                findings.check(label, request_text, text, response.status_code, forbidden)
-                named = {**values, "RoleArnName": values.get("RoleArn", "").rpartition("/")[2]}
-                answers.append((response.status_code, normalized(API_NOISE.sub("", text), named)))
-            if len(answers) == 2 and answers[0] != answers[1]:
-                findings.problems.append(
-                    f"{persona} {action} {params}: answered otherwise than for missing objects: "
-                    f"{answers[0]} vs {answers[1]}"
-                )
+        # Each version it is registered in (the provider actions answer in RAM's and IMS's).
+        for version in sorted(version for version, name in ACTIONS if name == action):
+            for _owner, params, twin in api_fillings(world, action):
+                answers = []
+                for values in (params, twin) if twin else (params,):
+                    response = api_answer(client, caller, version, action, values)
+                    text = response.content.decode("utf-8", "replace")
+                    request_text = " ".join(values.values())
+                    label = f"{persona} {version} {action} {brief(values)}"
+                    combination = (version, action, persona, tuple(sorted(values.items())))
+                    findings.combinations.add(combination)
+                    findings.check(label, request_text, text, response.status_code, forbidden)
+                    page = normalized(API_NOISE.sub("", text), named_parameters(values))
+                    answers.append((response.status_code, page))
+                if len(answers) == 2 and answers[0] != answers[1]:
+                    findings.problems.append(
+                        f"{persona} {version} {action} {brief(params)}: answered otherwise than "
+                        f"for missing objects: {answers[0]} vs {answers[1]}"
+                    )
     return findings
 
 
