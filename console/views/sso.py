@@ -229,6 +229,10 @@ def sign_in(request: HttpRequest, offer: Offer) -> HttpResponse:
         if offer.kind == "saml":
             provider = SAMLProvider.objects.get(pk=offer.provider_id)
             assert offer.assertion is not None
+            if timezone.now() >= datetime.fromisoformat(offer.assertion["not_on_or_after"]):
+                return failed(
+                    request, "Your sign-in at the identity provider expired; sign in again."
+                )
             signed_in = assume_role_with_saml(
                 provider_arn=provider.arn,
                 role_arn=offer.role_arn,

@@ -196,7 +196,12 @@ def test_a_wrong_fingerprint_means_the_issuer_is_not_trusted(federation) -> None
 
     code = refused_code(federation, federation.idp.id_token("alice"))
 
-    assert code == ("AuthenticationFail.OIDCToken.HttpsUrlInvalid", 401)
+    # To the caller, as a signature that does not verify (a missing provider answers the same);
+    # the provider's account reads the real reason in its trail.
+    assert code == ("AuthenticationFail.OIDCToken.InvalidSignature", 401)
+    failure = AuditEvent.objects.get(action="sts:AssumeRoleWithOIDC", result="Failure")
+    assert failure.error_code == "AuthenticationFail.OIDCToken.HttpsUrlInvalid"
+    assert failure.account_id == federation.account.pk
 
 
 def test_rotated_keys_are_fetched_on_an_unknown_kid(federation, oidc_idp_factory) -> None:  # type: ignore[no-untyped-def]
