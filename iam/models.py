@@ -78,6 +78,8 @@ class User(AbstractBaseUser):
     password_reset_required = models.BooleanField(default=False)
     mfa_bind_required = models.BooleanField(default=False)
     login_profile_created = models.DateTimeField(null=True, blank=True)
+    # When the console password was last set (the password policy's maximum age counts from it).
+    password_changed = models.DateTimeField(null=True, blank=True)
     # Unique logon key: "root:<email>" or "<name>@<account id>" (lower-cased); aliases resolve to it.
     logon_key = models.CharField(max_length=200, unique=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -531,3 +533,116 @@ class OIDCProvider(models.Model):
     @property
     def arn(self) -> str:
         return arns.oidc_provider_arn(self.account_id, self.name)
+
+
+class PasswordPolicy(models.Model):
+    """An account's rules for its RAM users' console passwords (Alibaba's SetPasswordPolicy).
+
+    ``max_login_attempts`` wrong passwords within an hour lock the user for an hour (0: never);
+    ``max_password_age`` is in days (0: never expires); ``reuse_prevention`` is how many earlier
+    passwords may not come back (0-24). An account without a row has the defaults.
+    """
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, primary_key=True, related_name="password_policy"
+    )
+    minimum_length = models.PositiveSmallIntegerField(default=8)
+    require_lowercase = models.BooleanField(default=False)
+    require_uppercase = models.BooleanField(default=False)
+    require_numbers = models.BooleanField(default=False)
+    require_symbols = models.BooleanField(default=False)
+    max_password_age = models.PositiveSmallIntegerField(default=0)
+    hard_expiry = models.BooleanField(default=False)
+    reuse_prevention = models.PositiveSmallIntegerField(default=0)
+    max_login_attempts = models.PositiveSmallIntegerField(default=5)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"password policy of {self.account_id}"
+
+
+class SecurityPreference(models.Model):
+    """What an account lets its RAM users do for themselves, and how they log on (Alibaba's
+    SetSecurityPreference). An account without a row has the defaults."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, primary_key=True, related_name="security_preference"
+    )
+    allow_user_to_change_password = models.BooleanField(default=True)
+    allow_user_to_manage_access_keys = models.BooleanField(default=False)
+    allow_user_to_manage_mfa_devices = models.BooleanField(default=True)
+    enable_save_mfa_ticket = models.BooleanField(default=False)
+    # Every RAM user must pass MFA to log on to the console (binding a device at the next logon).
+    require_mfa_for_logon = models.BooleanField(default=False)
+    login_session_duration = models.PositiveSmallIntegerField(default=6)  # hours, 1-24
+    login_network_masks = models.CharField(max_length=2000, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"security preference of {self.account_id}"
+
+
+class PasswordHistory(models.Model):
+    """A user's earlier console password hashes, for the policy's reuse prevention."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"password of {self.user_id} at {self.created:%Y-%m-%d}"
+
+
+class LogonFailure(models.Model):
+    """One failed console logon, counted against a user (``scope`` "user", ``key`` its id) and
+    against the client address (``scope`` "address", ``key`` the IP) for the lockout and the
+    throttle. In the database, so every worker and node sees the same count."""
+
+    class Scope(models.TextChoices):
+        USER = "user", "User"
+        ADDRESS = "address", "Client address"
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    key = models.CharField(max_length=64)
+    # The account of a known user (empty for an unknown logon name: operators see those alone).
+    account_id = models.CharField(max_length=16, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "at"], name="iam_logon_failure_key")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} at {self.at:%Y-%m-%dT%H:%M:%SZ}"
+
+
+class VirtualMFADevice(models.Model):
+    """A virtual MFA device (TOTP, RFC 6238): created, then bound to one RAM user with two
+    consecutive codes. The seed is stored encrypted (as access key secrets are);
+    ``last_used_step`` makes each code single-use within its window."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="mfa_devices")
+    name = models.CharField(max_length=64)
+    secret_ciphertext = models.TextField()
+    user = models.OneToOneField(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="mfa_device"
+    )
+    activated = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint("account", Lower("name"), name="iam_mfa_device_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def serial_number(self) -> str:
+        """Alibaba's SerialNumber: ``acs:ram::<uid>:mfa/<name>``."""
+        return arns.ram_arn(self.account_id, f"mfa/{self.name}")
