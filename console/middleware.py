@@ -8,6 +8,7 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from console.views.mfa import MFA_PRESENT_KEY
 from iam.authz import AccessDenied
 from iam.errors import BUSY_MESSAGE, database_busy
 from iam.identity import identity_for_user
@@ -30,7 +31,9 @@ class IdentityMiddleware:
         request.federated = None  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            identity = identity_for_user(user)
+            # acs:MFAPresent: this logon passed MFA (``console.views.mfa``).
+            mfa_present = bool(request.session.get(MFA_PRESENT_KEY))
+            identity = identity_for_user(user, mfa_present=mfa_present)
             request.logon_identity = identity  # type: ignore[attr-defined]
             request.identity = identity  # type: ignore[attr-defined]
             from console.switching import apply_switched_role

@@ -67,6 +67,9 @@ def apply_switched_role(request: HttpRequest) -> HttpResponse | None:
         source_account_id=logon.account_id,
         display_name=state.get("display_name", ""),
         color=state.get("color", ""),
+        # What the switch was issued with: the logon's MFA (``acs:MFAPresent`` in its trust
+        # check) carries over to the role session.
+        mfa_present=logon.mfa_present,
     )
     return None
 
