@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from csp.decorators import csp_update
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -277,6 +278,10 @@ class OidcSignInForm(forms.Form):
     provider = forms.CharField(label="Identity provider name", max_length=128)
 
 
+# Chromium holds every redirect a form submission is sent through to the form's page's
+# form-action: this form's answer leads on to the provider's issuer, pinned to HTTPS, on a host
+# nobody may learn before naming the provider.
+@csp_update({"form-action": "https:"})
 @login_not_required
 def oidc_sign_in(request: HttpRequest) -> HttpResponse:
     """Where a federated user names the account and its OIDC provider."""

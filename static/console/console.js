@@ -19,6 +19,20 @@ document.body?.addEventListener("closeModal", () => { document.getElementById("m
 document.addEventListener("htmx:load", () => {
   document.body.addEventListener("closeModal", () => { document.getElementById("modal").innerHTML = ""; }, { once: true });
 });
+// Colours users chose for their roles (data-color="#rrggbb", checked by the server) become the
+// element's --role-color, which the banner and badges paint with. Set through the CSSOM: the
+// Content-Security-Policy forbids style attributes in the markup.
+function applyColors(root) {
+  const elements = [...root.querySelectorAll("[data-color]")];
+  if (root.matches?.("[data-color]")) { elements.push(root); }
+  elements.forEach((element) => {
+    if (/^#[0-9a-fA-F]{6}$/.test(element.dataset.color)) {
+      element.style.setProperty("--role-color", element.dataset.color);
+    }
+  });
+}
+applyColors(document);
+document.addEventListener("htmx:load", (event) => applyColors(event.detail.elt));
 // The switched-role banner counts down the time left in the role session.
 function updateCountdowns() {
   document.querySelectorAll(".countdown[data-expires]").forEach((element) => {
