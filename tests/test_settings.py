@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from django.core import checks
+
+from console.checks import check_token_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,3 +104,94 @@ def test_without_demo_a_command_still_says_what_to_set(tmp_path: Path) -> None:
     result = run_in(checkout_copy(tmp_path), "manage.py", "migrate")
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
     assert not (tmp_path / "var" / "secret_key").exists()
+
+
+# The production environment the README documents, with which `check --deploy` says nothing.
+PRODUCTION = {
+    "SECRET_KEY": "kL3v9Qx2Tz7Wm4Rb8Nc1Hy6Pd0Fg5Js-Ua_Ve3Xo9Ki2Lq7Zw4Mt8Sr1Bn6Cp0Dh",
+    "TOKEN_KEYS": "Gq5Nw2Ye8Rk1Tm7Vb4Xc0Zs9Ud3Hf6Jp-La_Mo2Pi5Qr8St1Uv4Wx7Yz0Ab3Cd6Ef",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "ram.example.com",
+    "SITE_URL": "https://ram.example.com",
+    "DATABASE_URL": "postgres://ram@db.example:5432/ram",
+    "TRUST_X_FORWARDED_PROTO": "true",
+    "SECURE_SSL_REDIRECT": "true",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+    "SECURE_HSTS_PRELOAD": "true",
+    "SECURE_COOKIES": "true",
+}
+
+
+def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`manage.py check --deploy` with only ``env`` (and PATH) in the environment."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_check_deploy_reports_nothing_in_the_documented_production_environment() -> None:
+    result = check_deploy(PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_check_deploy_warns_of_each_production_variable_left_out() -> None:
+    demo_like = {key: PRODUCTION[key] for key in ("SECRET_KEY", "ALLOWED_HOSTS")}
+    result = check_deploy(demo_like)
+    warned = set(re.findall(r"\((\w+\.W\d+)\)", result.stderr))
+    assert warned == {
+        "ramconsole.W001",
+        "security.W004",
+        "security.W008",
+        "security.W012",
+        "security.W016",
+    }
+
+
+def test_the_demo_defaults_serve_plain_http() -> None:
+    result = settings_in_fresh_process(
+        {"SECRET_KEY": "k"},
+        "settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS, settings.SESSION_COOKIE_SECURE",
+    )
+    assert result.stdout.strip() == "False 0 False"
+
+
+def test_token_keys_falling_back_to_the_secret_key_is_warned_of_on_deploy_only(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TOKEN_KEYS = [settings.SECRET_KEY]
+    deploy = checks.run_checks(tags=[checks.Tags.security], include_deployment_checks=True)
+    plain = checks.run_checks(tags=[checks.Tags.security])
+    assert "ramconsole.W001" in {message.id for message in deploy}
+    assert "ramconsole.W001" not in {message.id for message in plain}
+
+
+def test_token_keys_of_their_own_are_not_warned_of_even_listing_the_secret_key(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TOKEN_KEYS = ["a-token-key-of-its-own", settings.SECRET_KEY]
+    assert check_token_keys(None) == []
+
+
+@pytest.mark.django_db
+def test_the_https_redirect_spares_the_health_check(client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SECURE_SSL_REDIRECT = True
+    logon = client.get("/logon/")
+    health = client.get("/health/")
+    assert (logon.status_code, logon["Location"]) == (301, "https://testserver/logon/")
+    assert health.status_code == 200
+
+
+@pytest.mark.django_db
+def test_responses_carry_the_security_headers(client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SECURE_HSTS_SECONDS = 31536000
+    response = client.get("/logon/", secure=True)
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Strict-Transport-Security"] == "max-age=31536000"
+    assert (response["X-Content-Type-Options"], response["Referrer-Policy"]) == (
+        "nosniff",
+        "same-origin",
+    )
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
