@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from iam import arns, errors, versions
+from iam import arns, errors, security, versions
 from iam.audit import Actor, record
 from iam.crypto import encrypt_secret
 from iam.models import (
@@ -199,11 +199,11 @@ def create_account(
         logon_key=User.logon_key_for(User.Kind.ROOT, account.pk, email=email),
     )
     if password:
-        check_password_strength(password)
-        root.set_password(password)
-    else:
-        root.set_unusable_password()
+        security.check_password(account, password, root)
+    root.set_unusable_password()
     root.save()
+    if password:
+        security.save_password(root, password)
     record(
         actor,
         "ram:CreateAccount",
@@ -233,15 +233,6 @@ def set_account_alias(actor: Actor, account: Account, alias: str) -> Account:
         details={"before": {"alias": before}, "after": {"alias": alias}},
     )
     return account
-
-
-def check_password_strength(password: str) -> None:
-    if len(password) < 8 or len(password) > 128 or password.isdigit() or password.isalpha():
-        raise errors.InvalidParameter(
-            "InvalidParameter.Password.TooWeak",
-            "The password must be 8-128 characters and contain letters and digits or symbols.",
-            field="password",
-        )
 
 
 # --- RAM users ----------------------------------------------------------------------------------
@@ -384,7 +375,9 @@ def set_console_password(
     mfa_bind_required: bool = False,
     create: bool = False,
 ) -> User:
-    """CreateLoginProfile (``create=True``) or UpdateLoginProfile for a RAM user."""
+    """CreateLoginProfile (``create=True``) or UpdateLoginProfile for a RAM user: the password
+    must satisfy the account's password policy (``iam.security``), and is remembered for its
+    reuse prevention and maximum age."""
     if user.is_root:
         raise errors.InvalidParameter(
             "InvalidParameter.UserName",
@@ -398,13 +391,12 @@ def set_console_password(
         raise errors.EntityNotExist(
             "EntityNotExist.User.LoginProfile", "The login profile does not exist."
         )
-    check_password_strength(password)
-    user.set_password(password)
+    security.check_password(user.account, password, user)
     user.password_reset_required = password_reset_required
     user.mfa_bind_required = mfa_bind_required
     if create:
         user.login_profile_created = timezone.now()
-    user.save()
+    security.save_password(user, password)
     action = "ram:CreateLoginProfile" if create else "ram:UpdateLoginProfile"
     record(
         actor,

@@ -35,7 +35,7 @@ from console.views.common import (
     render_dialog,
     search_query,
 )
-from iam import services
+from iam import security, services
 from iam.audit import record
 from iam.authz import require
 from iam.crypto import decrypt_secret
@@ -52,7 +52,7 @@ class PasswordField(forms.CharField):
         super().validate(value)
         if value:
             try:
-                services.check_password_strength(value)
+                security.check_password_strength(value)
             except ServiceError as error:
                 raise ValidationError(error.plain) from error
 
