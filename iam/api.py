@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from iam import arns, errors, services
+from iam import arns, errors, security, services
 from iam.authz import require
 from iam.models import AccessKey, Account, Group, Policy, PolicyAttachment, Role, User
 from iam.rpc import Call, action, iso
@@ -32,6 +32,12 @@ def account_of(call: Call) -> Account:
 
 def authorize(call: Call, resource: str) -> None:
     require(call.identity, f"ram:{call.action}", resource, call.context)
+
+
+def authorize_on_user(call: Call, user: User) -> None:
+    """``authorize``, with what the account's security preference grants a RAM user over itself
+    (managing its own AccessKeys: ``iam.security.require_on_user``)."""
+    security.require_on_user(call.identity, f"ram:{call.action}", user, call.context)
 
 
 def integer(call: Call, name: str, default: int, low: int, high: int) -> int:
@@ -352,7 +358,7 @@ def create_login_profile(call: Call) -> dict[str, Any]:
 @action(RAM_VERSION, "CreateAccessKey")
 def create_access_key(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call), default_self=True)
-    authorize(call, user.arn)
+    authorize_on_user(call, user)
     new_key = services.create_access_key(call.actor, user)
     return {"AccessKey": {**access_key_body(new_key.access_key), "AccessKeySecret": new_key.secret}}
 
@@ -370,14 +376,14 @@ def get_access_key(call: Call, user: User) -> AccessKey:
 @action(RAM_VERSION, "ListAccessKeys")
 def list_access_keys(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call), default_self=True)
-    authorize(call, user.arn)
+    authorize_on_user(call, user)
     return {"AccessKeys": {"AccessKey": [access_key_body(k) for k in user.access_keys.all()]}}
 
 
 @action(RAM_VERSION, "UpdateAccessKey")
 def update_access_key(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call), default_self=True)
-    authorize(call, user.arn)
+    authorize_on_user(call, user)
     services.update_access_key_status(
         call.actor, get_access_key(call, user), call.param("Status", required=True) or ""
     )
@@ -387,7 +393,7 @@ def update_access_key(call: Call) -> dict[str, Any]:
 @action(RAM_VERSION, "DeleteAccessKey")
 def delete_access_key(call: Call) -> dict[str, Any]:
     user = get_user(call, account_of(call), default_self=True)
-    authorize(call, user.arn)
+    authorize_on_user(call, user)
     services.delete_access_key(call.actor, get_access_key(call, user))
     return {}
 
