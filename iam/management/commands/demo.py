@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from iam.demo import LOGINS, seed_demo_world
 
+GUNICORN_CONFIG = settings.BASE_DIR / "console" / "gunicorn.conf.py"
+
 
 class Command(BaseCommand):
     help = (
@@ -36,20 +38,17 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         sys.stdout.flush()
+        # The production server's settings (threads, timeouts, slow clients), on the demo's address.
         command = [
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            str(GUNICORN_CONFIG),
             "console.wsgi",
             "--bind",
             f"{options['host']}:{options['port']}",
             "--workers",
             str(options["workers"]),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--access-logfile",
-            "-",
         ]
         os.execv(sys.executable, command)  # noqa: S606 - replaces this process with gunicorn
