@@ -6,10 +6,12 @@ from django.urls import path
 
 from console.views import (
     audit,
+    credentials,
     groups,
     policies,
     providers,
     roles,
+    security_settings,
     session,
     simulator,
     sso,
@@ -28,6 +30,8 @@ urlpatterns = [
     *switch_role.urlpatterns,
     *roles.urlpatterns,
     *providers.urlpatterns,
+    *security_settings.urlpatterns,
+    *credentials.urlpatterns,
     *users.urlpatterns,
     *groups.urlpatterns,
     *policies.urlpatterns,

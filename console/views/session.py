@@ -13,10 +13,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from console import federated
-from console.actor import anonymous_actor, console_actor
+from console.actor import anonymous_actor, client_ip, console_actor
 from console.http import ConsoleRequest, current_account
 from console.once import forget_session
 from console.switching import end_switched_role
+from console.views.credentials import after_password
+from iam import security
 from iam.audit import record
 from iam.auth import find_identity
 from iam.models import Account, AuditEvent, Group, Policy, Role, User
@@ -60,8 +62,18 @@ def logon(request: HttpRequest) -> HttpResponse:
     form = LogonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["logon_name"]
+        named = find_identity(name)
+        # Lockout and throttle (iam.security): refused before the password is looked at.
+        refusal = security.logon_refusal(named, client_ip(request))
+        if refusal is not None:
+            record_logon(request, named, success=False, attempted=name, error_code=refusal.code)
+            form.add_error(None, refusal.message)
+            return render(request, "console/logon.html", {"form": form, "next": next_url})
         user = authenticate(request, username=name, password=form.cleaned_data["password"])
         if user is not None:
+            held = after_password(request, user, next_url)  # expiry, networks, a new password
+            if held is not None:
+                return held
             federated.end(request, f"signed in as {user.arn}")
             request.session.pop(federated.SESSION_KEY, None)
             login(request, user)
@@ -69,13 +81,19 @@ def logon(request: HttpRequest) -> HttpResponse:
             request.identity = None  # type: ignore[attr-defined]
             record_logon(request, user, success=True)
             return redirect(next_url or "console:overview")
-        record_logon(request, find_identity(name), success=False, attempted=name)
+        security.record_failure(named, client_ip(request))  # lockout, throttle
+        record_logon(request, named, success=False, attempted=name)
         form.add_error(None, "The logon name or password is incorrect.")
     return render(request, "console/logon.html", {"form": form, "next": next_url})
 
 
 def record_logon(
-    request: HttpRequest, user: User | None, *, success: bool, attempted: str = ""
+    request: HttpRequest,
+    user: User | None,
+    *,
+    success: bool,
+    attempted: str = "",
+    error_code: str = "InvalidLogon",
 ) -> None:
     actor = anonymous_actor(request)
     if user is not None:
@@ -91,7 +109,7 @@ def record_logon(
         user.arn if user is not None else "",
         account_id=user.account_id if user is not None else "",
         result=AuditEvent.Result.SUCCESS if success else AuditEvent.Result.FAILURE,
-        error_code="" if success else "InvalidLogon",
+        error_code="" if success else error_code,
         details={} if success else {"LogonName": attempted[:200]},
     )
 

@@ -107,9 +107,13 @@ def user_list(request: ConsoleRequest) -> HttpResponse:
     )
     if query:
         users = users.filter(Q(name__icontains=query) | Q(display_name__icontains=query))
+    page = page_of(request, users)
+    locked = security.locked_users(account.pk)
+    for user in page:
+        user.locked_until = locked.get(user.user_id)  # type: ignore[attr-defined]
     context = {
         "account": account,
-        "page": page_of(request, users),
+        "page": page,
         "query": query,
         "create_denied": denial_reason(request, "ram:CreateUser", resource),
     }
@@ -194,6 +198,7 @@ def user_detail(request: ConsoleRequest, user_name: str) -> HttpResponse:
         "reasons": user_reasons(request, user),
         "groups": groups,
         "access_keys": user.access_keys.order_by("created"),
+        "locked_until": security.locked_until(user),
     }
     return render(request, "console/users/detail.html", context)
 
@@ -219,6 +224,17 @@ def user_status(request: ConsoleRequest, user_name: str) -> HttpResponse:
             )
         except ServiceError as error:
             messages.error(request, error.plain)
+    return finish(request, reverse("console:user_detail", args=[user.name]))
+
+
+@require_POST
+def user_unlock(request: ConsoleRequest, user_name: str) -> HttpResponse:
+    """Lift a lockout after failed logons (``ram:UpdateUser``)."""
+    user = get_user_or_404(request, user_name, action="ram:UpdateUser")
+    if security.unlock_user(console_actor(request), user):
+        messages.success(request, f"User {user.name} is unlocked and can log on again.")
+    else:
+        messages.info(request, f"User {user.name} was not locked.")
     return finish(request, reverse("console:user_detail", args=[user.name]))
 
 
@@ -470,6 +486,7 @@ urlpatterns = [
     path("users/<str:user_name>/", user_detail, name="user_detail"),
     path("users/<str:user_name>/delete/", user_delete, name="user_delete"),
     path("users/<str:user_name>/status/", user_status, name="user_status"),
+    path("users/<str:user_name>/unlock/", user_unlock, name="user_unlock"),
     path("users/<str:user_name>/password/", user_password, name="user_password"),
     path(
         "users/<str:user_name>/password/delete/",

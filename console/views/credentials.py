@@ -1,0 +1,360 @@
+"""Console: a user's own security credentials, and the logon step that asks for a new password.
+
+Security credentials
+    The logon user, as itself (not while switched to a role or signed in through an identity
+    provider), changes its console password and manages its own AccessKeys. A RAM user may when
+    its policies allow the action on its own ARN, or when the account's security preference
+    grants it to users over themselves (``iam.security.require_on_user``); a root identity
+    always may.
+
+Logon
+    ``session.logon`` calls ``after_password`` once the password is right, before any further
+    step: a password that expired for good (hard expiry) or a network the account does not allow
+    refuses the logon; a password that must change (the administrator asked for it, or it
+    expired) parks the user in the session, for ``PENDING_SECONDS``, and ``logon_password`` asks
+    for a new one. The user then logs on with it, passing MFA if that applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from console.actor import anonymous_actor, client_ip, console_actor
+from console.forms import add_service_error
+from console.http import ConsoleRequest
+from console.once import remember, submit_once
+from console.views.common import finish, render_confirm, render_dialog
+from iam import security, services
+from iam.audit import Actor, record
+from iam.crypto import decrypt_secret
+from iam.errors import ServiceError
+from iam.identity import IdentityKind
+from iam.models import AccessKey, AuditEvent, User
+
+PENDING_KEY = "password_change_pending"
+PENDING_SECONDS = 600
+
+# --- forms --------------------------------------------------------------------------------------
+
+
+class NewPasswordField(forms.CharField):
+    widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=128, **kwargs)
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if value:
+            try:
+                security.check_password_strength(value)
+            except ServiceError as error:
+                raise forms.ValidationError(error.plain) from error
+
+
+class NewPasswordForm(forms.Form):
+    """A new password, twice. The account's policy is the service's to check (it knows the
+    user); its refusal lands on ``password``."""
+
+    password = NewPasswordField(label="New password")
+    confirm = forms.CharField(
+        label="New password again",
+        max_length=128,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("password") and data.get("confirm") and data["password"] != data["confirm"]:
+            self.add_error("confirm", "The two passwords differ.")
+        return data
+
+
+class ChangePasswordForm(NewPasswordForm):
+    old_password = forms.CharField(
+        label="Current password",
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["old_password", "password", "confirm"]
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=AccessKey.Status.choices)
+
+
+# --- logon: a new password first ----------------------------------------------------------------
+
+
+def logon_url(next_url: str) -> str:
+    url = reverse("console:logon")
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+def logon_actor(request: HttpRequest, user: User) -> Actor:
+    return anonymous_actor(request).with_request(
+        logon_arn=user.arn,
+        effective_arn=user.arn,
+        account_id=user.account_id,
+        source_account_id=user.account_id,
+    )
+
+
+def after_password(request: HttpRequest, user: User, next_url: str) -> HttpResponse | None:
+    """Called by ``logon`` right after a correct password: the user's failed logons no longer
+    count; the logon is refused (a redirect to the logon page saying why), or held for a new
+    password (a redirect to ``logon_password``), or None: go on. The session is given the
+    account's login session duration here; logging on keeps it."""
+    security.record_success(user)
+    refusal = security.password_refusal(user, client_ip(request))
+    if refusal is not None:
+        record(
+            logon_actor(request, user),
+            "console:Logon",
+            user.arn,
+            account_id=user.account_id,
+            result=AuditEvent.Result.FAILURE,
+            error_code=refusal.code,
+        )
+        messages.error(request, refusal.message)
+        return redirect(logon_url(next_url))
+    request.session.set_expiry(security.session_seconds(user))
+    if not security.password_change_required(user):
+        return None
+    request.session.cycle_key()  # a session someone else knows the key of cannot take the step
+    request.session[PENDING_KEY] = {
+        "user_id": user.pk,
+        "expires": int(timezone.now().timestamp()) + PENDING_SECONDS,
+        "next": next_url,
+    }
+    return redirect("console:logon_password")
+
+
+def pending_change(request: HttpRequest) -> tuple[User, dict[str, Any]] | None:
+    state = request.session.get(PENDING_KEY)
+    if not state or state["expires"] <= int(timezone.now().timestamp()):
+        request.session.pop(PENDING_KEY, None)
+        return None
+    user = User.objects.select_related("account").filter(pk=state["user_id"]).first()
+    if user is None or not user.is_active or not security.password_change_required(user):
+        request.session.pop(PENDING_KEY, None)
+        return None
+    return user, state
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def logon_password(request: HttpRequest) -> HttpResponse:
+    pending = pending_change(request)
+    if pending is None:
+        messages.info(request, "Log on with your password first.")
+        return redirect("console:logon")
+    user, state = pending
+    form = NewPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            security.change_own_password(
+                logon_actor(request, user), user, form.cleaned_data["password"], old_password=None
+            )
+        except ServiceError as error:
+            add_service_error(form, error)
+        else:
+            request.session.pop(PENDING_KEY, None)
+            messages.success(request, "Your password is changed. Log on with the new password.")
+            return redirect(logon_url(state["next"]))
+    context = {
+        "form": form,
+        "pending_user": user,
+        "expired": security.password_expired(user),
+        "policy": security.password_policy(user.account_id),
+    }
+    return render(request, "console/credentials/logon_password.html", context)
+
+
+# --- security credentials -----------------------------------------------------------------------
+
+
+def own_user(request: ConsoleRequest) -> User:
+    """The logon user acting as itself; not found while it acts as a role."""
+    identity = request.identity
+    if identity.kind not in (IdentityKind.USER, IdentityKind.ROOT) or identity.user is None:
+        raise Http404("Switch back to your logon identity to manage your own credentials.")
+    return identity.user
+
+
+def denial(request: ConsoleRequest, action: str, user: User) -> str:
+    """Why ``action`` on the user itself is denied ("" when allowed), for disabled buttons."""
+    denied = security.denial_on_user(request.identity, action, user)
+    return denied.explanation if denied is not None else ""
+
+
+def own_key_or_404(user: User, access_key_id: str) -> AccessKey:
+    access_key = user.access_keys.filter(access_key_id=access_key_id).first()
+    if access_key is None:
+        raise Http404("No such AccessKey of yours.")
+    return access_key
+
+
+@require_GET
+def my_credentials(request: ConsoleRequest) -> HttpResponse:
+    user = own_user(request)
+    reasons = {
+        "password": denial(request, "ram:ChangePassword", user),
+        "list_keys": denial(request, "ram:ListAccessKeys", user),
+        "create_key": denial(request, "ram:CreateAccessKey", user),
+        "update_key": denial(request, "ram:UpdateAccessKey", user),
+        "delete_key": denial(request, "ram:DeleteAccessKey", user),
+    }
+    context = {
+        "own": user,
+        "reasons": reasons,
+        "access_keys": [] if reasons["list_keys"] else user.access_keys.order_by("created"),
+        "password_expires": security.password_expires(user),
+    }
+    return render(request, "console/credentials/page.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def my_password(request: ConsoleRequest) -> HttpResponse:
+    user = own_user(request)
+    security.require_on_user(request.identity, "ram:ChangePassword", user)
+    form = ChangePasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            security.change_own_password(
+                console_actor(request), user, data["password"], old_password=data["old_password"]
+            )
+        except ServiceError as error:
+            add_service_error(form, error)
+        else:
+            update_session_auth_hash(request, user)  # this logon stays; others end
+            messages.success(request, "Your console password is changed.")
+            return redirect("console:my_credentials")
+    context = {"form": form, "own": user, "policy": security.password_policy(user.account_id)}
+    return render(request, "console/credentials/password.html", context)
+
+
+def show_own_key_again(request: ConsoleRequest, outcome: dict[str, str]) -> HttpResponse:
+    """A repeated Create AccessKey (the same form token) shows the key the first one made, as
+    ``users.show_access_key_again`` does and for the same reason."""
+    user = own_user(request)
+    security.require_on_user(request.identity, "ram:CreateAccessKey", user)
+    access_key = user.access_keys.filter(access_key_id=outcome.get("access_key_id", "")).first()
+    if access_key is None:
+        messages.info(request, "The AccessKey this form created has been deleted since.")
+        return finish(request, reverse("console:my_credentials"))
+    record(
+        console_actor(request),
+        "console:RepeatedCreateAccessKey",
+        user.arn,
+        account_id=user.account_id,
+        details={"AccessKeyId": access_key.access_key_id},
+    )
+    secret = decrypt_secret(access_key.secret_ciphertext)
+    return key_created(request, access_key.access_key_id, secret, repeated=True)
+
+
+@require_POST
+@submit_once(replay=show_own_key_again)
+def my_access_key_create(request: ConsoleRequest) -> HttpResponse:
+    user = own_user(request)
+    security.require_on_user(request.identity, "ram:CreateAccessKey", user)
+    try:
+        new_key = services.create_access_key(console_actor(request), user)
+    except ServiceError as error:
+        messages.error(request, error.plain)
+        return finish(request, reverse("console:my_credentials"))
+    remember(request, access_key_id=new_key.access_key.access_key_id)
+    return key_created(request, new_key.access_key.access_key_id, new_key.secret)
+
+
+def key_created(
+    request: ConsoleRequest, access_key_id: str, secret: str, *, repeated: bool = False
+) -> HttpResponse:
+    context = {
+        "access_key_id": access_key_id,
+        "secret": secret,
+        "csv": f"AccessKeyId,AccessKeySecret\r\n{access_key_id},{secret}\r\n",
+        "detail_url": reverse("console:my_credentials"),
+        "repeated": repeated,
+    }
+    response = render_dialog(
+        request, "console/users/_access_key_created.html", context, title="AccessKey created"
+    )
+    patch_cache_control(response, no_store=True, no_cache=True, private=True)
+    return response
+
+
+@require_POST
+def my_access_key_status(request: ConsoleRequest, access_key_id: str) -> HttpResponse:
+    user = own_user(request)
+    security.require_on_user(request.identity, "ram:UpdateAccessKey", user)
+    access_key = own_key_or_404(user, access_key_id)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose Active or Inactive.")
+    else:
+        try:
+            services.update_access_key_status(
+                console_actor(request), access_key, form.cleaned_data["status"]
+            )
+        except ServiceError as error:
+            messages.error(request, error.plain)
+    return finish(request, reverse("console:my_credentials"))
+
+
+@require_http_methods(["GET", "POST"])
+@submit_once
+def my_access_key_delete(request: ConsoleRequest, access_key_id: str) -> HttpResponse:
+    user = own_user(request)
+    security.require_on_user(request.identity, "ram:DeleteAccessKey", user)
+    access_key = own_key_or_404(user, access_key_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.delete_access_key(console_actor(request), access_key)
+        except ServiceError as service_error:
+            error = service_error.plain
+        else:
+            messages.success(request, f"AccessKey {access_key_id} deleted.")
+            return finish(request, reverse("console:my_credentials"))
+    return render_confirm(
+        request,
+        title=f"Delete AccessKey {access_key.access_key_id}",
+        message="Programs that use this AccessKey will stop working at once.",
+        action_url=reverse("console:my_access_key_delete", args=[access_key.access_key_id]),
+        cancel_url=reverse("console:my_credentials"),
+        button="Delete AccessKey",
+        error=error,
+    )
+
+
+urlpatterns = [
+    path("logon/password/", logon_password, name="logon_password"),
+    path("security-credentials/", my_credentials, name="my_credentials"),
+    path("security-credentials/password/", my_password, name="my_password"),
+    path("security-credentials/access-keys/", my_access_key_create, name="my_access_key_create"),
+    path(
+        "security-credentials/access-keys/<str:access_key_id>/status/",
+        my_access_key_status,
+        name="my_access_key_status",
+    ),
+    path(
+        "security-credentials/access-keys/<str:access_key_id>/delete/",
+        my_access_key_delete,
+        name="my_access_key_delete",
+    ),
+]
