@@ -1,7 +1,8 @@
 """The append-only audit trail: who (logon and effective identity) did what, from where, and how it ended.
 
 Services call ``record`` inside their own transaction, so a change and its event commit together
-and a failed change leaves no event of success behind.
+and a failed change leaves no event of success behind. Every event is appended to its account's
+hash chain (``append``, ``iam.audit_chain``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from iam.joint_insert import insert_together
 from iam.models import AuditEvent
 
 
@@ -46,8 +48,14 @@ def record(actor: Actor, action: str, resource_arn: str = "", **fields: Any) -> 
     """Append one event; ``fields`` as for ``new_event`` (``account_id`` is the account whose
     trail it belongs to, ``result``, ``error_code``, ``details``)."""
     event = new_event(actor, action, resource_arn, **fields)
-    event.save()
+    append(event)
     return event
+
+
+def append(event: AuditEvent) -> None:
+    """Append a new event to its account's hash chain, in the caller's transaction if there is
+    one (the account's chain head stays locked until it ends), else in its own."""
+    insert_together(event, savepoint=False)
 
 
 def new_event(
@@ -61,7 +69,8 @@ def new_event(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """The event ``record`` would append, unsaved: for a caller that inserts it together with
-    the change it describes (``iam.joint_insert.insert_together``)."""
+    the change it describes (``iam.joint_insert.insert_together``). Its time is now: the hash
+    covers it."""
     return AuditEvent(
         request_id=actor.request_id,
         channel=actor.channel,

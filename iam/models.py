@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from iam import arns
 
@@ -421,9 +422,18 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def bulk_update(self, *args: Any, **kwargs: Any) -> int:
         raise PermissionError("audit events are append-only")
 
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[AuditEvent]:
+        raise PermissionError("append audit events through iam.audit.append (the hash chain)")
+
 
 class AuditEvent(models.Model):
-    """One append-only record of a state change or an authentication/authorization decision."""
+    """One append-only record of a state change or an authentication/authorization decision.
+
+    Each account's events form a hash chain (``iam.audit_chain``): ``previous_hash`` is the hash
+    of the account's event before this one, ``hash`` this one's over its fields and that. Events
+    are appended only through ``iam.audit.append`` (``record``, ``insert_together``), which
+    serializes each account's appends on its ``AuditChainHead``.
+    """
 
     class Channel(models.TextChoices):
         CONSOLE = "console", "Console"
@@ -434,7 +444,8 @@ class AuditEvent(models.Model):
         SUCCESS = "Success", "Success"
         FAILURE = "Failure", "Failure"
 
-    time = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when the event is made, not when saved: its hash covers it.
+    time = models.DateTimeField(default=timezone.now, db_index=True)
     request_id = models.CharField(max_length=64, blank=True)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     # The account whose trail the event belongs to (the resource's owner) and the logon side's.
@@ -449,6 +460,9 @@ class AuditEvent(models.Model):
     result = models.CharField(max_length=8, choices=Result.choices, default=Result.SUCCESS)
     error_code = models.CharField(max_length=128, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # SHA-256, hex: the chain's link to the account's previous event, and this event's own.
+    previous_hash = models.CharField(max_length=64, default="", editable=False)
+    hash = models.CharField(max_length=64, default="", editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -466,10 +480,46 @@ class AuditEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("audit events are append-only")
+        if not self.hash:
+            raise PermissionError("append audit events through iam.audit.append (the hash chain)")
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("audit events are append-only")
+
+
+class AuditChainHead(models.Model):
+    """The newest link of an account's audit hash chain ("" for system events): how many events
+    it holds and the newest one's hash (``previous_hash``: the one before). The event's own
+    INSERT statement moves it on, its row lock serializing the account's appends
+    (``iam.audit_chain``)."""
+
+    account_id = models.CharField(max_length=16, primary_key=True, blank=True)
+    length = models.BigIntegerField()
+    previous_hash = models.CharField(max_length=64)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit chain of {self.account_id or 'the system'}: {self.length} events"
+
+
+class AuditChainCheckpoint(models.Model):
+    """How far an account's chain was last verified (``iam.audit_chain.verify_account``), so the
+    audit trail page verifies only what was appended since; a break, once found, stays recorded
+    here until a full verification (``manage.py verifyaudit``) finds the chain whole again."""
+
+    account_id = models.CharField(max_length=16, primary_key=True, blank=True)
+    length = models.BigIntegerField(default=0)
+    last_event_id = models.BigIntegerField(null=True, blank=True)
+    last_hash = models.CharField(max_length=64)
+    broken_at = models.BigIntegerField(null=True, blank=True)
+    problem = models.CharField(max_length=300, blank=True)
+    verified = models.DateTimeField()
+    # When the whole chain was last walked from its start (by the command or a first visit).
+    fully_verified = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"audit chain check of {self.account_id or 'the system'}"
 
 
 class SAMLProvider(models.Model):

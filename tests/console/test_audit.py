@@ -9,7 +9,7 @@ import pytest
 from django.http import StreamingHttpResponse
 
 from iam import services
-from iam.audit import SYSTEM_ACTOR
+from iam.audit import SYSTEM_ACTOR, append
 from iam.demo import trust_accounts
 from iam.models import AuditEvent
 
@@ -17,16 +17,16 @@ pytestmark = pytest.mark.django_db
 
 
 def bulk_events(account_id: str, count: int) -> None:
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            channel="api",
-            account_id=account_id,
-            action=f"ram:Test{index % 3}",
-            logon_identity=f"acs:ram::{account_id}:user/u{index}",
-            resource_arn=f"acs:ram::{account_id}:role/r{index}",
+    for index in range(count):
+        append(
+            AuditEvent(
+                channel="api",
+                account_id=account_id,
+                action=f"ram:Test{index % 3}",
+                logon_identity=f"acs:ram::{account_id}:user/u{index}",
+                resource_arn=f"acs:ram::{account_id}:role/r{index}",
+            )
         )
-        for index in range(count)
-    )
 
 
 def test_anonymous_is_sent_to_logon(client) -> None:  # type: ignore[no-untyped-def]
