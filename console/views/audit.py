@@ -1,8 +1,12 @@
-"""Console: the audit trail — filters, keyset paging, event detail with before/after, CSV export.
+"""Console: the audit trail — filters, keyset paging, event detail with before/after, CSV export,
+and the account's hash chain integrity badge.
 
 The application only ever reads events here: every view is GET-only and the model refuses
 updates and deletes. Paging walks the primary key downwards (``?before=<id>``): no OFFSET and no
-COUNT(*), so a page costs the same at ten events or millions.
+COUNT(*), so a page costs the same at ten events or millions. The badge verifies the account's
+chain from its stored checkpoint on (``iam.audit_chain.trail_integrity``), so it too costs what
+was appended since the last visit, not the trail's length; the one write a GET makes here is
+that checkpoint (a cache of verification, not a change to anything).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from console.http import (
     require_account_action,
 )
 from console.views.common import PAGE_SIZE, fragment_or_page
+from iam.audit_chain import trail_integrity
 from iam.models import AuditEvent
 from iam.who_can_assume import who_can_assume
 
@@ -114,6 +119,9 @@ def audit_trail(request: ConsoleRequest) -> HttpResponse:
         "older": older,
         "filter_query": query.urlencode(),
     }
+    if not request.htmx:  # the badge is on the page; rows swapped in by htmx go without it
+        account = current_account(request)
+        context["integrity"] = trail_integrity(account.pk, shown=page[:PAGE_SIZE])
     return fragment_or_page(
         request, "console/audit/_rows.html", "console/audit/trail.html", context
     )
