@@ -18,6 +18,7 @@ from console.http import ConsoleRequest, current_account
 from console.once import forget_session
 from console.switching import end_switched_role
 from console.views.credentials import after_password
+from console.views.mfa import second_step
 from iam import security
 from iam.audit import record
 from iam.auth import find_identity
@@ -74,6 +75,9 @@ def logon(request: HttpRequest) -> HttpResponse:
             held = after_password(request, user, next_url)  # expiry, networks, a new password
             if held is not None:
                 return held
+            mfa_step = second_step(request, user, next_url)  # a code first, when MFA applies
+            if mfa_step is not None:
+                return mfa_step
             federated.end(request, f"signed in as {user.arn}")
             request.session.pop(federated.SESSION_KEY, None)
             login(request, user)

@@ -35,6 +35,7 @@ from console.views.common import (
     render_dialog,
     search_query,
 )
+from console.views.mfa import user_mfa_context
 from iam import security, services
 from iam.audit import record
 from iam.authz import require
@@ -199,6 +200,7 @@ def user_detail(request: ConsoleRequest, user_name: str) -> HttpResponse:
         "groups": groups,
         "access_keys": user.access_keys.order_by("created"),
         "locked_until": security.locked_until(user),
+        **user_mfa_context(request, user),
     }
     return render(request, "console/users/detail.html", context)
 
