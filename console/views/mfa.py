@@ -6,8 +6,9 @@ Logon
     login profile says MFABindRequired) is not logged in yet. The session keeps only the pending
     user's id, for ``PENDING_SECONDS``, and ``logon_mfa`` asks for a code, or for a new device's
     two consecutive codes. Each code is taken once (``iam.mfa.verify_code``); a wrong one is a
-    failed logon in the audit trail, and after ``MAX_CODE_ATTEMPTS`` of them the password has to
-    be given again. A right one logs the user on with ``MFA_PRESENT_KEY`` set in the session,
+    failed logon, in the audit trail and for the lockout and throttle (``iam.security``), and
+    after ``MAX_CODE_ATTEMPTS`` of them the password has to be given again; a user locked
+    meanwhile is sent back to the logon page. A right one logs the user on with ``MFA_PRESENT_KEY`` set in the session,
     which the identity middleware turns into ``acs:MFAPresent``.
 
 Binding a device from the console
@@ -38,12 +39,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console import federated
-from console.actor import anonymous_actor, console_actor
+from console.actor import anonymous_actor, client_ip, console_actor
 from console.forms import add_service_error
 from console.http import ConsoleRequest, denial_reason, get_user_or_404
 from console.once import submit_once
 from console.views.common import finish, render_confirm, render_dialog
-from iam import mfa
+from iam import mfa, security
 from iam.audit import Actor, record
 from iam.authz import require
 from iam.errors import ServiceError
@@ -169,6 +170,9 @@ def logon_mfa(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Log on with your password first.")
         return redirect("console:logon")
     user, state = pending
+    refusal = security.logon_refusal(user, client_ip(request))
+    if refusal is not None:  # locked meanwhile (wrong codes count), or the address throttled
+        return refused(request, user, refusal)
     if mfa.device_of(user) is None:
         return logon_bind(request, user, state)
     form = CodeForm(request.POST or None)
@@ -202,10 +206,10 @@ def render_logon_step(request: HttpRequest, user: User, form: CodeForm) -> HttpR
 
 
 def wrong_code(request: HttpRequest, user: User, state: dict) -> HttpResponse | None:
-    """Count a wrong code as a failed logon; after ``MAX_CODE_ATTEMPTS``, back to the password."""
+    """A wrong code is a failed logon, audited and counted for the lockout and the address
+    throttle as a wrong password is; after ``MAX_CODE_ATTEMPTS``, back to the password."""
     record_logon(request, user, success=False)
-    # TODO(lockout): count it for the lockout too, with ``iam.security.record_failure`` once it
-    # exists (the password-policy work), so wrong codes lock the user as wrong passwords do.
+    security.record_failure(user, client_ip(request))
     state["attempts"] += 1
     if state["attempts"] >= MAX_CODE_ATTEMPTS:
         request.session.pop(PENDING_KEY, None)
@@ -214,6 +218,14 @@ def wrong_code(request: HttpRequest, user: User, state: dict) -> HttpResponse | 
         return redirect("console:logon")
     request.session[PENDING_KEY] = state
     return None
+
+
+def refused(request: HttpRequest, user: User, refusal: security.Refusal) -> HttpResponse:
+    for key in (PENDING_KEY, ENROLLMENT_KEY):
+        request.session.pop(key, None)
+    record_logon(request, user, success=False, error_code=refusal.code)
+    messages.error(request, refusal.message)
+    return redirect("console:logon")
 
 
 def complete_logon(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
@@ -240,16 +252,18 @@ def logon_actor(request: HttpRequest, user: User) -> Actor:
     )
 
 
-def record_logon(request: HttpRequest, user: User, *, success: bool) -> None:
+def record_logon(
+    request: HttpRequest, user: User, *, success: bool, error_code: str = "InvalidMFACode"
+) -> None:
     """The logon's ``console:Logon`` event, as ``session.record_logon`` writes it, saying MFA
-    was asked for (and, for a failure, that the code was wrong)."""
+    was asked for (and, for a failure, why: a wrong code unless ``error_code`` says otherwise)."""
     record(
         logon_actor(request, user),
         "console:Logon",
         user.arn,
         account_id=user.account_id,
         result=AuditEvent.Result.SUCCESS if success else AuditEvent.Result.FAILURE,
-        error_code="" if success else "InvalidMFACode",
+        error_code="" if success else error_code,
         details={"MFA": True},
     )
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from console.switching import SESSION_KEY as SWITCHED
 from console.views.mfa import ENROLLMENT_KEY, MAX_CODE_ATTEMPTS, MFA_PRESENT_KEY, PENDING_KEY
-from iam import mfa, services
+from iam import mfa, security, services
 from iam.audit import SYSTEM_ACTOR
 from iam.models import AuditEvent, Policy, SecurityPreference, VirtualMFADevice
 from tests.conftest import PASSWORD
@@ -144,6 +144,26 @@ def test_too_many_wrong_codes_ask_for_the_password_again(client, user_a, bob_see
     assert response.url == reverse("console:logon")
     assert PENDING_KEY not in client.session
     assert code_step(client, code(bob_seed, 1)).url == reverse("console:logon")
+
+
+def test_wrong_codes_count_for_the_lockout(client, user_a, bob_seed) -> None:  # type: ignore[no-untyped-def]
+    password_step(client, user_a)
+    for _ in range(MAX_CODE_ATTEMPTS):
+        code_step(client, "000000")
+    refused = password_step(client, user_a)
+    assert security.locked_until(user_a) is not None
+    assert b"locked until" in refused.content
+
+
+def test_a_user_locked_during_the_second_step_is_sent_back(client, user_a, bob_seed) -> None:  # type: ignore[no-untyped-def]
+    password_step(client, user_a)
+    for _ in range(5):
+        security.record_failure(user_a, "10.9.9.9")
+    response = code_step(client, code(bob_seed, 1))
+    event = AuditEvent.objects.filter(action="console:Logon").latest("id")
+    assert response.url == reverse("console:logon")
+    assert not logged_on(client)
+    assert event.error_code == "User.Locked"
 
 
 def test_the_second_step_expires(client, user_a, bob_seed) -> None:  # type: ignore[no-untyped-def]
