@@ -9,6 +9,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from iam.audit import SYSTEM_ACTOR, record
+from iam.audit_chain import verify_account
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +86,52 @@ def test_a_superuser_may_truncate_so_the_test_runner_can_empty_the_database(
         cursor.execute(f"TRUNCATE {TABLE}")
         cursor.execute(f"SELECT count(*) FROM {TABLE}")
         assert cursor.fetchone() == (0,)
+
+
+@pytest.fixture
+def application_role() -> Iterator[str]:
+    """The role the application runs as, set up as the README says: privileges on every table
+    (as the owner's default privileges grant them), then UPDATE, DELETE and TRUNCATE taken back
+    on the audit table; it owns nothing. The test runs as it until it ends."""
+    role = f"ram_console_app_{secrets.token_hex(4)}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        cursor.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+        )
+        cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {TABLE} FROM {role}")
+        cursor.execute(f"SET LOCAL ROLE {role}")
+    yield role
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+
+
+def test_the_application_role_appends_events_to_the_chain(account_a, application_role: str) -> None:  # type: ignore[no-untyped-def]
+    event = record(SYSTEM_ACTOR, "ram:Test", account_id=account_a.pk)
+    assert verify_account(account_a.pk).last_id == event.pk
+
+
+@pytest.mark.parametrize(
+    ("sql", "error"),
+    [
+        (f"UPDATE {TABLE} SET action = 'ram:Other'", "permission denied for table iam_auditevent"),
+        (f"DELETE FROM {TABLE}", "permission denied for table iam_auditevent"),
+        (f"TRUNCATE {TABLE}", "permission denied for table iam_auditevent"),
+        (
+            f"DROP TRIGGER iam_auditevent_no_update_or_delete ON {TABLE}",
+            "must be owner of relation iam_auditevent",
+        ),
+        (
+            f"ALTER TABLE {TABLE} DISABLE TRIGGER iam_auditevent_no_update_or_delete",
+            "must be owner of table iam_auditevent",
+        ),
+        ("DROP FUNCTION iam_audit_append_only()", "must be owner of function"),
+        (f"DROP TABLE {TABLE}", "must be owner of table iam_auditevent"),
+    ],
+)
+def test_the_application_role_can_change_remove_or_unprotect_nothing(  # type: ignore[no-untyped-def]
+    event_id: int, application_role: str, sql: str, error: str
+) -> None:
+    assert error in refused(sql)
