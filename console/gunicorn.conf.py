@@ -79,10 +79,11 @@ class RequestReadingThreadWorker(ThreadWorker):
             self.await_request(conn)
 
     def reads_plain_http(self, conn: TConn) -> bool:
-        """TLS and HTTP/2 are left to gunicorn's own reading (in a thread)."""
+        """TLS, HTTP/2 and the PROXY protocol are left to gunicorn's own reading (in a thread)."""
         return (
             not self.cfg.is_ssl
             and getattr(self.cfg, "protocol", "http") == "http"
+            and self.cfg.proxy_protocol == "off"
             and not conn.is_http2
             and not negotiation.prior_knowledge_allowed(self.cfg, conn.client)
         )
