@@ -364,8 +364,7 @@ def user_mfa_bind(request: ConsoleRequest, user_name: str) -> HttpResponse:
         mfa.device_arn(user.account_id, user.name),
     )
     detail_url = reverse("console:user_detail", args=[user.name])
-    if mfa.device_of(user) is not None:
-        messages.info(request, f"User {user.name} already has an MFA device.")
+    if mfa.device_of(user) is not None:  # the details page shows it, with Unbind
         return finish(request, detail_url)
     form = BindForm(request.POST or None)
     submitted = request.method == "POST" and form.is_valid()
