@@ -1,4 +1,5 @@
-"""Console middleware: attach the effective identity, and turn denials into 403 pages."""
+"""Console middleware: attach the effective identity, and turn denials into 403 pages (each one
+audited as a refusal)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from console.actor import console_actor
 from console.views.mfa import MFA_PRESENT_KEY
+from iam.arns import resource_account
+from iam.audit import record
 from iam.authz import AccessDenied
 from iam.errors import BUSY_MESSAGE, database_busy
 from iam.identity import identity_for_user
+from iam.models import AuditEvent
 
 
 class IdentityMiddleware:
@@ -69,6 +74,7 @@ class SignedInRequired(LoginRequiredMiddleware):
 
 
 def access_denied_response(request: HttpRequest, denied: AccessDenied) -> HttpResponse:
+    audit_denial(request, denied)
     response = TemplateResponse(
         request,
         "console/403.html",
@@ -76,6 +82,24 @@ def access_denied_response(request: HttpRequest, denied: AccessDenied) -> HttpRe
         status=403,
     )
     return response.render()
+
+
+def audit_denial(request: HttpRequest, denied: AccessDenied) -> None:
+    """A console 403 goes to the trail as the API's refusals do (``sts.front_door``): Failure,
+    NoPermission, the action and resource, in the trail of the resource's account (the current
+    account's for a resource of no account, such as a system policy)."""
+    owner = resource_account(denied.resource) or ""
+    record(
+        console_actor(request),
+        denied.action,
+        denied.resource,
+        account_id=owner if owner.isdigit() else "",
+        result=AuditEvent.Result.FAILURE,
+        error_code="NoPermission",
+        # Not the page's path: it holds whatever the caller typed (another tenant's names too),
+        # which the trail would then show to this account's auditors.
+        details={"Method": request.method or "", "explanation": denied.explanation},
+    )
 
 
 def busy_response(request: HttpRequest) -> HttpResponse:
