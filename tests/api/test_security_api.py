@@ -149,6 +149,17 @@ def test_setting_the_policy_is_audited_as_the_caller(world: World) -> None:
     assert event.effective_identity.endswith(":user/admin")
 
 
+def test_create_login_profile_follows_the_policy(world: World) -> None:
+    admin = client(world, world.admin_a_key)
+    set_policy(admin, require_symbols=True)
+    services.create_user(SYSTEM_ACTOR, world.company_a, "carol")
+    request = ram_models.CreateLoginProfileRequest(user_name="carol", password="Plainpass123")
+    assert error_of(lambda: admin.create_login_profile(request)) == (
+        400,
+        "InvalidParameter.Password.Policy",
+    )
+
+
 # --- security preference ------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 import pytest
 import time_machine
 from django.db import connection
@@ -16,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from console.views.credentials import PENDING_KEY
-from iam import security, services
+from iam import mfa, security, services
 from iam.audit import SYSTEM_ACTOR
 from iam.models import AccessKey, AuditEvent, User
 from tests.conftest import PASSWORD
@@ -172,6 +173,23 @@ def test_another_account_is_unaffected(client, account_b, admin_a) -> None:  # t
     client.force_login(admin_a)
     client.post(url("security_settings_password"), policy_form(minimum_length=20))
     assert security.password_policy(account_b.pk).minimum_length == 8
+
+
+def test_a_new_users_password_follows_the_policy(client, account_a, admin_a) -> None:  # type: ignore[no-untyped-def]
+    security.set_password_policy(SYSTEM_ACTOR, account_a, require_symbols=True)
+    client.force_login(admin_a)
+    form = {"user_name": "carol", "password": "Plainpass123"}
+    response = client.post(url("user_create"), form)
+    assert response.status_code == 200
+    assert 'id="id_password-error">Include a symbol.' in response.content.decode()
+    assert not User.objects.filter(name="carol").exists()
+
+
+def test_a_reset_password_follows_the_policy(client, account_a, admin_a, user_a) -> None:  # type: ignore[no-untyped-def]
+    security.set_password_policy(SYSTEM_ACTOR, account_a, minimum_length=20)
+    client.force_login(admin_a)
+    response = client.post(url("user_password", "bob"), {"password": "Short-pass-12"})
+    assert 'id="id_password-error">Enter at least 20 characters.' in response.content.decode()
 
 
 # --- lockout and throttle at logon --------------------------------------------------------------
@@ -370,6 +388,16 @@ def test_the_logon_lasts_the_accounts_session_duration(client, account_a, user_a
     security.set_security_preference(SYSTEM_ACTOR, account_a, login_session_duration=2)
     log_on(client, "bob@company-a")
     assert client.session.get_expiry_age() == 7200
+
+
+def test_the_session_duration_holds_through_the_mfa_step(client, account_a, user_a) -> None:  # type: ignore[no-untyped-def]
+    seed, now = mfa.new_seed(), NOW.timestamp()
+    codes = pyotp.TOTP(seed)
+    mfa.enable_virtual_mfa_device(SYSTEM_ACTOR, user_a, seed, codes.at(now - 30), codes.at(now))
+    security.set_security_preference(SYSTEM_ACTOR, account_a, login_session_duration=3)
+    assert log_on(client, "bob@company-a").url == url("logon_mfa")
+    client.post(url("logon_mfa"), {"code": codes.at(now + 30)})
+    assert logged_on(client) and client.session.get_expiry_age() == 3 * 3600
 
 
 def test_a_network_the_account_does_not_allow_is_refused(client, account_a, user_a) -> None:  # type: ignore[no-untyped-def]
