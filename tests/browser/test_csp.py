@@ -37,6 +37,10 @@ ADMIN_PAGES = [
     "/trust-map/",
     "/identity-providers/",
     "/switch-role/",
+    "/security-settings/",
+    "/security-credentials/",
+    "/mfa/",
+    "/users/auditor/mfa/",
 ]
 
 
