@@ -522,6 +522,22 @@ class AuditChainCheckpoint(models.Model):
         return f"audit chain check of {self.account_id or 'the system'}"
 
 
+class AuditRefusalWindow(models.Model):
+    """How many refusals of one caller in one account (``caller_key``, a hash of both) the
+    current minute (``minute``, minutes since the epoch) has seen, for the audit trail's quota
+    (``iam.audit_throttle``); ``suppressed`` counts those left unrecorded until the next one is
+    recorded, which ``reported`` hands over."""
+
+    caller_key = models.CharField(max_length=64, primary_key=True)
+    minute = models.BigIntegerField()
+    refusals = models.IntegerField()
+    suppressed = models.IntegerField(default=0)
+    reported = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.refusals} refusals in minute {self.minute}"
+
+
 class SAMLProvider(models.Model):
     """A SAML 2.0 identity provider an account trusts, read from the IdP's metadata document.
 

@@ -32,7 +32,8 @@ from django.utils import timezone
 
 from iam import errors
 from iam.arns import ROLE_ARN_RE, assumed_role_user_arn, role_arn
-from iam.audit import Actor, new_event, record
+from iam.audit import Actor, new_event
+from iam.audit_throttle import record_refusal
 from iam.authz import authorize, explain_decision, revision_for
 from iam.crypto import key_ring
 from iam.identity import IDENTITY_ACCOUNT_FIELDS, IDENTITY_ROLE_FIELDS, Identity, IdentityKind
@@ -400,8 +401,9 @@ def assume_role(
     versions: dict[str, Any] | None = None,
     action: str = "sts:AssumeRole",
 ) -> IssuedRoleSession:
-    """Run every check (``CHECKS``, in order) and issue a role session; audit a refusal and
-    raise it. Every check only reads; the one write is the session row with its audit event."""
+    """Run every check (``CHECKS``, in order) and issue a role session; audit a refusal (within
+    the caller's quota, ``iam.audit_throttle``) and raise it. Every check only reads; the one
+    write is the session row with its audit event."""
     attempt = Attempt(
         caller,
         request,
@@ -419,12 +421,13 @@ def assume_role(
             raise worded_for_the_caller(attempt, denied) from None
     except errors.ServiceError as error:
         match = ROLE_ARN_RE.match(request.role_arn or "")
-        record(
+        # Within the caller's quota in that account's trail: any key may name any role.
+        record_refusal(
             actor,
             action,
             (request.role_arn or "")[:400],
+            caller_arn=caller.logon_arn,
             account_id=match.group(1) if match else "",
-            result="Failure",
             error_code=error.code,
             details={
                 "RoleSessionName": (request.session_name or "")[:64],
