@@ -3,8 +3,10 @@ audited as a refusal)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -17,6 +19,30 @@ from iam.authz import AccessDenied
 from iam.errors import BUSY_MESSAGE, database_busy
 from iam.identity import identity_for_user
 from iam.models import AuditEvent
+
+
+class ClientAddressMiddleware:
+    """Behind ``TRUSTED_PROXIES`` proxies, the client's address is the one the outermost of them
+    appended to ``X-Forwarded-For`` (counting from the right: entries further left are whatever
+    the client sent). ``REMOTE_ADDR`` then holds it, for the audit trail, ``acs:SourceIp`` and the
+    logon throttle alike. With no proxy configured the header is ignored."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.proxies = settings.TRUSTED_PROXIES
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.proxies:
+            forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+            if len(hops) >= self.proxies:
+                try:
+                    client = ipaddress.ip_address(hops[-self.proxies])
+                except ValueError:
+                    client = None
+                if client is not None:
+                    request.META["REMOTE_ADDR"] = str(client)
+        return self.get_response(request)
 
 
 class IdentityMiddleware:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "console.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -194,6 +195,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# How many proxies stand in front (each appending to X-Forwarded-For): the client's address is
+# the entry that many from the right. 0: the header is ignored, REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 
 # Accept the tea SDK's `Host: 127.0.0.1:8000` and proxies that keep the original host.
 USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)

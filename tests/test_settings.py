@@ -195,3 +195,32 @@ def test_responses_carry_the_security_headers(client, settings) -> None:  # type
         "same-origin",
     )
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "seen"),
+    [
+        (0, "203.0.113.7", "127.0.0.1"),  # no proxy configured: the header is the client's word
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "198.51.100.1, 203.0.113.7", "203.0.113.7"),  # the left entry was the client's own
+        (2, "198.51.100.1, 203.0.113.7, 10.0.0.2", "203.0.113.7"),
+        (1, "not-an-address", "127.0.0.1"),
+        (2, "203.0.113.7", "127.0.0.1"),  # fewer hops than proxies: not from our proxies
+    ],
+)
+def test_the_client_address_behind_trusted_proxies(settings, proxies, forwarded, seen) -> None:  # type: ignore[no-untyped-def]
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from console.middleware import ClientAddressMiddleware
+
+    settings.TRUSTED_PROXIES = proxies
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="127.0.0.1")
+    addresses = []
+    middleware = ClientAddressMiddleware(
+        lambda request: addresses.append(request.META["REMOTE_ADDR"]) or HttpResponse()
+    )
+
+    middleware(request)
+
+    assert addresses == [seen]
