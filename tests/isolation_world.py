@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+import pyotp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -29,10 +30,19 @@ from joserfc.jwk import RSAKey
 from lxml import etree
 from signxml import XMLSigner
 
-from iam import providers, services
+from iam import mfa, providers, services
 from iam.audit import SYSTEM_ACTOR
 from iam.identity import identity_for_user
-from iam.models import Account, Group, OIDCProvider, Policy, Role, SAMLProvider, User
+from iam.models import (
+    Account,
+    Group,
+    OIDCProvider,
+    Policy,
+    Role,
+    SAMLProvider,
+    User,
+    VirtualMFADevice,
+)
 from iam.system_policies import ensure_system_policies
 from sts import saml
 from sts.assume import AssumeRoleInput, assume_role
@@ -54,6 +64,7 @@ class Tenant:
     access_keys: dict[str, tuple[str, str]] = field(default_factory=dict)  # user -> (id, secret)
     saml_provider: SAMLProvider | None = None
     oidc_provider: OIDCProvider | None = None
+    mfa_device: VirtualMFADevice | None = None
 
     def name(self, suffix: str) -> str:
         return f"t{self.code}-{suffix}"
@@ -84,6 +95,7 @@ class World:
         found |= {tenant.group.name, tenant.policy.name}  # type: ignore[union-attr]
         found |= {tenant.saml_provider.name, tenant.oidc_provider.name}  # type: ignore[union-attr]
         found |= {tenant.issuer, tenant.name("client"), tenant.fingerprint}
+        found.add(tenant.mfa_device.name)  # type: ignore[union-attr]
         for role in tenant.roles.values():
             found |= {role.name, role.role_id}
         found |= {key_id for key_id, _ in tenant.access_keys.values()}
@@ -179,7 +191,17 @@ def build_tenant(code: str) -> Tenant:
     services.add_user_to_group(actor, tenant.group, tenant.users["viewer"])
     services.attach_policy(actor, tenant.group, tenant.policy)
     build_identity_providers(tenant)
+    build_mfa_device(tenant)
     return tenant
+
+
+def build_mfa_device(tenant: Tenant) -> None:
+    """A virtual MFA device bound to the tenant's viewer."""
+    created = mfa.create_virtual_mfa_device(SYSTEM_ACTOR, tenant.account, tenant.name("mfa"))
+    totp, now = pyotp.TOTP(created.seed), datetime.now(UTC).timestamp()
+    tenant.mfa_device = mfa.bind_mfa_device(
+        SYSTEM_ACTOR, created.device, tenant.users["viewer"], totp.at(now - 30), totp.at(now)
+    )
 
 
 def build_identity_providers(tenant: Tenant) -> None:

@@ -699,6 +699,17 @@ OBJECT_PARAMETERS: dict[str, tuple[str, ...]] = {
     "RemoveFingerprintFromOIDCProvider": ("oidc",),
     "AssumeRoleWithSAML": ("saml_arn",),
     "AssumeRoleWithOIDC": ("oidc_arn",),
+    "SetPasswordPolicy": (),
+    "GetPasswordPolicy": (),
+    "SetSecurityPreference": (),
+    "GetSecurityPreference": (),
+    "ChangePassword": (),
+    "CreateVirtualMFADevice": (),
+    "BindMFADevice": ("user", "mfa"),
+    "UnbindMFADevice": ("user",),
+    "ListVirtualMFADevices": (),
+    "DeleteVirtualMFADevice": ("mfa",),
+    "GetUserMFAInfo": ("user",),
 }
 ARN_KINDS = {"role_arn", "saml_arn", "oidc_arn"}
 DOCUMENT = '{"Version":"1","Statement":[{"Effect":"Allow","Action":"ecs:List*","Resource":"*"}]}'
@@ -732,6 +743,8 @@ FIXED = {
     "RemoveClientIdFromOIDCProvider": {"ClientId": "tz-client"},
     "AddFingerprintToOIDCProvider": {"Fingerprint": "7" * 40},
     "RemoveFingerprintFromOIDCProvider": {"Fingerprint": "7" * 40},
+    "CreateVirtualMFADevice": {"VirtualMFADeviceName": "tz-new-mfa"},
+    "BindMFADevice": {"AuthenticationCode1": "123456", "AuthenticationCode2": "654321"},
 }
 
 
@@ -780,6 +793,7 @@ def object_values(world: World, code: str, kind: str) -> dict[str, str]:
             "key": {"UserAccessKeyId": MISSING["access_key_id"]},
             "saml": {"SAMLProviderName": MISSING["provider_name"]},
             "oidc": {"OIDCProviderName": MISSING["provider_name"]},
+            "mfa": {"SerialNumber": f"acs:ram::{MISSING_ACCOUNT}:mfa/tz-missing-mfa"},
             **missing_arns(MISSING_ACCOUNT),
         }[kind]
     tenant = world.tenant(code)
@@ -794,6 +808,7 @@ def object_values(world: World, code: str, kind: str) -> dict[str, str]:
         "role_arn": {"RoleArn": tenant.roles["own"].arn},
         "saml": {"SAMLProviderName": saml_provider.name},
         "oidc": {"OIDCProviderName": oidc_provider.name},
+        "mfa": {"SerialNumber": tenant.mfa_device.serial_number},  # type: ignore[union-attr]
         # The role trusts the SAML provider; for OIDC it is a role that trusts no provider, which
         # is not asked before the token is verified.
         "saml_arn": {"SAMLProviderArn": saml_provider.arn, "RoleArn": tenant.roles["saml"].arn},
