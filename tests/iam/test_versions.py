@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from iam import providers, services
+from iam import mfa, providers, security, services
 from iam.audit import SYSTEM_ACTOR
 from iam.identity import identity_for_user
 from iam.models import AccessKey, Account, Group, OIDCProvider, Policy, Role, SAMLProvider, User
 from sts.assume import AssumeRoleInput, assume_role
 from sts.models import RoleSession
+from tests.conftest import PASSWORD
 from tests.iam.test_providers import FINGERPRINT, ISSUER, OTHER_FINGERPRINT, metadata
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +140,22 @@ BUMPING: dict[str, Change] = {
     "delete_oidc_provider": lambda w: providers.delete_oidc_provider(
         A, oidc_provider(w, marked=True)
     ),
+    "set_password_policy": lambda w: security.set_password_policy(A, w.account, minimum_length=12),
+    "set_security_preference": lambda w: security.set_security_preference(
+        A, w.account, allow_user_to_manage_access_keys=True
+    ),
+    "bind_mfa_device": lambda w: bind(w, mfa_device(w, marked=True)),
+    "unbind_mfa_device": lambda w: (
+        bind(w, mfa_device(w)),
+        bump_marker(w),
+        mfa.unbind_mfa_device(A, w.user),
+    ),
+    "enable_virtual_mfa_device": lambda w: enable(w),
+    "disable_virtual_mfa_device": lambda w: (
+        enable(w),
+        bump_marker(w),
+        mfa.disable_virtual_mfa_device(A, w.user),
+    ),
 }
 
 # Services that change nothing an existing decision or answer depends on, and why.
@@ -191,6 +208,22 @@ NOT_BUMPING: dict[str, tuple[Change, str]] = {
         ),
         "services belong to no account",
     ),
+    "change_own_password": (
+        lambda w: security.change_own_password(A, w.user, "Another-pass-9", old_password=PASSWORD),
+        "console logon only",
+    ),
+    "unlock_user": (
+        lambda w: security.unlock_user(A, w.user),
+        "the lockout is read at logon, from its own table",
+    ),
+    "create_virtual_mfa_device": (
+        lambda w: mfa_device(w),
+        "an unbound device belongs to nobody",
+    ),
+    "delete_virtual_mfa_device": (
+        lambda w: mfa.delete_virtual_mfa_device(A, mfa_device(w, marked=True).device),
+        "only an unbound device can be deleted",
+    ),
 }
 
 
@@ -221,6 +254,27 @@ def oidc_provider(world: World, *, marked: bool = False) -> OIDCProvider:
     return provider
 
 
+def mfa_device(world: World, *, marked: bool = False) -> mfa.NewVirtualMFADevice:
+    created = mfa.create_virtual_mfa_device(A, world.account, "phone")
+    if marked:
+        bump_marker(world)
+    return created
+
+
+def two_codes(seed: str) -> tuple[str, str]:
+    step = mfa.current_step()
+    return mfa.code_at(seed, step - 1), mfa.code_at(seed, step)
+
+
+def bind(world: World, created: mfa.NewVirtualMFADevice) -> None:
+    mfa.bind_mfa_device(A, created.device, world.user, *two_codes(created.seed))
+
+
+def enable(world: World) -> None:
+    seed = mfa.new_seed()
+    mfa.enable_virtual_mfa_device(A, world.user, seed, *two_codes(seed))
+
+
 def version_of(world: World) -> int:
     return Account.objects.get(pk=world.account.pk).version
 
@@ -236,7 +290,9 @@ def writing_functions(module: ModuleType) -> set[str]:
 
 
 def writing_services() -> set[str]:
-    return writing_functions(services) | writing_functions(providers)
+    return set().union(
+        *(writing_functions(module) for module in (services, providers, security, mfa))
+    )
 
 
 def test_every_writing_service_is_in_the_table() -> None:
