@@ -113,11 +113,11 @@ def logon_actor(request: HttpRequest, user: User) -> Actor:
 
 
 def after_password(request: HttpRequest, user: User, next_url: str) -> HttpResponse | None:
-    """Called by ``logon`` right after a correct password: the user's failed logons no longer
-    count; the logon is refused (a redirect to the logon page saying why), or held for a new
+    """Called by ``logon`` right after a correct password (the user's failed logons are forgotten
+    only once the logon completes, MFA included: a right password does not reset the count of
+    wrong codes); the logon is refused (a redirect to the logon page saying why), or held for a new
     password (a redirect to ``logon_password``), or None: go on. The session is given the
     account's login session duration here; logging on keeps it."""
-    security.record_success(user)
     refusal = security.password_refusal(user, client_ip(request))
     if refusal is not None:
         record(

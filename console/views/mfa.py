@@ -230,6 +230,7 @@ def refused(request: HttpRequest, user: User, refusal: security.Refusal) -> Http
 
 def complete_logon(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
     """What ``logon`` does after a correct password, once MFA has passed."""
+    security.record_success(user)
     federated.end(request, f"signed in as {user.arn}")
     for key in (federated.SESSION_KEY, PENDING_KEY, ENROLLMENT_KEY):
         request.session.pop(key, None)

@@ -78,6 +78,7 @@ def logon(request: HttpRequest) -> HttpResponse:
             mfa_step = second_step(request, user, next_url)  # a code first, when MFA applies
             if mfa_step is not None:
                 return mfa_step
+            security.record_success(user)
             federated.end(request, f"signed in as {user.arn}")
             request.session.pop(federated.SESSION_KEY, None)
             login(request, user)

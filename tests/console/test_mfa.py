@@ -155,6 +155,18 @@ def test_wrong_codes_count_for_the_lockout(client, user_a, bob_seed) -> None:  #
     assert b"locked until" in refused.content
 
 
+def test_the_right_password_again_does_not_forget_the_wrong_codes(client, user_a, bob_seed) -> None:  # type: ignore[no-untyped-def]
+    """Only a completed logon forgets failures: someone who knows the password but not the
+    device cannot try codes for ever by entering the password again."""
+    for _ in range(4):
+        password_step(client, user_a)
+        code_step(client, "000000")
+    password_step(client, user_a)
+    code_step(client, "000000")
+
+    assert security.locked_until(user_a) is not None
+
+
 def test_a_user_locked_during_the_second_step_is_sent_back(client, user_a, bob_seed) -> None:  # type: ignore[no-untyped-def]
     password_step(client, user_a)
     for _ in range(5):
