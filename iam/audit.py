@@ -54,8 +54,9 @@ def record(actor: Actor, action: str, resource_arn: str = "", **fields: Any) -> 
 
 def append(event: AuditEvent) -> None:
     """Append a new event to its account's hash chain, in the caller's transaction if there is
-    one (the account's chain head stays locked until it ends), else in its own."""
-    insert_together(event, savepoint=False)
+    one (the account's chain head stays locked until it ends), else in its own; its id and
+    hashes are set."""
+    insert_together(event, savepoint=False, read_back=True)
 
 
 def new_event(

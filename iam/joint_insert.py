@@ -27,14 +27,17 @@ CHAIN_COLUMNS = {"previous_hash": "chain.previous_hash", "hash": "chain.last_has
 
 
 @cache
-def _insert_statement(models: tuple[type[Model], ...], first: str, vendor: str) -> str:
+def _insert_statement(
+    models: tuple[type[Model], ...], first: str, vendor: str, read_back: bool = False
+) -> str:
     """``WITH`` the ``first`` statement (if any), the audit chain's step (if an audit event is
     among the rows, which then comes last) and each model's INSERT but the last, then the last:
     one statement, so PostgreSQL writes every row or none in one round trip and one commit.
     Each row travels as one JSON parameter that ``json_populate_record`` spreads over the table's
     columns (dozens of typed parameters cost psycopg more to send than PostgreSQL spends parsing
     one document). An audit event takes its two hashes from the chain step, whose row lock it
-    waits for before its id is drawn (``iam.audit_chain``), and its id and hashes are returned."""
+    waits for before its id is drawn (``iam.audit_chain``); ``read_back`` returns its id and
+    hashes."""
     del vendor
     quote = connection.ops.quote_name
     steps = [("insert", first)] if first else []
@@ -51,8 +54,8 @@ def _insert_statement(models: tuple[type[Model], ...], first: str, vendor: str) 
                     "insert",
                     f"INSERT INTO {table} ({', '.join(map(quote, names))}) "  # noqa: S608
                     f"SELECT {', '.join(values)} "
-                    f"FROM json_populate_record(NULL::{table}, %s::json) AS event, chain "
-                    "RETURNING id, previous_hash, hash",
+                    f"FROM json_populate_record(NULL::{table}, %s::json) AS event, chain"
+                    + (" RETURNING id, previous_hash, hash" if read_back else ""),
                 )
             )
             continue
@@ -128,15 +131,19 @@ def _json_row(instance: Model) -> str:
 
 
 def insert_together(
-    *instances: Model, first: tuple[str, Sequence[Any]] | None = None, savepoint: bool = True
+    *instances: Model,
+    first: tuple[str, Sequence[Any]] | None = None,
+    savepoint: bool = True,
+    read_back: bool = False,
 ) -> None:
     """Insert new rows of different tables atomically: one statement on PostgreSQL (no
     BEGIN/COMMIT round trips), one transaction elsewhere. ``first``, a constant SQL statement
     with its parameters, joins the same all-or-nothing write (if it fails, no row is inserted).
     At most one of the rows may be an audit event: it is appended to its account's hash chain in
-    the same write, and its id is read back; other database-generated primary keys are not, so
-    use it only for rows nobody needs the id of at once. Inside a transaction, a failed write
-    leaves the transaction usable (a savepoint) unless ``savepoint`` is False."""
+    the same write. Database-generated primary keys are not read back (but the audit event's,
+    with its hashes, with ``read_back``), so use it only for rows nobody needs the id of at once.
+    Inside a transaction, a failed write leaves the transaction usable (a savepoint) unless
+    ``savepoint`` is False."""
     sql, sql_params = first or ("", ())
     events = [instance for instance in instances if isinstance(instance, AuditEvent)]
     if len(events) > 1:
@@ -165,7 +172,8 @@ def insert_together(
         instance._state.adding = False
         instance._state.db = connection.alias
     models = tuple(type(instance) for instance in instances)
-    statement = _insert_statement(models, sql, "postgresql")
+    read_back = read_back and bool(events)
+    statement = _insert_statement(models, sql, "postgresql", read_back)
     # Inside a transaction, a savepoint keeps a failed write (a unique constraint, say) from
     # aborting the rest of it; in autocommit the statement is its own transaction.
     with (
@@ -173,7 +181,7 @@ def insert_together(
         connection.cursor() as cursor,
     ):
         cursor.execute(statement, params)
-        if events:
+        if read_back:
             events[0].pk, events[0].previous_hash, events[0].hash = cursor.fetchone()
 
 
