@@ -28,20 +28,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.actor import anonymous_actor, client_ip, console_actor
 from console.forms import add_service_error
 from console.http import ConsoleRequest
-from console.once import remember, submit_once
-from console.views.common import finish, render_confirm, render_dialog
-from iam import security, services
+from console.once import submit_once
+from console.views import users
+from iam import security
 from iam.audit import Actor, record
-from iam.crypto import decrypt_secret
 from iam.errors import ServiceError
 from iam.identity import IdentityKind
-from iam.models import AccessKey, AuditEvent, User
+from iam.models import AuditEvent, User
 
 PENDING_KEY = "password_change_pending"
 PENDING_SECONDS = 600
@@ -49,26 +47,11 @@ PENDING_SECONDS = 600
 # --- forms --------------------------------------------------------------------------------------
 
 
-class NewPasswordField(forms.CharField):
-    widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=128, **kwargs)
-
-    def validate(self, value: str) -> None:
-        super().validate(value)
-        if value:
-            try:
-                security.check_password_strength(value)
-            except ServiceError as error:
-                raise forms.ValidationError(error.plain) from error
-
-
 class NewPasswordForm(forms.Form):
     """A new password, twice. The account's policy is the service's to check (it knows the
     user); its refusal lands on ``password``."""
 
-    password = NewPasswordField(label="New password")
+    password = users.PasswordField(label="New password", max_length=128)
     confirm = forms.CharField(
         label="New password again",
         max_length=128,
@@ -89,10 +72,6 @@ class ChangePasswordForm(NewPasswordForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     field_order = ["old_password", "password", "confirm"]
-
-
-class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=AccessKey.Status.choices)
 
 
 # --- logon: a new password first ----------------------------------------------------------------
@@ -186,11 +165,14 @@ def logon_password(request: HttpRequest) -> HttpResponse:
 # --- security credentials -----------------------------------------------------------------------
 
 
-def own_user(request: ConsoleRequest) -> User:
-    """The logon user acting as itself; not found while it acts as a role."""
+def own_user(request: ConsoleRequest, action: str = "") -> User:
+    """The logon user acting as itself, when it may do ``action`` to itself (403 naming it
+    otherwise); not found while it acts as a role."""
     identity = request.identity
     if identity.kind not in (IdentityKind.USER, IdentityKind.ROOT) or identity.user is None:
         raise Http404("Switch back to your logon identity to manage your own credentials.")
+    if action:
+        security.require_on_user(identity, action, identity.user)
     return identity.user
 
 
@@ -198,13 +180,6 @@ def denial(request: ConsoleRequest, action: str, user: User) -> str:
     """Why ``action`` on the user itself is denied ("" when allowed), for disabled buttons."""
     denied = security.denial_on_user(request.identity, action, user)
     return denied.explanation if denied is not None else ""
-
-
-def own_key_or_404(user: User, access_key_id: str) -> AccessKey:
-    access_key = user.access_keys.filter(access_key_id=access_key_id).first()
-    if access_key is None:
-        raise Http404("No such AccessKey of yours.")
-    return access_key
 
 
 @require_GET
@@ -228,8 +203,7 @@ def my_credentials(request: ConsoleRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def my_password(request: ConsoleRequest) -> HttpResponse:
-    user = own_user(request)
-    security.require_on_user(request.identity, "ram:ChangePassword", user)
+    user = own_user(request, "ram:ChangePassword")
     form = ChangePasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -247,98 +221,38 @@ def my_password(request: ConsoleRequest) -> HttpResponse:
     return render(request, "console/credentials/password.html", context)
 
 
+# One's own AccessKeys: the administrator's steps (``users``), authorized on oneself.
+
+
 def show_own_key_again(request: ConsoleRequest, outcome: dict[str, str]) -> HttpResponse:
-    """A repeated Create AccessKey (the same form token) shows the key the first one made, as
-    ``users.show_access_key_again`` does and for the same reason."""
-    user = own_user(request)
-    security.require_on_user(request.identity, "ram:CreateAccessKey", user)
-    access_key = user.access_keys.filter(access_key_id=outcome.get("access_key_id", "")).first()
-    if access_key is None:
-        messages.info(request, "The AccessKey this form created has been deleted since.")
-        return finish(request, reverse("console:my_credentials"))
-    record(
-        console_actor(request),
-        "console:RepeatedCreateAccessKey",
-        user.arn,
-        account_id=user.account_id,
-        details={"AccessKeyId": access_key.access_key_id},
-    )
-    secret = decrypt_secret(access_key.secret_ciphertext)
-    return key_created(request, access_key.access_key_id, secret, repeated=True)
+    user = own_user(request, "ram:CreateAccessKey")
+    return users.show_key_again(request, user, outcome, reverse("console:my_credentials"))
 
 
 @require_POST
 @submit_once(replay=show_own_key_again)
 def my_access_key_create(request: ConsoleRequest) -> HttpResponse:
-    user = own_user(request)
-    security.require_on_user(request.identity, "ram:CreateAccessKey", user)
-    try:
-        new_key = services.create_access_key(console_actor(request), user)
-    except ServiceError as error:
-        messages.error(request, error.plain)
-        return finish(request, reverse("console:my_credentials"))
-    remember(request, access_key_id=new_key.access_key.access_key_id)
-    return key_created(request, new_key.access_key.access_key_id, new_key.secret)
-
-
-def key_created(
-    request: ConsoleRequest, access_key_id: str, secret: str, *, repeated: bool = False
-) -> HttpResponse:
-    context = {
-        "access_key_id": access_key_id,
-        "secret": secret,
-        "csv": f"AccessKeyId,AccessKeySecret\r\n{access_key_id},{secret}\r\n",
-        "detail_url": reverse("console:my_credentials"),
-        "repeated": repeated,
-    }
-    response = render_dialog(
-        request, "console/users/_access_key_created.html", context, title="AccessKey created"
-    )
-    patch_cache_control(response, no_store=True, no_cache=True, private=True)
-    return response
+    user = own_user(request, "ram:CreateAccessKey")
+    return users.create_key(request, user, reverse("console:my_credentials"))
 
 
 @require_POST
 def my_access_key_status(request: ConsoleRequest, access_key_id: str) -> HttpResponse:
-    user = own_user(request)
-    security.require_on_user(request.identity, "ram:UpdateAccessKey", user)
-    access_key = own_key_or_404(user, access_key_id)
-    form = StatusForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose Active or Inactive.")
-    else:
-        try:
-            services.update_access_key_status(
-                console_actor(request), access_key, form.cleaned_data["status"]
-            )
-        except ServiceError as error:
-            messages.error(request, error.plain)
-    return finish(request, reverse("console:my_credentials"))
+    user = own_user(request, "ram:UpdateAccessKey")
+    access_key = users.get_access_key_or_404(user, access_key_id)
+    return users.set_key_status(request, access_key, reverse("console:my_credentials"))
 
 
 @require_http_methods(["GET", "POST"])
 @submit_once
 def my_access_key_delete(request: ConsoleRequest, access_key_id: str) -> HttpResponse:
-    user = own_user(request)
-    security.require_on_user(request.identity, "ram:DeleteAccessKey", user)
-    access_key = own_key_or_404(user, access_key_id)
-    error = ""
-    if request.method == "POST":
-        try:
-            services.delete_access_key(console_actor(request), access_key)
-        except ServiceError as service_error:
-            error = service_error.plain
-        else:
-            messages.success(request, f"AccessKey {access_key_id} deleted.")
-            return finish(request, reverse("console:my_credentials"))
-    return render_confirm(
+    user = own_user(request, "ram:DeleteAccessKey")
+    access_key = users.get_access_key_or_404(user, access_key_id)
+    return users.delete_key(
         request,
-        title=f"Delete AccessKey {access_key.access_key_id}",
-        message="Programs that use this AccessKey will stop working at once.",
+        access_key,
         action_url=reverse("console:my_access_key_delete", args=[access_key.access_key_id]),
-        cancel_url=reverse("console:my_credentials"),
-        button="Delete AccessKey",
-        error=error,
+        back_url=reverse("console:my_credentials"),
     )
 
 

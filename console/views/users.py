@@ -369,10 +369,32 @@ def user_group_remove(request: ConsoleRequest, user_name: str, group_name: str) 
 
 
 # --- access keys --------------------------------------------------------------------------------
+# What is done to a user's keys once the caller may do it, for these views and for one's own keys
+# on Security credentials (``credentials``): only who is authorized and the page to go back to
+# (``back_url``) differ.
 
 
-def show_access_key_again(
-    request: ConsoleRequest, outcome: dict[str, str], user_name: str
+def get_access_key_or_404(user: User, access_key_id: str) -> AccessKey:
+    access_key = user.access_keys.filter(access_key_id=access_key_id).first()
+    if access_key is None:
+        raise Http404("No such access key.")
+    return access_key
+
+
+def create_key(request: ConsoleRequest, user: User, back_url: str) -> HttpResponse:
+    """Create a key and show its secret in this one response; it is never retrievable again
+    (except by a repeat of this very submission, see ``show_key_again``)."""
+    try:
+        new_key = services.create_access_key(console_actor(request), user)
+    except ServiceError as error:
+        messages.error(request, error.plain)
+        return finish(request, back_url)
+    remember(request, access_key_id=new_key.access_key.access_key_id)
+    return key_created(request, new_key.access_key.access_key_id, new_key.secret, back_url)
+
+
+def show_key_again(
+    request: ConsoleRequest, user: User, outcome: dict[str, str], back_url: str
 ) -> HttpResponse:
     """Answer a repeated Create AccessKey (the same form token) with the key the first one made.
 
@@ -384,11 +406,10 @@ def show_access_key_again(
     the token's ten minutes, while the key still exists; the event is audited. The stored outcome
     holds the key's id only, never its secret.
     """
-    user = get_user_or_404(request, user_name, action="ram:CreateAccessKey")
     access_key = user.access_keys.filter(access_key_id=outcome.get("access_key_id", "")).first()
     if access_key is None:
         messages.info(request, "The AccessKey this form created has been deleted since.")
-        return finish(request, reverse("console:user_detail", args=[user.name]))
+        return finish(request, back_url)
     record(
         console_actor(request),
         "console:RepeatedCreateAccessKey",
@@ -397,33 +418,22 @@ def show_access_key_again(
         details={"AccessKeyId": access_key.access_key_id},
     )
     secret = decrypt_secret(access_key.secret_ciphertext)
-    return access_key_created(request, user, access_key.access_key_id, secret, repeated=True)
+    return key_created(request, access_key.access_key_id, secret, back_url, repeated=True)
 
 
-@require_POST
-@submit_once(replay=show_access_key_again)
-def access_key_create(request: ConsoleRequest, user_name: str) -> HttpResponse:
-    """Create a key and show its secret in this one response; it is never retrievable again
-    (except by a repeat of this very submission, see ``show_access_key_again``)."""
-    user = get_user_or_404(request, user_name, action="ram:CreateAccessKey")
-    try:
-        new_key = services.create_access_key(console_actor(request), user)
-    except ServiceError as error:
-        messages.error(request, error.plain)
-        return finish(request, reverse("console:user_detail", args=[user.name]))
-    remember(request, access_key_id=new_key.access_key.access_key_id)
-    return access_key_created(request, user, new_key.access_key.access_key_id, new_key.secret)
-
-
-def access_key_created(
-    request: ConsoleRequest, user: User, access_key_id: str, secret: str, *, repeated: bool = False
+def key_created(
+    request: ConsoleRequest,
+    access_key_id: str,
+    secret: str,
+    back_url: str,
+    *,
+    repeated: bool = False,
 ) -> HttpResponse:
     context = {
-        "user": user,
         "access_key_id": access_key_id,
         "secret": secret,
         "csv": f"AccessKeyId,AccessKeySecret\r\n{access_key_id},{secret}\r\n",
-        "detail_url": reverse("console:user_detail", args=[user.name]),
+        "detail_url": back_url,
         "repeated": repeated,
     }
     response = render_dialog(
@@ -433,17 +443,7 @@ def access_key_created(
     return response
 
 
-def get_access_key_or_404(user: User, access_key_id: str) -> AccessKey:
-    access_key = user.access_keys.filter(access_key_id=access_key_id).first()
-    if access_key is None:
-        raise Http404("No such access key.")
-    return access_key
-
-
-@require_POST
-def access_key_status(request: ConsoleRequest, user_name: str, access_key_id: str) -> HttpResponse:
-    user = get_user_or_404(request, user_name, action="ram:UpdateAccessKey")
-    access_key = get_access_key_or_404(user, access_key_id)
+def set_key_status(request: ConsoleRequest, access_key: AccessKey, back_url: str) -> HttpResponse:
     form = StatusForm(request.POST)
     if form.is_valid():
         try:
@@ -454,14 +454,14 @@ def access_key_status(request: ConsoleRequest, user_name: str, access_key_id: st
             messages.error(request, error.plain)
     else:
         messages.error(request, "Choose Active or Inactive.")
-    return finish(request, reverse("console:user_detail", args=[user.name]))
+    return finish(request, back_url)
 
 
-@require_http_methods(["GET", "POST"])
-@submit_once
-def access_key_delete(request: ConsoleRequest, user_name: str, access_key_id: str) -> HttpResponse:
-    user = get_user_or_404(request, user_name, action="ram:DeleteAccessKey")
-    access_key = get_access_key_or_404(user, access_key_id)
+def delete_key(
+    request: ConsoleRequest, access_key: AccessKey, *, action_url: str, back_url: str
+) -> HttpResponse:
+    """The dialog that asks first (GET, or a POST that failed), the deletion (POST)."""
+    access_key_id = access_key.access_key_id  # the primary key, gone from the row once deleted
     error = ""
     if request.method == "POST":
         try:
@@ -470,15 +470,49 @@ def access_key_delete(request: ConsoleRequest, user_name: str, access_key_id: st
             error = service_error.plain
         else:
             messages.success(request, f"AccessKey {access_key_id} deleted.")
-            return finish(request, reverse("console:user_detail", args=[user.name]))
+            return finish(request, back_url)
     return render_confirm(
         request,
-        title=f"Delete AccessKey {access_key.access_key_id}",
+        title=f"Delete AccessKey {access_key_id}",
         message="Programs that use this AccessKey will stop working at once.",
-        action_url=reverse("console:access_key_delete", args=[user.name, access_key.access_key_id]),
-        cancel_url=reverse("console:user_detail", args=[user.name]),
+        action_url=action_url,
+        cancel_url=back_url,
         button="Delete AccessKey",
         error=error,
+    )
+
+
+def show_access_key_again(
+    request: ConsoleRequest, outcome: dict[str, str], user_name: str
+) -> HttpResponse:
+    user = get_user_or_404(request, user_name, action="ram:CreateAccessKey")
+    return show_key_again(request, user, outcome, reverse("console:user_detail", args=[user.name]))
+
+
+@require_POST
+@submit_once(replay=show_access_key_again)
+def access_key_create(request: ConsoleRequest, user_name: str) -> HttpResponse:
+    user = get_user_or_404(request, user_name, action="ram:CreateAccessKey")
+    return create_key(request, user, reverse("console:user_detail", args=[user.name]))
+
+
+@require_POST
+def access_key_status(request: ConsoleRequest, user_name: str, access_key_id: str) -> HttpResponse:
+    user = get_user_or_404(request, user_name, action="ram:UpdateAccessKey")
+    access_key = get_access_key_or_404(user, access_key_id)
+    return set_key_status(request, access_key, reverse("console:user_detail", args=[user.name]))
+
+
+@require_http_methods(["GET", "POST"])
+@submit_once
+def access_key_delete(request: ConsoleRequest, user_name: str, access_key_id: str) -> HttpResponse:
+    user = get_user_or_404(request, user_name, action="ram:DeleteAccessKey")
+    access_key = get_access_key_or_404(user, access_key_id)
+    return delete_key(
+        request,
+        access_key,
+        action_url=reverse("console:access_key_delete", args=[user.name, access_key.access_key_id]),
+        back_url=reverse("console:user_detail", args=[user.name]),
     )
 
 
