@@ -7,7 +7,7 @@ import uuid
 from django.http import HttpRequest
 
 from iam.audit import Actor
-from iam.models import AuditEvent
+from iam.models import AuditEvent, User
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -38,4 +38,14 @@ def anonymous_actor(request: HttpRequest) -> Actor:
         channel=AuditEvent.Channel.CONSOLE,
         source_ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+    )
+
+
+def logon_actor(request: HttpRequest, user: User) -> Actor:
+    """A logon's step before anyone is logged in, acted by the user who gave the password."""
+    return anonymous_actor(request).with_request(
+        logon_arn=user.arn,
+        effective_arn=user.arn,
+        account_id=user.account_id,
+        source_account_id=user.account_id,
     )

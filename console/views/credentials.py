@@ -27,16 +27,16 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console.actor import anonymous_actor, client_ip, console_actor
+from console import pending
+from console.actor import client_ip, console_actor, logon_actor
 from console.forms import add_service_error
 from console.http import ConsoleRequest
 from console.once import submit_once
 from console.views import users
 from iam import security
-from iam.audit import Actor, record
+from iam.audit import record
 from iam.errors import ServiceError
 from iam.identity import IdentityKind
 from iam.models import AuditEvent, User
@@ -82,15 +82,6 @@ def logon_url(next_url: str) -> str:
     return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
 
-def logon_actor(request: HttpRequest, user: User) -> Actor:
-    return anonymous_actor(request).with_request(
-        logon_arn=user.arn,
-        effective_arn=user.arn,
-        account_id=user.account_id,
-        source_account_id=user.account_id,
-    )
-
-
 def after_password(request: HttpRequest, user: User, next_url: str) -> HttpResponse | None:
     """Called by ``logon`` right after a correct password (the user's failed logons are forgotten
     only once the logon completes, MFA included: a right password does not reset the count of
@@ -112,35 +103,27 @@ def after_password(request: HttpRequest, user: User, next_url: str) -> HttpRespo
     request.session.set_expiry(security.session_seconds(user))
     if not security.password_change_required(user):
         return None
-    request.session.cycle_key()  # a session someone else knows the key of cannot take the step
-    request.session[PENDING_KEY] = {
-        "user_id": user.pk,
-        "expires": int(timezone.now().timestamp()) + PENDING_SECONDS,
-        "next": next_url,
-    }
+    pending.hold(request, PENDING_KEY, user, PENDING_SECONDS, next=next_url)
     return redirect("console:logon_password")
 
 
 def pending_change(request: HttpRequest) -> tuple[User, dict[str, Any]] | None:
-    state = request.session.get(PENDING_KEY)
-    if not state or state["expires"] <= int(timezone.now().timestamp()):
+    """The logon held for a new password, while the user still has to choose one."""
+    held = pending.held(request, PENDING_KEY)
+    if held is not None and not security.password_change_required(held[0]):
         request.session.pop(PENDING_KEY, None)
         return None
-    user = User.objects.select_related("account").filter(pk=state["user_id"]).first()
-    if user is None or not user.is_active or not security.password_change_required(user):
-        request.session.pop(PENDING_KEY, None)
-        return None
-    return user, state
+    return held
 
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def logon_password(request: HttpRequest) -> HttpResponse:
-    pending = pending_change(request)
-    if pending is None:
+    held = pending_change(request)
+    if held is None:
         messages.info(request, "Log on with your password first.")
         return redirect("console:logon")
-    user, state = pending
+    user, state = held
     form = NewPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -38,8 +38,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
-from console import federated
-from console.actor import anonymous_actor, client_ip, console_actor
+from console import federated, pending
+from console.actor import client_ip, console_actor, logon_actor
 from console.forms import add_service_error
 from console.http import ConsoleRequest, denial_reason, get_user_or_404
 from console.once import submit_once
@@ -140,36 +140,18 @@ def second_step(request: HttpRequest, user: User, next_url: str) -> HttpResponse
     if mfa.device_of(user) is None and not mfa.must_bind_at_logon(user):
         request.session.pop(MFA_PRESENT_KEY, None)
         return None
-    request.session.cycle_key()  # a session someone else knows the key of cannot take the step
-    request.session[PENDING_KEY] = {
-        "user_id": user.pk,
-        "expires": int(timezone.now().timestamp()) + PENDING_SECONDS,
-        "next": next_url,
-        "attempts": 0,
-    }
+    pending.hold(request, PENDING_KEY, user, PENDING_SECONDS, next=next_url, attempts=0)
     return redirect("console:logon_mfa")
-
-
-def pending_logon(request: HttpRequest) -> tuple[User, dict] | None:
-    state = request.session.get(PENDING_KEY)
-    if not state or state["expires"] <= int(timezone.now().timestamp()):
-        request.session.pop(PENDING_KEY, None)
-        return None
-    user = User.objects.select_related("account").filter(pk=state["user_id"]).first()
-    if user is None or not user.is_active:
-        request.session.pop(PENDING_KEY, None)
-        return None
-    return user, state
 
 
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def logon_mfa(request: HttpRequest) -> HttpResponse:
-    pending = pending_logon(request)
-    if pending is None:
+    held = pending.held(request, PENDING_KEY)
+    if held is None:
         messages.info(request, "Log on with your password first.")
         return redirect("console:logon")
-    user, state = pending
+    user, state = held
     refusal = security.logon_refusal(user, client_ip(request))
     if refusal is not None:  # locked meanwhile (wrong codes count), or the address throttled
         return refused(request, user, refusal)
@@ -242,15 +224,6 @@ def complete_logon(request: HttpRequest, user: User, next_url: str) -> HttpRespo
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
         next_url = ""
     return redirect(next_url or "console:overview")
-
-
-def logon_actor(request: HttpRequest, user: User) -> Actor:
-    return anonymous_actor(request).with_request(
-        logon_arn=user.arn,
-        effective_arn=user.arn,
-        account_id=user.account_id,
-        source_account_id=user.account_id,
-    )
 
 
 def record_logon(

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from console import federated
-from console.actor import anonymous_actor, client_ip, console_actor
+from console.actor import anonymous_actor, client_ip, console_actor, logon_actor
 from console.http import ConsoleRequest, current_account
 from console.once import forget_session
 from console.switching import end_switched_role
@@ -100,16 +100,8 @@ def record_logon(
     attempted: str = "",
     error_code: str = "InvalidLogon",
 ) -> None:
-    actor = anonymous_actor(request)
-    if user is not None:
-        actor = actor.with_request(
-            logon_arn=user.arn,
-            effective_arn=user.arn,
-            account_id=user.account_id,
-            source_account_id=user.account_id,
-        )
     record(
-        actor,
+        logon_actor(request, user) if user is not None else anonymous_actor(request),
         "console:Logon",
         user.arn if user is not None else "",
         account_id=user.account_id if user is not None else "",
