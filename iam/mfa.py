@@ -31,11 +31,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from iam import arns, errors, versions
+from iam import arns, errors, security, versions
 from iam.audit import Actor, record
 from iam.ciphers import SecretBox
 from iam.crypto import key_ring
-from iam.models import Account, SecurityPreference, User, VirtualMFADevice
+from iam.models import Account, User, VirtualMFADevice
 from iam.services import check_name
 
 STEP_SECONDS = 30
@@ -167,18 +167,15 @@ def user_mfa_info(user: User) -> VirtualMFADevice:
     return device
 
 
-def preference(account_id: str) -> SecurityPreference:
-    """The account's security preference; an account without a row has the defaults."""
-    found = SecurityPreference.objects.filter(account_id=account_id).first()
-    return found or SecurityPreference(account_id=account_id)
-
-
 def must_bind_at_logon(user: User) -> bool:
     """A RAM user without a device who must bind one before the console lets them in: the
     account requires MFA for console logon, or the user's login profile says MFABindRequired."""
     if user.is_root:
         return False
-    return user.mfa_bind_required or preference(user.account_id).require_mfa_for_logon
+    return (
+        user.mfa_bind_required
+        or security.security_preference(user.account_id).require_mfa_for_logon
+    )
 
 
 # --- changes ------------------------------------------------------------------------------------

@@ -249,11 +249,10 @@ def own_user(request: ConsoleRequest) -> User | None:
     """The logon user, when they may manage their own device (root always; RAM users when the
     account's security preference lets them)."""
     user = request.logon_identity.user
-    if user is None:
-        return None
-    if user.is_root or mfa.preference(user.account_id).allow_user_to_manage_mfa_devices:
+    if user is None or user.is_root:
         return user
-    return None
+    preference = security.security_preference(user.account_id)
+    return user if preference.allow_user_to_manage_mfa_devices else None
 
 
 def own_actor(request: ConsoleRequest) -> Actor:
