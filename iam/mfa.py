@@ -161,10 +161,14 @@ def device_of(user: User) -> VirtualMFADevice | None:
 def user_mfa_info(user: User) -> VirtualMFADevice:
     device = device_of(user)
     if device is None:
-        raise errors.EntityNotExist(
-            "EntityNotExist.User.MFADevice", "The user has not bound any MFA device."
-        )
+        raise not_bound()
     return device
+
+
+def not_bound() -> errors.EntityNotExist:
+    return errors.EntityNotExist(
+        "EntityNotExist.User.MFADevice", "The user has not bound any MFA device."
+    )
 
 
 def must_bind_at_logon(user: User) -> bool:
@@ -186,8 +190,10 @@ def device_limit() -> int:
     return limits.get("mfa_devices_per_account", DEFAULT_DEVICE_LIMIT)
 
 
-def new_device(account: Account, name: str, seed: str) -> VirtualMFADevice:
-    """The device row (in the caller's transaction), after the name and limit checks."""
+def new_device(account: Account, name: str, seed: str, actor: Actor) -> VirtualMFADevice:
+    """The device row, after the name and limit checks, and its CreateVirtualMFADevice event, in
+    the caller's transaction (``create_virtual_mfa_device``, ``enable_virtual_mfa_device``). The
+    actor comes last: a function that takes it first is a service of its own."""
     check_name(name, "VirtualMFADeviceName", DEVICE_NAME_RE, 64)
     if VirtualMFADevice.objects.filter(account=account).count() >= device_limit():
         raise errors.LimitExceeded(
@@ -198,11 +204,19 @@ def new_device(account: Account, name: str, seed: str) -> VirtualMFADevice:
         raise taken()
     try:
         with transaction.atomic():
-            return VirtualMFADevice.objects.create(
+            device = VirtualMFADevice.objects.create(
                 account=account, name=name, secret_ciphertext=encrypt_seed(seed)
             )
     except IntegrityError as error:  # the same name created at the same moment
         raise taken() from error
+    record(
+        actor,
+        "ram:CreateVirtualMFADevice",
+        device.serial_number,
+        account_id=account.pk,
+        details={"SerialNumber": device.serial_number},
+    )
+    return device
 
 
 def taken() -> errors.EntityAlreadyExists:
@@ -218,14 +232,7 @@ def taken() -> errors.EntityAlreadyExists:
 def create_virtual_mfa_device(actor: Actor, account: Account, name: str) -> NewVirtualMFADevice:
     """CreateVirtualMFADevice: the seed and URI are returned here once and never again."""
     seed = new_seed()
-    device = new_device(account, name, seed)
-    record(
-        actor,
-        "ram:CreateVirtualMFADevice",
-        device.serial_number,
-        account_id=account.pk,
-        details={"SerialNumber": device.serial_number},
-    )
+    device = new_device(account, name, seed, actor)
     return NewVirtualMFADevice(device, seed, otpauth_uri(seed, f"{name}@{account.alias}"))
 
 
@@ -288,14 +295,7 @@ def enable_virtual_mfa_device(
     (shown to them before, held by their console session) and bind it with two codes from it.
     Nothing is kept when the codes are wrong. The device is named after the user."""
     account = user.account
-    device = new_device(account, free_device_name(account, user.name or "root"), seed)
-    record(
-        actor,
-        "ram:CreateVirtualMFADevice",
-        device.serial_number,
-        account_id=account.pk,
-        details={"SerialNumber": device.serial_number},
-    )
+    device = new_device(account, free_device_name(account, user.name or "root"), seed, actor)
     return bind_mfa_device(actor, device, user, code1, code2)
 
 
@@ -314,9 +314,7 @@ def unbind_mfa_device(actor: Actor, user: User) -> VirtualMFADevice:
     """UnbindMFADevice: the device stays, unbound (DeleteVirtualMFADevice removes it)."""
     device = VirtualMFADevice.objects.select_for_update().filter(user=user).first()
     if device is None:
-        raise errors.EntityNotExist(
-            "EntityNotExist.User.MFADevice", "The user has not bound any MFA device."
-        )
+        raise not_bound()
     device.user = None
     device.activated = None
     device.save(update_fields=["user", "activated"])
