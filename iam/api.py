@@ -34,6 +34,14 @@ def authorize(call: Call, resource: str) -> None:
     require(call.identity, f"ram:{call.action}", resource, call.context)
 
 
+def authorize_on_account(call: Call) -> Account:
+    """The caller's account, once ``ram:<Action>`` on all of it (``acs:ram::<uid>:*``) is
+    allowed: the account-level actions (its alias, password policy, security preference)."""
+    account = account_of(call)
+    authorize(call, arns.ram_arn(account.pk, arns.ANY))
+    return account
+
+
 def authorize_on_user(call: Call, user: User) -> None:
     """``authorize``, with what the account's security preference grants a RAM user over itself
     (managing its own AccessKeys: ``iam.security.require_on_user``)."""
@@ -647,15 +655,13 @@ def list_entities_for_policy(call: Call) -> dict[str, Any]:
 
 @action(RAM_VERSION, "GetAccountAlias")
 def get_account_alias(call: Call) -> dict[str, Any]:
-    account = account_of(call)
-    authorize(call, arns.ram_arn(account.pk, arns.ANY))
+    account = authorize_on_account(call)
     return {"AccountAlias": account.alias}
 
 
 @action(RAM_VERSION, "SetAccountAlias")
 def set_account_alias(call: Call) -> dict[str, Any]:
-    account = account_of(call)
-    authorize(call, arns.ram_arn(account.pk, arns.ANY))
+    account = authorize_on_account(call)
     # A row of its own to change: the identity's may be shared with other requests (sts.cached).
     account = Account.objects.get(pk=account.pk)
     services.set_account_alias(call.actor, account, call.param("AccountAlias", required=True) or "")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from iam import arns, errors, security
-from iam.api import RAM_VERSION, account_of, authorize
+from iam import errors, security
+from iam.api import RAM_VERSION, authorize_on_account
 from iam.identity import IdentityKind
 from iam.models import PasswordPolicy, SecurityPreference, User
 from iam.rpc import Call, action
@@ -40,15 +40,13 @@ def password_policy_body(policy: PasswordPolicy) -> dict[str, Any]:
 
 @action(RAM_VERSION, "GetPasswordPolicy")
 def get_password_policy(call: Call) -> dict[str, Any]:
-    account = account_of(call)
-    authorize(call, arns.ram_arn(account.pk, arns.ANY))
+    account = authorize_on_account(call)
     return password_policy_body(security.password_policy(account.pk))
 
 
 @action(RAM_VERSION, "SetPasswordPolicy")
 def set_password_policy(call: Call) -> dict[str, Any]:
-    account = account_of(call)
-    authorize(call, arns.ram_arn(account.pk, arns.ANY))
+    account = authorize_on_account(call)
     policy = security.set_password_policy(
         call.actor,
         account,
@@ -92,15 +90,13 @@ def security_preference_body(preference: SecurityPreference) -> dict[str, Any]:
 
 @action(RAM_VERSION, "GetSecurityPreference")
 def get_security_preference(call: Call) -> dict[str, Any]:
-    account = account_of(call)
-    authorize(call, arns.ram_arn(account.pk, arns.ANY))
+    account = authorize_on_account(call)
     return security_preference_body(security.security_preference(account.pk))
 
 
 @action(RAM_VERSION, "SetSecurityPreference")
 def set_security_preference(call: Call) -> dict[str, Any]:
-    account = account_of(call)
-    authorize(call, arns.ram_arn(account.pk, arns.ANY))
+    account = authorize_on_account(call)
     if optional_flag(call, "AllowUserToManagePublicKeys"):
         raise errors.InvalidParameter(
             "InvalidParameter.AllowUserToManagePublicKeys",
