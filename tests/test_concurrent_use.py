@@ -9,13 +9,8 @@ write that answered success must be in the database with its audit event.
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import re
-import secrets
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,78 +18,25 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 
 from tests.api import sdk
+from tests.servers import BACKENDS, free_port, manage, scratch_database, server_env, serving
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN_SECONDS = 8.0
 CONSOLE_CLIENTS = 2
 API_CLIENTS = 2
 POLICY = "AliyunECSReadOnlyAccess"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def postgresql_server() -> str:
-    """The PostgreSQL server the suite was pointed at (DATABASE_URL), or ""."""
-    url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith(("postgres://", "postgresql://")) else ""
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ram-console.sqlite3'}"
-        return
-    server = postgresql_server()
-    if not server:
-        pytest.skip("no PostgreSQL server to run on: set DATABASE_URL=postgres://… (CI does)")
-    import psycopg
-
-    name = f"ram_console_concurrency_{secrets.token_hex(4)}"
-    parts = urlsplit(server)
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def server_env(database_url: str) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "concurrency-test-secret-key",
-        "CACHE_URL": "locmemcache://concurrency",
-        "NONCE_STORE_URL": "",
-        "CONN_MAX_AGE": "0",
-    }
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
+    with scratch_database(request.param, tmp_path, "concurrency") as url:
+        yield url
 
 
 def shell(env: dict[str, str], code: str) -> Any:
@@ -154,35 +96,9 @@ def running_demo(database_url: str, **settings: str) -> Iterator[Server]:
     """`manage.py demo` itself: migrate, seed the demo world, serve with its gunicorn workers."""
     port = free_port()
     env = {**server_env(database_url), **settings}
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                probe.request("GET", "/health/")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-            assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
-        else:
-            pytest.fail("manage.py demo did not start serving within 120 s")
+    command = [sys.executable, "manage.py", "demo", "--port", str(port)]
+    with serving(command, env, port, within=120) as process:
         yield Server(f"http://127.0.0.1:{port}", f"127.0.0.1:{port}", env, process)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture

@@ -7,20 +7,22 @@ workers x threads of them stop the server; with the sync worker a single one doe
 
 from __future__ import annotations
 
-import http.client
-import os
-import secrets
-import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.test_concurrent_use import ROOT, free_port, manage, postgresql_server, server_env
+from tests.servers import (
+    BACKENDS,
+    answered,
+    free_port,
+    manage,
+    scratch_database,
+    server_env,
+    serving,
+)
 
 PRODUCTION_COMMAND = [sys.executable, "-m", "gunicorn", "-c", "console/gunicorn.conf.py"]
 WORKERS, THREADS = 2, 2
@@ -36,35 +38,10 @@ HALF_SENT = [
 ]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def database_url(request, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('slow') / 'ram-console.sqlite3'}"
-        return
-    server = postgresql_server()
-    if not server:
-        pytest.skip("no PostgreSQL server to run on: set DATABASE_URL=postgres://… (CI does)")
-    import psycopg
-
-    name = f"ram_console_slow_{secrets.token_hex(4)}"
-    parts = urlsplit(server)
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def answered(port: int, path: str, timeout: float = 10.0) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request("GET", path)
-        return connection.getresponse().status
-    finally:
-        connection.close()
+    with scratch_database(request.param, tmp_path_factory.mktemp("slow"), "slow") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -73,44 +50,10 @@ def port(database_url: str) -> Iterator[int]:
     env = server_env(database_url)
     manage(env, "migrate")
     port = free_port()
-    process = subprocess.Popen(
-        [
-            *PRODUCTION_COMMAND,
-            "console.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--threads",
-            str(THREADS),
-            "--timeout",
-            str(TIMEOUT),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "gunicorn exited"
-            try:
-                if answered(port, "/health/", timeout=2) == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    options = ["--workers", str(WORKERS), "--threads", str(THREADS), "--timeout", str(TIMEOUT)]
+    command = [*PRODUCTION_COMMAND, "console.wsgi", "--bind", f"127.0.0.1:{port}", *options]
+    with serving(command, env, port, within=60):
         yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture
