@@ -148,7 +148,7 @@ def logon_password(request: HttpRequest) -> HttpResponse:
 # --- security credentials -----------------------------------------------------------------------
 
 
-def own_user(request: ConsoleRequest, action: str = "") -> User:
+def own_user(request: ConsoleRequest, *, action: str = "") -> User:
     """The logon user acting as itself, when it may do ``action`` to itself (403 naming it
     otherwise); not found while it acts as a role."""
     identity = request.identity
@@ -186,7 +186,7 @@ def my_credentials(request: ConsoleRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def my_password(request: ConsoleRequest) -> HttpResponse:
-    user = own_user(request, "ram:ChangePassword")
+    user = own_user(request, action="ram:ChangePassword")
     form = ChangePasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -208,20 +208,20 @@ def my_password(request: ConsoleRequest) -> HttpResponse:
 
 
 def show_own_key_again(request: ConsoleRequest, outcome: dict[str, str]) -> HttpResponse:
-    user = own_user(request, "ram:CreateAccessKey")
+    user = own_user(request, action="ram:CreateAccessKey")
     return users.show_key_again(request, user, outcome, reverse("console:my_credentials"))
 
 
 @require_POST
 @submit_once(replay=show_own_key_again)
 def my_access_key_create(request: ConsoleRequest) -> HttpResponse:
-    user = own_user(request, "ram:CreateAccessKey")
+    user = own_user(request, action="ram:CreateAccessKey")
     return users.create_key(request, user, reverse("console:my_credentials"))
 
 
 @require_POST
 def my_access_key_status(request: ConsoleRequest, access_key_id: str) -> HttpResponse:
-    user = own_user(request, "ram:UpdateAccessKey")
+    user = own_user(request, action="ram:UpdateAccessKey")
     access_key = users.get_access_key_or_404(user, access_key_id)
     return users.set_key_status(request, access_key, reverse("console:my_credentials"))
 
@@ -229,7 +229,7 @@ def my_access_key_status(request: ConsoleRequest, access_key_id: str) -> HttpRes
 @require_http_methods(["GET", "POST"])
 @submit_once
 def my_access_key_delete(request: ConsoleRequest, access_key_id: str) -> HttpResponse:
-    user = own_user(request, "ram:DeleteAccessKey")
+    user = own_user(request, action="ram:DeleteAccessKey")
     access_key = users.get_access_key_or_404(user, access_key_id)
     return users.delete_key(
         request,
