@@ -3,8 +3,6 @@ login page (pysaml2 for SAML, oidc-provider for OIDC) and lands in the console a
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from iam import providers, services
@@ -12,16 +10,7 @@ from iam.audit import SYSTEM_ACTOR
 from iam.models import Policy
 from sts import saml
 from sts.models import RoleSession
-
-
-def trust(provider_arn: str, condition: dict) -> str:
-    statement = {
-        "Effect": "Allow",
-        "Action": "sts:AssumeRole",
-        "Principal": {"Federated": [provider_arn]},
-        "Condition": condition,
-    }
-    return json.dumps({"Version": "1", "Statement": [statement]})
+from tests.federation import federated_trust
 
 
 @pytest.fixture
@@ -45,7 +34,7 @@ def test_saml_sign_in_through_the_idp_login_page_lands_in_the_console_as_a_role(
     condition = {"StringEquals": {"saml:recipient": saml.acs_url()}}
     roles = [
         services.create_role(
-            SYSTEM_ACTOR, account, name, trust_policy=trust(provider.arn, condition)
+            SYSTEM_ACTOR, account, name, trust_policy=federated_trust(provider.arn, condition)
         )
         for name in ("sso-admin", "sso-reader")
     ]
@@ -98,7 +87,7 @@ def test_oidc_sign_in_through_the_providers_login_and_consent_pages(  # type: ig
         SYSTEM_ACTOR,
         account,
         "oidc-reader",
-        trust_policy=trust(provider.arn, {"StringEquals": {"oidc:aud": "ram-console"}}),
+        trust_policy=federated_trust(provider.arn, {"StringEquals": {"oidc:aud": "ram-console"}}),
     )
     page = sso_page
 

@@ -3,7 +3,6 @@ and OIDC sign-in against a real OpenID Provider, through the Django test client.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -15,18 +14,9 @@ from iam.audit import SYSTEM_ACTOR
 from iam.models import AuditEvent, Policy
 from sts import saml
 from sts.models import RoleSession
+from tests.federation import federated_trust
 
 PASSWORD = "idp-pass-1"
-
-
-def trust(provider_arn: str, condition: dict) -> str:
-    statement = {
-        "Effect": "Allow",
-        "Action": "sts:AssumeRole",
-        "Principal": {"Federated": [provider_arn]},
-        "Condition": condition,
-    }
-    return json.dumps({"Version": "1", "Statement": [statement]})
 
 
 @pytest.fixture
@@ -43,7 +33,7 @@ def corp(db, settings, saml_idp_factory):  # type: ignore[no-untyped-def]
             SYSTEM_ACTOR,
             account,
             name,
-            trust_policy=trust(provider.arn, condition),
+            trust_policy=federated_trust(provider.arn, condition),
             max_session_duration=7200,
         )
         for name in ("sso-admin", "sso-reader")
@@ -181,7 +171,7 @@ def oidc_corp(db, settings, oidc_idp_factory):  # type: ignore[no-untyped-def]
     )
     condition = {"StringEquals": {"oidc:aud": "ram-console"}}
     role = services.create_role(
-        SYSTEM_ACTOR, account, "oidc-admin", trust_policy=trust(provider.arn, condition)
+        SYSTEM_ACTOR, account, "oidc-admin", trust_policy=federated_trust(provider.arn, condition)
     )
     return account, idp, provider, role
 
@@ -240,7 +230,7 @@ def test_an_id_token_claim_chooses_the_role(client, settings, oidc_idp_factory, 
     for name in ("oidc-first", "oidc-second"):
         roles.append(
             services.create_role(
-                SYSTEM_ACTOR, account, name, trust_policy=trust(provider.arn, condition)
+                SYSTEM_ACTOR, account, name, trust_policy=federated_trust(provider.arn, condition)
             )
         )
 
