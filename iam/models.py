@@ -351,6 +351,55 @@ class PolicyAttachment(models.Model):
         return self.user or self.group or self.role  # type: ignore[return-value]
 
 
+class Tag(models.Model):
+    """One key/value tag on exactly one role, user or policy (Alibaba's TagResources)."""
+
+    role = models.ForeignKey(
+        Role, on_delete=models.CASCADE, null=True, blank=True, related_name="tags"
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="tags"
+    )
+    policy = models.ForeignKey(
+        Policy, on_delete=models.CASCADE, null=True, blank=True, related_name="tags"
+    )
+    key = models.CharField(max_length=128)
+    value = models.CharField(max_length=128, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role__isnull=False, user__isnull=True, policy__isnull=True)
+                    | models.Q(role__isnull=True, user__isnull=False, policy__isnull=True)
+                    | models.Q(role__isnull=True, user__isnull=True, policy__isnull=False)
+                ),
+                name="iam_tag_one_resource",
+            ),
+            models.UniqueConstraint(
+                fields=["role", "key"],
+                condition=models.Q(role__isnull=False),
+                name="iam_tag_role_key_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                condition=models.Q(user__isnull=False),
+                name="iam_tag_user_key_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["policy", "key"],
+                condition=models.Q(policy__isnull=False),
+                name="iam_tag_policy_key_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["key", "value"], name="iam_tag_key_value")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
 class AccessKey(models.Model):
     """An access key of a user (root or RAM) or of a registered service.
 
