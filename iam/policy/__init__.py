@@ -115,6 +115,7 @@ from iam.policy.evaluate import (
     evaluate,
 )
 from iam.policy.explain import explain
+from iam.policy.lint import PolicyWarning, policy_warnings
 from iam.policy.parse import ParsedPolicy, Statement, parse_policy
 from iam.policy.principals import TrustPrincipal
 from iam.policy.trust import trust_allows
@@ -128,6 +129,7 @@ __all__ = [
     "Decision",
     "ParsedPolicy",
     "PolicyError",
+    "PolicyWarning",
     "Reason",
     "Statement",
     "TrustPrincipal",
@@ -138,5 +140,6 @@ __all__ = [
     "evaluate",
     "explain",
     "parse_policy",
+    "policy_warnings",
     "trust_allows",
 ]

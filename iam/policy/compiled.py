@@ -11,7 +11,13 @@ from dataclasses import replace
 from typing import Any
 
 from iam.policy.cache import BoundedCache
-from iam.policy.conditions import OPERATORS, CompiledCondition, RequestContext, compile_condition
+from iam.policy.conditions import (
+    CompiledCondition,
+    ConditionOperator,
+    RequestContext,
+    compile_condition,
+    resolve_operator,
+)
 from iam.policy.decision import SESSION_POLICY_TYPE, Reason
 from iam.policy.matching import PatternSet, has_wildcard
 from iam.policy.parse import DENY, PERMISSION, SESSION, ParsedPolicy, Statement, parse_policy
@@ -36,6 +42,13 @@ def _action_services(statement: Statement) -> frozenset[str] | None:
     return frozenset(services)
 
 
+def _operator(name: str) -> ConditionOperator:
+    operator = resolve_operator(name)
+    if operator is None:  # pragma: no cover - parse_policy accepted only operators
+        raise ValueError(f"{name!r} is not a condition operator")
+    return operator
+
+
 class CompiledStatement:
     __slots__ = (
         "actions", "conditions", "effect", "not_action", "not_resource", "principals", "reason",
@@ -50,7 +63,7 @@ class CompiledStatement:
         self.resources = PatternSet(statement.resources, resource_segments=True)
         self.not_resource = statement.not_resource
         self.conditions: tuple[CompiledCondition, ...] = tuple(
-            compile_condition(OPERATORS[condition.operator], condition.key, condition.parsed_values)
+            compile_condition(_operator(condition.operator), condition.key, condition.parsed_values)
             for condition in statement.conditions
         )
         self.principals = PrincipalMatcher(statement.principals) if statement.principals else None

@@ -261,25 +261,71 @@ OPERATORS: dict[str, Operator] = {
         Operator("Bool", BOOLEAN, False, _equals),
         Operator("IpAddress", IP_ADDRESS, False, _in_network),
         Operator("NotIpAddress", IP_ADDRESS, True, _in_network),
+        # Null's policy value says whether the key is absent ("true") or present ("false").
+        Operator("Null", BOOLEAN, False, _equals),
     ]
 }
 
 
+NULL = "Null"
+FOR_ANY_VALUE = "ForAnyValue"
+FOR_ALL_VALUES = "ForAllValues"
+SET_QUALIFIERS = (FOR_ANY_VALUE, FOR_ALL_VALUES)
+IF_EXISTS = "IfExists"
+
+
+@dataclass(frozen=True)
+class ConditionOperator:
+    """An operator as written in a policy: a base operator (``StringEquals``), optionally
+    qualified for multi-valued keys (``ForAnyValue:``/``ForAllValues:``) and optionally
+    ``...IfExists`` (the condition holds when the key is absent)."""
+
+    name: str
+    base: Operator
+    set_qualifier: str | None = None
+    if_exists: bool = False
+
+    @property
+    def value_type(self) -> ValueType:
+        return self.base.value_type
+
+    @property
+    def is_null(self) -> bool:
+        return self.base.name == NULL
+
+
+def resolve_operator(name: str) -> ConditionOperator | None:
+    """The operator ``name`` stands for, None when it is no operator. ``Null`` takes neither a
+    set qualifier nor IfExists (it already tests presence)."""
+    qualifier, separator, rest = name.partition(":")
+    if not separator:
+        qualifier, rest = "", name
+    elif qualifier not in SET_QUALIFIERS:
+        return None
+    if_exists = rest.endswith(IF_EXISTS) and rest != IF_EXISTS
+    base = OPERATORS.get(rest.removesuffix(IF_EXISTS) if if_exists else rest)
+    if base is None or (base.name == NULL and (qualifier or if_exists)):
+        return None
+    return ConditionOperator(name, base, qualifier or None, if_exists)
+
+
 def unknown_operator_reason(name: str) -> str:
     """Why ``name`` is not accepted as an operator, for an error whose path already names it."""
-    if name.endswith("IfExists"):
-        return (
-            "...IfExists operators are not supported (Alibaba Cloud RAM documents none); without "
-            "IfExists a non-negated operator fails and a negated one holds when the key is absent"
-        )
-    if name.startswith(("ForAnyValue:", "ForAllValues:")):
-        return "the ForAnyValue:/ForAllValues: set operators are not supported"
+    qualifier, separator, rest = name.partition(":")
+    if separator and qualifier not in SET_QUALIFIERS:
+        return f'"{qualifier}:" is not a set operator (expected ForAnyValue: or ForAllValues:)'
+    prefix = f"{qualifier}:" if separator else ""
+    base_name = rest if separator else name
+    if base_name.removesuffix(IF_EXISTS) == NULL:
+        return "Null tests whether a key is present; it takes no ForAnyValue:, ForAllValues: or IfExists"
+    suffix = IF_EXISTS if base_name.lower().endswith(IF_EXISTS.lower()) else ""
+    base_name = base_name[: len(base_name) - len(suffix)]
     for known in OPERATORS:
-        if known.lower() == name.lower():
-            return f'is not a condition operator; did you mean "{known}"?'
+        if known.lower() == base_name.lower():
+            return f'is not a condition operator; did you mean "{prefix}{known}{suffix}"?'
     return (
-        "is not a condition operator "
-        "(expected String*, Numeric*, Date*, Bool, IpAddress or NotIpAddress)"
+        "is not a condition operator (expected String*, Numeric*, Date*, Bool, IpAddress, "
+        "NotIpAddress or Null, optionally with ForAnyValue:/ForAllValues: or ...IfExists)"
     )
 
 
@@ -295,6 +341,7 @@ KNOWN_KEY_TYPES: dict[str, ValueType] = {
     "acs:accessid": STRING,
     "acs:principalrdid": STRING,
     "acs:principalrdpath": STRING,
+    "acs:tagkeys": STRING,
     "sts:externalid": STRING,
     "saml:recipient": STRING,
     "saml:sub": STRING,
@@ -306,14 +353,24 @@ KNOWN_KEY_TYPES: dict[str, ValueType] = {
     "oidc:sub": STRING,
 }
 STRING_KEY_PREFIXES = ("acs:requesttag/", "acs:resourcetag/")
+# Keys that may carry several values in one request (ForAnyValue:/ForAllValues: are for them).
+MULTI_VALUED_KEYS = frozenset({"acs:tagkeys"})
+# Keys every request evaluated here carries (IfExists on them changes nothing).
+ALWAYS_PRESENT_KEYS = frozenset(
+    {"acs:sourceip", "acs:currenttime", "acs:securetransport", "acs:mfapresent"}
+)
+
+
+def is_known_key(key: str) -> bool:
+    """Whether requests evaluated here can carry ``key`` (tag keys included)."""
+    lowered = key.lower()
+    return lowered.startswith(STRING_KEY_PREFIXES) or lowered in KNOWN_KEY_TYPES
 
 
 def key_type(key: str) -> ValueType | None:
-    """The value type of a known condition key (case-insensitive), None for any other key."""
-    lowered = key.lower()
-    if lowered.startswith(STRING_KEY_PREFIXES):
-        return STRING
-    return KNOWN_KEY_TYPES.get(lowered)
+    """The value type of a known condition key (case-insensitive), None for any other key and
+    for tag keys: a tag value is text, yet "10" is as good a number as a string."""
+    return KNOWN_KEY_TYPES.get(key.lower())
 
 
 # --- the request context ---------------------------------------------------------------------
@@ -359,6 +416,10 @@ class RequestContext:
             self._converted[cache_key] = found
         return found
 
+    def count(self, key: str) -> int:
+        """How many values ``key`` (lower-cased) has; 0 when it is absent."""
+        return len(self.values.get(key, ()))
+
     def cache_key(self) -> Hashable | None:
         """A hashable summary of the context for decision caches; None when values are not
         hashable (such requests are evaluated without the cache)."""
@@ -374,23 +435,67 @@ class RequestContext:
 
 @dataclass(frozen=True)
 class CompiledCondition:
+    """One key of one operator block, ready to test requests.
+
+    ``test`` answers the positive question for one context value ("equals one of the policy's
+    values", "lies in one of its networks"); a context value that cannot be read as the
+    operator's type never passes it. How the answers for the key's values combine (AWS rules,
+    which Alibaba's documentation does not contradict):
+
+    ====================  =====================  ======================================
+    operator              key absent             key present (values v1..vn)
+    ====================  =====================  ======================================
+    Op                    false                  some vi passes
+    NotOp (negated)       true                   no vi passes
+    ForAnyValue:Op        false                  some vi passes
+    ForAnyValue:NotOp     false                  some vi does not pass
+    ForAllValues:Op       true                   every vi passes
+    ForAllValues:NotOp    true                   no vi passes
+    ...IfExists           true                   as without IfExists
+    Null                  policy value "true"    policy value "false"
+    ====================  =====================  ======================================
+
+    A key is absent when the context lacks it or holds None or an empty list.
+    """
+
     key: str  # lower-cased
     value_type: ValueType
     negated: bool
     test: Test
+    set_qualifier: str | None = None
+    if_exists: bool = False
+    null: bool = False
 
     def holds(self, request: RequestContext) -> bool:
-        """Any context value matching any policy value is a match (values of one key are OR).
-
-        A non-negated operator holds on a match; a negated one holds when nothing matches, which
-        includes an absent key and context values that cannot be read as the operator's type.
-        """
+        present = request.count(self.key) > 0
+        if self.null:
+            return self.test(not present)
+        if not present:
+            return (
+                self.if_exists
+                or self.set_qualifier == FOR_ALL_VALUES
+                or (self.negated and self.set_qualifier is None)
+            )
         test = self.test
-        matched = any(test(value) for value in request.converted(self.key, self.value_type))
-        return matched != self.negated
+        values = request.converted(self.key, self.value_type)
+        if self.set_qualifier == FOR_ALL_VALUES and not self.negated:
+            return len(values) == request.count(self.key) and all(test(v) for v in values)
+        if self.set_qualifier == FOR_ANY_VALUE and self.negated:
+            unreadable = len(values) < request.count(self.key)
+            return unreadable or not all(test(value) for value in values)
+        return any(test(value) for value in values) != self.negated
 
 
-def compile_condition(operator: Operator, key: str, values: tuple[Any, ...]) -> CompiledCondition:
+def compile_condition(
+    operator: ConditionOperator, key: str, values: tuple[Any, ...]
+) -> CompiledCondition:
+    base = operator.base
     return CompiledCondition(
-        key.lower(), operator.value_type, operator.negated, operator.build_test(values)
+        key.lower(),
+        base.value_type,
+        base.negated,
+        base.build_test(values),
+        operator.set_qualifier,
+        operator.if_exists,
+        operator.is_null,
     )

@@ -91,23 +91,44 @@ def _compare(operator_name: str, context_value: Any, policy_value: Any) -> bool:
     return bool(context_value == policy_value)
 
 
+def _split_operator(name: str) -> tuple[str, str, bool]:
+    """("ForAnyValue"/"ForAllValues"/"", base operator name, IfExists)."""
+    qualifier, _, base = name.rpartition(":")
+    if base.endswith("IfExists"):
+        return qualifier, base[: -len("IfExists")], True
+    return qualifier, base, False
+
+
+def _key_holds(operator_name: str, written: Any, raw_values: list[object]) -> bool:
+    qualifier, base_name, if_exists = _split_operator(operator_name)
+    operator = OPERATORS[base_name]
+    value_type = operator.value_type
+    policy_values = [value_type.parse_policy_value(value) for value in _as_list(written)]
+    if base_name == "Null":
+        return (not raw_values) in policy_values
+    if not raw_values:
+        if if_exists or qualifier == "ForAllValues":
+            return True
+        return operator.negated and not qualifier
+    # Per context value: does it match one of the policy values (read as the operator's type)?
+    matches = []
+    for raw in raw_values:
+        converted = value_type.coerce_context_value(raw)
+        matches.append(
+            converted is not None
+            and any(_compare(base_name, converted, policy) for policy in policy_values)
+        )
+    if qualifier == "ForAllValues":
+        return not any(matches) if operator.negated else all(matches)
+    if qualifier == "ForAnyValue" and operator.negated:
+        return not all(matches)
+    return any(matches) != operator.negated
+
+
 def _conditions_hold(conditions: dict[str, Any], context: Mapping[str, object]) -> bool:
     for operator_name, block in conditions.items():
-        operator = OPERATORS[operator_name]
-        value_type = operator.value_type
         for key, written in block.items():
-            policy_values = [value_type.parse_policy_value(value) for value in _as_list(written)]
-            context_values = [
-                converted
-                for value in _context_values(context, key)
-                if (converted := value_type.coerce_context_value(value)) is not None
-            ]
-            matched = any(
-                _compare(operator_name, context_value, policy_value)
-                for context_value in context_values
-                for policy_value in policy_values
-            )
-            if matched == operator.negated:
+            if not _key_holds(operator_name, written, _context_values(context, key)):
                 return False
     return True
 

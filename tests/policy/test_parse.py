@@ -143,17 +143,29 @@ INVALID_DOCUMENTS = {
         "Statement[0].Condition.stringequals",
         'did you mean "StringEquals"',
     ),
-    "if exists operator": (
-        with_condition({"StringEqualsIfExists": {"acs:PrincipalARN": "x"}}),
+    "unknown set operator": (
+        with_condition({"ForEachValue:StringEquals": {"acs:TagKeys": "x"}}),
         "permission",
-        "Statement[0].Condition.StringEqualsIfExists",
-        "IfExists operators are not supported",
+        "Statement[0].Condition.ForEachValue:StringEquals",
+        '"ForEachValue:" is not a set operator',
     ),
-    "set operator": (
-        with_condition({"ForAnyValue:StringEquals": {"acs:PrincipalARN": "x"}}),
+    "set operator in wrong case": (
+        with_condition({"ForAnyValue:stringequalsIfExists": {"acs:TagKeys": "x"}}),
         "permission",
-        "Statement[0].Condition.ForAnyValue:StringEquals",
-        "set operators are not supported",
+        "Statement[0].Condition.ForAnyValue:stringequalsIfExists",
+        'did you mean "ForAnyValue:StringEqualsIfExists"',
+    ),
+    "null if exists": (
+        with_condition({"NullIfExists": {"acs:TagKeys": "true"}}),
+        "permission",
+        "Statement[0].Condition.NullIfExists",
+        "Null tests whether a key is present",
+    ),
+    "null value not a boolean": (
+        with_condition({"Null": {"acs:TagKeys": "yes"}}),
+        "permission",
+        "Statement[0].Condition.Null.acs:TagKeys",
+        'is not "true" or "false"',
     ),
     "condition not an object": (
         with_condition(["x"]),
@@ -174,29 +186,11 @@ INVALID_DOCUMENTS = {
         "Statement[0].Condition.StringEquals.SourceIp",
         "is not a condition key",
     ),
-    "ip operator on a string key": (
-        with_condition({"IpAddress": {"sts:ExternalId": "10.0.0.1"}}),
+    "ip operator with a value that is no address": (
+        with_condition({"IpAddress": {"sts:ExternalId": "abc"}}),
         "permission",
         "Statement[0].Condition.IpAddress.sts:ExternalId",
-        "IpAddress cannot test sts:ExternalId, a string key",
-    ),
-    "string operator on the ip key": (
-        with_condition({"StringEquals": {"acs:SourceIp": "10.0.0.1"}}),
-        "permission",
-        "Statement[0].Condition.StringEquals.acs:SourceIp",
-        "an IP address key",
-    ),
-    "numeric operator on the time key": (
-        with_condition({"NumericLessThan": {"acs:CurrentTime": 5}}),
-        "permission",
-        "Statement[0].Condition.NumericLessThan.acs:CurrentTime",
-        "a date key",
-    ),
-    "string operator on a bool key": (
-        with_condition({"StringEquals": {"acs:SecureTransport": "true"}}),
-        "permission",
-        "Statement[0].Condition.StringEquals.acs:SecureTransport",
-        "a boolean key",
+        "is not an IP address or CIDR",
     ),
     "bad ip": (
         with_condition({"IpAddress": {"acs:SourceIp": "10.0.0.300"}}),
@@ -578,3 +572,40 @@ def test_parsed_policy_survives_pickling() -> None:
     copy = pickle.loads(pickle.dumps(parsed))
     assert copy == parsed
     assert hash(copy) == hash(parsed)
+
+
+# Alibaba Cloud accepts an operator of another type than a known key's (policy_warnings says so).
+ACCEPTED_TYPE_MISMATCHES = {
+    "ip operator on a string key": {"IpAddress": {"sts:ExternalId": "10.0.0.1"}},
+    "string operator on the ip key": {"StringEquals": {"acs:SourceIp": "10.0.0.1"}},
+    "numeric operator on the time key": {"NumericLessThan": {"acs:CurrentTime": 5}},
+    "string operator on a bool key": {"StringEquals": {"acs:SecureTransport": "true"}},
+    "numeric operator on a tag key": {"NumericLessThan": {"acs:RequestTag/count": "10"}},
+}
+
+
+@pytest.mark.parametrize(
+    "condition", list(ACCEPTED_TYPE_MISMATCHES.values()), ids=list(ACCEPTED_TYPE_MISMATCHES)
+)
+def test_operators_of_another_type_than_the_key_are_accepted(condition: dict[str, Any]) -> None:
+    parsed = parse_policy(with_condition(condition))
+
+    assert parsed.statements[0].conditions[0].operator == next(iter(condition))
+
+
+@pytest.mark.parametrize(
+    "operator",
+    ["ForAnyValue:StringEquals", "ForAllValues:StringNotLike", "StringEqualsIfExists",
+     "ForAllValues:NumericLessThanIfExists", "NotIpAddressIfExists"],
+)  # fmt: skip
+def test_set_operators_and_if_exists_are_accepted(operator: str) -> None:
+    value = "10.0.0.0/8" if "IpAddress" in operator else "5"
+    parsed = parse_policy(with_condition({operator: {"acs:TagKeys": value}}))
+
+    assert parsed.statements[0].conditions[0].operator == operator
+
+
+def test_null_reads_its_value_as_a_boolean() -> None:
+    parsed = parse_policy(with_condition({"Null": {"acs:RequestTag/team": "False"}}))
+
+    assert parsed.statements[0].conditions[0].parsed_values == (False,)
