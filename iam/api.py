@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
-from iam import arns, errors, security, services
+from iam import arns, errors, security, services, tags
 from iam.authz import require
 from iam.models import AccessKey, Account, Group, Policy, PolicyAttachment, Role, User
 from iam.rpc import Call, action, iso
@@ -30,8 +31,9 @@ def account_of(call: Call) -> Account:
     raise errors.NoPermission("NoPermission", "Services have no RAM account of their own.")
 
 
-def authorize(call: Call, resource: str) -> None:
-    require(call.identity, f"ram:{call.action}", resource, call.context)
+def authorize(call: Call, resource: str, context: dict[str, Any] | None = None) -> None:
+    """``context`` adds to the request's (``acs:RequestTag/<key>`` of tags the call sets)."""
+    require(call.identity, f"ram:{call.action}", resource, {**call.context, **(context or {})})
 
 
 def authorize_on_account(call: Call) -> Account:
@@ -204,15 +206,19 @@ def get_policy(call: Call, account: Account, *, default_type: str | None = None)
 def create_role(call: Call) -> dict[str, Any]:
     account = account_of(call)
     name = call.param("RoleName", required=True) or ""
-    authorize(call, arns.role_arn(account.pk, name))
-    role = services.create_role(
-        call.actor,
-        account,
-        name,
-        trust_policy=call.param("AssumeRolePolicyDocument", required=True) or "",
-        description=call.param("Description", default="") or "",
-        max_session_duration=call.param("MaxSessionDuration", default="3600"),
-    )
+    new_tags = tags.check_tags(call.pairs("Tag"))
+    authorize(call, arns.role_arn(account.pk, name), tags.request_context(new_tags))
+    with transaction.atomic():
+        role = services.create_role(
+            call.actor,
+            account,
+            name,
+            trust_policy=call.param("AssumeRolePolicyDocument", required=True) or "",
+            description=call.param("Description", default="") or "",
+            max_session_duration=call.param("MaxSessionDuration", default="3600"),
+        )
+        if new_tags:
+            tags.tag_resources(call.actor, [role], new_tags)
     body = role_body(role)
     body.pop("UpdateDate")
     return {"Role": body}
@@ -493,14 +499,18 @@ def version_body(policy: Policy, version: Any) -> dict[str, Any]:
 def create_policy(call: Call) -> dict[str, Any]:
     account = account_of(call)
     name = call.param("PolicyName", required=True) or ""
-    authorize(call, arns.policy_arn(account.pk, name))
-    policy = services.create_policy(
-        call.actor,
-        account,
-        name,
-        document=call.param("PolicyDocument", required=True) or "",
-        description=call.param("Description", default="") or "",
-    )
+    new_tags = tags.check_tags(call.pairs("Tag"))
+    authorize(call, arns.policy_arn(account.pk, name), tags.request_context(new_tags))
+    with transaction.atomic():
+        policy = services.create_policy(
+            call.actor,
+            account,
+            name,
+            document=call.param("PolicyDocument", required=True) or "",
+            description=call.param("Description", default="") or "",
+        )
+        if new_tags:
+            tags.tag_resources(call.actor, [policy], new_tags)
     return {"Policy": policy_body(policy)}
 
 

@@ -9,4 +9,4 @@ class IamConfig(AppConfig):
 
     def ready(self) -> None:
         # The API's actions register themselves on the RPC framework (``iam.rpc``).
-        from iam import api, mfa_api, provider_api, security_api  # noqa: F401
+        from iam import api, mfa_api, provider_api, security_api, tag_api  # noqa: F401

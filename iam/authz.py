@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 
-from iam import arns
+from iam import arns, tags
 from iam.arns import resource_account
 from iam.errors import NoPermission
 from iam.identity import Identity, IdentityKind
@@ -136,13 +136,51 @@ def authorize(
     if identity.kind is IdentityKind.USER:
         assert identity.user is not None
         revision = revision_for(identity, identity.user.account_id)
-        return policy_set_for_user(identity.user, revision).evaluate(action, resource, context)
+        compiled = policy_set_for_user(identity.user, revision)
+        context = with_resource_tags(identity, compiled, None, resource, context)
+        return compiled.evaluate(action, resource, context)
     if identity.kind is IdentityKind.ROLE_SESSION:
         assert identity.role is not None and identity.session is not None
         compiled = policy_set_for_role(identity.role, revision_for(identity, identity.account_id))
         session_policy = identity.session.session_policy
+        context = with_resource_tags(identity, compiled, session_policy, resource, context)
         return compiled.evaluate(action, resource, context, session=session_policy)
     return policy_root_decision(False)
+
+
+# Whether a compiled policy set has a condition on ``acs:ResourceTag/<key>``, by its key.
+reads_tags_cache = BoundedCache(getattr(settings, "POLICY_CACHE_SIZE", 4096))
+
+
+def reads_resource_tags(compiled: CompiledPolicySet, session_policy: str | None) -> bool:
+    if session_policy and "resourcetag/" in session_policy.lower():
+        return True
+    found = reads_tags_cache.get(compiled.key)
+    if found is None:
+        prefix = tags.RESOURCE_TAG.lower()
+        found = any(
+            condition.key.startswith(prefix)
+            for policy in compiled.policies
+            for statement in policy.statements
+            for condition in statement.conditions
+        )
+        reads_tags_cache.put(compiled.key, found)
+    return found
+
+
+def with_resource_tags(
+    identity: Identity,
+    compiled: CompiledPolicySet,
+    session_policy: str | None,
+    resource: str,
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    """The context with ``acs:ResourceTag/<key>`` for each tag of the role, user or policy
+    ``resource`` names. Read only when some policy asks (one query, kept for the request);
+    values the caller gave (the simulator's) win."""
+    if not reads_resource_tags(compiled, session_policy):
+        return context
+    return {**tags.resource_context(tags.tags_for_arn(identity, resource)), **context}
 
 
 class AccessDenied(NoPermission):

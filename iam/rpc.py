@@ -55,6 +55,60 @@ class Call:
             f"InvalidParameter.{name}", f'The parameter - "{name}" must be a boolean.'
         )
 
+    def strings(self, name: str) -> list[str]:
+        """A list parameter as the SDKs send it: a JSON array in ``name`` (the ``json`` style
+        of the newer SDKs) or ``name.1``, ``name.2``... (the flat style)."""
+        raw = self.params.get(name)
+        if raw not in (None, ""):
+            values = json_list(raw)
+            if not all(isinstance(value, str) for value in values):
+                raise invalid_list(name)
+            return values
+        return [value for _, value in numbered(self.params, name) if value != ""]
+
+    def pairs(self, name: str) -> list[tuple[str, str]]:
+        """A list of ``{Key, Value}`` (``Tag``): a JSON array of objects in ``name``, or
+        ``name.N.Key`` / ``name.N.Value``."""
+        raw = self.params.get(name)
+        if raw not in (None, ""):
+            found = []
+            for item in json_list(raw):
+                if not isinstance(item, dict) or not isinstance(item.get("Key", ""), str):
+                    raise invalid_list(name)
+                value = item.get("Value")
+                found.append((item.get("Key", ""), "" if value is None else str(value)))
+            return found
+        keys = dict(numbered(self.params, name, ".Key"))
+        values = dict(numbered(self.params, name, ".Value"))
+        return [(keys.get(index, ""), values.get(index, "")) for index in sorted(keys | values)]
+
+
+def invalid_list(name: str) -> errors.InvalidParameter:
+    return errors.InvalidParameter(
+        f"InvalidParameter.{name}", f'The parameter - "{name}" is invalid.'
+    )
+
+
+def json_list(raw: str) -> list[Any]:
+    """A JSON array, or one plain value (``ResourceNames=ops``, a name that reads as a number)
+    as a list of itself."""
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return [raw]
+    return values if isinstance(values, list) else [raw]
+
+
+def numbered(params: dict[str, str], name: str, suffix: str = "") -> list[tuple[int, str]]:
+    """``name.N<suffix>`` parameters as (N, value), by N."""
+    pattern = re.compile(rf"{re.escape(name)}\.([0-9]{{1,4}}){re.escape(suffix)}")
+    found = []
+    for key, value in params.items():
+        match = pattern.fullmatch(key)
+        if match:
+            found.append((int(match[1]), value))
+    return sorted(found)
+
 
 Handler = Callable[[Call], dict[str, Any]]
 # What else than its caller's account a request's answer depends on, from its parameters: the
