@@ -1,10 +1,14 @@
-"""A few filters for the console templates."""
+"""A few filters and tags for the console templates."""
 
 from __future__ import annotations
 
+import secrets
 import time
+from dataclasses import dataclass
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -16,3 +20,37 @@ def time_left(expires_at: int) -> str:
     if not left:
         return "expired"
     return f"{left // 60}:{left % 60:02d} left"
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A button's attributes and the note that says why it cannot be used (see ``denied``)."""
+
+    attrs: SafeString
+    note: SafeString
+
+
+FALLBACK_REASON = "You are not allowed to do this."
+
+
+@register.simple_tag
+def denied(reason: str, button_type: str = "") -> Denial:
+    """``{% denied reason as why %}<button {{ why.attrs }}>Delete</button>{{ why.note }}``.
+
+    A denied button stays in the tab order but does nothing (``type="button"`` with
+    ``aria-disabled``, so no form is sent even without JavaScript), and the reason is text the
+    button is described by: screen readers read it with the button, and the stylesheet shows it
+    beside the button on focus and hover (a ``title`` alone reaches neither keyboard nor
+    screen-reader users). Given a ``button_type`` ("submit"), the button is denied only when
+    there is a reason, and otherwise an ordinary button of that type.
+    """
+    if button_type and not reason:
+        return Denial(format_html('type="{}"', button_type), mark_safe(""))
+    reason = reason or FALLBACK_REASON
+    note_id = f"why-{secrets.token_hex(4)}"
+    return Denial(
+        format_html(
+            'type="button" aria-disabled="true" aria-describedby="{}" title="{}"', note_id, reason
+        ),
+        format_html('<span class="why-disabled" id="{}">{}</span>', note_id, reason),
+    )

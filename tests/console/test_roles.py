@@ -112,7 +112,7 @@ def test_list_pages_by_fifty(client, admin_a, account_a) -> None:  # type: ignor
 def test_auditor_sees_the_list_with_disabled_buttons(client, auditor_a, role_a) -> None:  # type: ignore[no-untyped-def]
     client.force_login(auditor_a)
     text = client.get(reverse("console:role_list")).content.decode()
-    assert 'disabled title="' in text
+    assert 'aria-disabled="true"' in text
     assert "ram:CreateRole" in text
     assert reverse("console:role_create") not in text
 

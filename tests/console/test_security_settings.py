@@ -304,7 +304,7 @@ def test_the_auditor_cannot_unlock(client, auditor_a, user_a) -> None:  # type: 
     lock(client, user_a)
     client.force_login(auditor_a)
     detail = client.get(url("user_detail", "bob")).content.decode()
-    assert 'disabled title="' in detail and "ram:UpdateUser" in detail
+    assert 'aria-disabled="true"' in detail and "ram:UpdateUser" in detail
     assert client.post(url("user_unlock", "bob")).status_code == 403
 
 
