@@ -6,19 +6,96 @@ document.addEventListener("click", (event) => {
     copy.textContent = "Copied";
     setTimeout(() => { copy.textContent = "Copy"; }, 1500);
   }
-  const close = event.target.closest("[data-close-modal]");
-  if (close) {
+});
+// Dialogs. A button hx-gets a dialog fragment into <dialog id="modal"> (base.html); it then opens
+// as a modal dialog: named by its heading, focus moved into it and kept there (Tab and Shift+Tab
+// wrap), closed by Escape, its close links or the server's closeModal event, and focus goes back
+// to the element that opened it. Without JavaScript the same links open the dialog as a page.
+const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])";
+let modalOpener = null;
+function modalHost() { return document.getElementById("modal"); }
+function focusables(root) {
+  return [...root.querySelectorAll(FOCUSABLE)].filter((element) => element.getClientRects().length > 0);
+}
+function focusIntoModal(host) {
+  const field = host.querySelector("[autofocus], input:not([type=hidden]):not([disabled]), select, textarea");
+  const heading = host.querySelector("h1, h2");
+  const target = field || heading || host;
+  if (target === heading) { heading.tabIndex = -1; }
+  target.focus();
+}
+function syncModal() {
+  const host = modalHost();
+  if (!host) { return; }
+  if (host.firstElementChild && !host.open) {
+    const heading = host.querySelector("h1, h2");
+    if (heading) {
+      heading.id ||= "modal-title";
+      host.setAttribute("aria-labelledby", heading.id);
+    }
+    modalOpener ||= document.activeElement;
+    host.showModal();
+    focusIntoModal(host);
+  } else if (!host.firstElementChild && host.open) {
+    host.close();
+  } else if (host.open && !host.contains(document.activeElement)) {
+    focusIntoModal(host);
+  }
+}
+function closeModal() {
+  const host = modalHost();
+  if (host?.open) { host.close(); } else if (host) { host.replaceChildren(); }
+}
+modalHost()?.addEventListener("close", () => {
+  const host = modalHost();
+  host.replaceChildren();
+  host.removeAttribute("aria-labelledby");
+  const opener = modalOpener;
+  modalOpener = null;
+  (opener?.isConnected ? opener : document.getElementById("main"))?.focus();
+});
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (event.detail.target?.id === "modal" && !modalHost().open) { modalOpener = event.detail.elt; }
+});
+document.addEventListener("htmx:afterSettle", syncModal);
+document.addEventListener("closeModal", closeModal);
+document.addEventListener("click", (event) => {
+  if (event.target.closest("#modal [data-close-modal]")) {
     event.preventDefault();
-    document.getElementById("modal").innerHTML = "";
+    closeModal();
   }
 });
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape") { document.getElementById("modal").innerHTML = ""; }
+  const host = modalHost();
+  if (event.key !== "Tab" || !host?.open) { return; }
+  const elements = focusables(host);
+  if (!elements.length) { event.preventDefault(); return; }
+  const first = elements[0], last = elements[elements.length - 1];
+  const inside = host.contains(document.activeElement);
+  if (event.shiftKey && (document.activeElement === first || !inside)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+    event.preventDefault();
+    first.focus();
+  }
 });
-document.body?.addEventListener("closeModal", () => { document.getElementById("modal").innerHTML = ""; });
-document.addEventListener("htmx:load", () => {
-  document.body.addEventListener("closeModal", () => { document.getElementById("modal").innerHTML = ""; }, { once: true });
-});
+// A button that cannot be used (aria-disabled, with its reason beside it, console_tags.denied)
+// stays focusable so its reason can be read, and does nothing when pressed.
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[aria-disabled='true']")) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+// A destructive plain form asks first (data-confirm="the question"); htmx forms use hx-confirm.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset?.confirm;
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
 // Colours users chose for their roles (data-color="#rrggbb", checked by the server) become the
 // element's --role-color, which the banner and badges paint with. Set through the CSSOM: the
 // Content-Security-Policy forbids style attributes in the markup.
