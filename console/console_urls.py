@@ -7,6 +7,7 @@ from django.urls import path
 from console.views import (
     audit,
     credentials,
+    favicon,
     groups,
     mfa,
     policies,
@@ -29,6 +30,7 @@ urlpatterns = [
     path("logoff/", session.logoff, name="logoff"),
     *mfa.urlpatterns,
     path("health/", session.health, name="health"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     *switch_role.urlpatterns,
     *roles.urlpatterns,
     *providers.urlpatterns,
