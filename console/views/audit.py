@@ -146,6 +146,21 @@ def diff_lines(before: Any, after: Any) -> list[tuple[str, str]]:
     return result
 
 
+def with_documents_parsed(value: Any) -> Any:
+    """``value`` with the JSON documents held as text in its fields (policy documents, trust
+    policies) parsed, so that the full record pretty-prints them instead of one escaped line."""
+    if isinstance(value, dict):
+        return {key: with_documents_parsed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_documents_parsed(item) for item in value]
+    if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
+        try:
+            return with_documents_parsed(json.loads(value))
+        except ValueError:
+            return value
+    return value
+
+
 @require_GET
 def audit_event(request: ConsoleRequest, event_id: int) -> HttpResponse:
     require_account_action(request, "ram:GetAuditEvent", "audit")
@@ -161,7 +176,7 @@ def audit_event(request: ConsoleRequest, event_id: int) -> HttpResponse:
                 changes.append(
                     {"field": key, "lines": diff_lines(before.get(key, ""), after.get(key, ""))}
                 )
-    details = json.dumps(event.details, indent=2, sort_keys=True)
+    details = json.dumps(with_documents_parsed(event.details), indent=2, sort_keys=True)
     return render(
         request,
         "console/audit/event.html",
