@@ -33,6 +33,7 @@ from console.http import (
     require_account_action,
 )
 from console.views.common import PAGE_SIZE, fragment_or_page
+from console.views.role_tabs import render_role_tab
 from iam.audit_chain import trail_integrity
 from iam.models import AuditEvent
 from iam.who_can_assume import who_can_assume
@@ -224,26 +225,19 @@ def audit_export(request: ConsoleRequest) -> StreamingHttpResponse:
 
 @require_GET
 def role_events(request: ConsoleRequest, role_name: str) -> HttpResponse:
-    """The role's own trail, newest first (a fragment of role details)."""
+    """The role's Events tab: its own trail, newest first."""
     role = get_role_or_404(request, role_name, action="ram:GetRole")
     require_account_action(request, "ram:ListAuditEvents", "audit")
     events = AuditEvent.objects.filter(account_id=role.account_id, resource_arn=role.arn)
-    return render(
-        request,
-        "console/audit/_role_events.html",
-        {"role": role, "events": list(events.order_by("-id")[:PAGE_SIZE])},
-    )
+    context = {"events": list(events.order_by("-id")[:PAGE_SIZE])}
+    return render_role_tab(request, role, "events", context)
 
 
 @require_GET
 def role_who_can_assume(request: ConsoleRequest, role_name: str) -> HttpResponse:
-    """The role's trust policy resolved to identities (a fragment of role details)."""
+    """The role's Who can assume tab: its trust policy resolved to identities."""
     role = get_role_or_404(request, role_name, action="ram:GetRole")
-    return render(
-        request,
-        "console/audit/_who_can_assume.html",
-        {"role": role, "entries": who_can_assume(role)},
-    )
+    return render_role_tab(request, role, "who", {"entries": who_can_assume(role)})
 
 
 urlpatterns = [

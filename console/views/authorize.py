@@ -92,7 +92,7 @@ def chosen_policies(account: Account, keys: list[str]) -> tuple[list[Policy], st
 
 def default_next(kind: str, principal: Principal) -> str:
     if kind == "role":
-        return reverse("console:role_detail", args=[principal.name])
+        return reverse("console:role_permissions", args=[principal.name])
     return reverse(f"console:{kind}_list")
 
 
@@ -207,7 +207,11 @@ def detached_response(
         return client_events_response({"policiesChanged": {"principal": principal.arn}})
     if notice:
         messages.success(request, notice)
-    return HttpResponseRedirect(reverse(f"console:{kind}_detail", args=[principal.name]))
+    return HttpResponseRedirect(
+        default_next(kind, principal)
+        if kind == "role"
+        else reverse(f"console:{kind}_detail", args=[principal.name])
+    )
 
 
 urlpatterns = [

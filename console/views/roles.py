@@ -40,6 +40,8 @@ from console.views.common import (
     without_nul,
 )
 from console.views.providers import KINDS, ProviderKind
+from console.views.tags import remember_tags, tagged
+from console.views.role_tabs import TAB_BY_SLUG, render_role_tab, tab_url
 from iam import services
 from iam.auth import resolve_account
 from iam.errors import ServiceError
@@ -101,12 +103,14 @@ def role_list(request: ConsoleRequest) -> HttpResponse:
     roles = Role.objects.filter(account=current_account(request))
     if query:
         roles = roles.filter(name__icontains=query)
+    roles, tag_filter = tagged(request, roles)
     offset = (page - 1) * PAGE_SIZE
     found = list(
         roles.annotate(policy_count=Count("attachments")).order_by(Lower("name"))[
             offset : offset + PAGE_SIZE + 1
         ]
     )
+    remember_tags(request, found[:PAGE_SIZE])
 
     def reason(action: str, resource: str) -> str:
         return denial_reason(request, action, resource)
@@ -114,6 +118,7 @@ def role_list(request: ConsoleRequest) -> HttpResponse:
     context = {
         "rows": role_rows(request, found[:PAGE_SIZE], reason),
         "query": query,
+        "tag_filter": tag_filter,
         "page": page,
         "previous_page": page - 1 if page > 1 else None,
         "next_page": page + 1 if len(found) > PAGE_SIZE else None,
@@ -500,46 +505,72 @@ def role_wizard_trust(request: ConsoleRequest) -> HttpResponse:
 # --- role details -------------------------------------------------------------------------------
 
 
-def detail_context(request: ConsoleRequest, role: Role, **extra: Any) -> dict[str, Any]:
-    account_id = current_account(request).pk
+def basic_context(request: ConsoleRequest, role: Role, **extra: Any) -> dict[str, Any]:
     actors = trust_words.trusted_actors(role.trust_policy)
-    aliases = trust_words.account_aliases(trust_words.account_ids(actors))
-    context = {
-        "role": role,
+    return {
         "role_type": trust_words.role_type(actors),
-        "trust_sentences": [
-            trust_words.actor_sentence(actor, account_id, aliases) for actor in actors
-        ],
-        "trust_document": trust_words.pretty_document(role.trust_policy),
-        "attachments": list(PolicyAttachment.objects.filter(role=role).select_related("policy")),
         "update_reason": denial_reason(request, "ram:UpdateRole", role.arn),
-        "attach_reason": denial_reason(request, "ram:AttachPolicyToRole", role.arn),
-        "detach_reason": denial_reason(request, "ram:DetachPolicyFromRole", role.arn),
         "errors": {},
-        "trust_text": trust_words.pretty_document(role.trust_policy),
         "settings_form": {
             "description": role.description,
             "max_session_duration": role.max_session_duration,
         },
+        **extra,
     }
-    from console.views.switch_role import sessions_context
 
-    context.update(sessions_context(request, role))
-    context.update(extra)
-    return context
+
+def permissions_context(request: ConsoleRequest, role: Role, **extra: Any) -> dict[str, Any]:
+    return {
+        "attachments": list(PolicyAttachment.objects.filter(role=role).select_related("policy")),
+        "attach_reason": denial_reason(request, "ram:AttachPolicyToRole", role.arn),
+        "detach_reason": denial_reason(request, "ram:DetachPolicyFromRole", role.arn),
+        **extra,
+    }
+
+
+def trust_context_for(request: ConsoleRequest, role: Role, **extra: Any) -> dict[str, Any]:
+    account_id = current_account(request).pk
+    actors = trust_words.trusted_actors(role.trust_policy)
+    aliases = trust_words.account_aliases(trust_words.account_ids(actors))
+    return {
+        "trust_sentences": [
+            trust_words.actor_sentence(actor, account_id, aliases) for actor in actors
+        ],
+        "trust_document": trust_words.pretty_document(role.trust_policy),
+        "trust_text": trust_words.pretty_document(role.trust_policy),
+        "update_reason": denial_reason(request, "ram:UpdateRole", role.arn),
+        "errors": {},
+        **extra,
+    }
+
+
+TAB_CONTEXTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "basic": basic_context,
+    "permissions": permissions_context,
+    "trust": trust_context_for,
+}
 
 
 @require_http_methods(["GET"])
 def role_detail(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    """The Basic information tab (the role's page)."""
     role = get_role_or_404(request, role_name, action="ram:GetRole")
-    context = detail_context(request, role, editing_basic=request.GET.get("edit") == "basic")
-    return fragment_or_page(
-        request,
-        "console/roles/_permissions.html",
-        "console/roles/detail.html",
-        context,
-        target="role-permissions",
+    editing = request.GET.get("edit") == "basic"
+    return render_role_tab(
+        request, role, "basic", basic_context(request, role, editing_basic=editing)
     )
+
+
+@require_http_methods(["GET"])
+def role_permissions(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    role = get_role_or_404(request, role_name, action="ram:GetRole")
+    return render_role_tab(request, role, "permissions", permissions_context(request, role))
+
+
+@require_http_methods(["GET"])
+def role_trust(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    role = get_role_or_404(request, role_name, action="ram:GetRole")
+    return render_role_tab(request, role, "trust", trust_context_for(request, role))
 
 
 @require_POST
@@ -567,9 +598,9 @@ def role_update(request: ConsoleRequest, role_name: str) -> HttpResponse:
             errors[field_name or "form"] = error.plain
     if errors:
         return render_detail_part(
-            request, role, "_basic.html", errors=errors, settings_form=form, editing_basic=True
+            request, role, "basic", errors=errors, settings_form=form, editing_basic=True
         )
-    return updated_response(request, role, "_basic.html", "Basic information saved.")
+    return updated_response(request, role, "basic", "Basic information saved.")
 
 
 @require_POST
@@ -585,30 +616,27 @@ def role_update_trust(request: ConsoleRequest, role_name: str) -> HttpResponse:
     if problem:
         role.refresh_from_db()
         errors = {"trust_policy": problem}
-        return render_detail_part(request, role, "_trust.html", errors=errors, trust_text=text)
-    response = updated_response(request, role, "_trust.html", "Trust policy saved.")
-    # Who can assume this role (a separate card) reloads itself on this event.
+        return render_detail_part(request, role, "trust", errors=errors, trust_text=text)
+    response = updated_response(request, role, "trust", "Trust policy saved.")
     return trigger_client_event(response, "trustChanged", {"role": role.arn})
 
 
 def render_detail_part(
-    request: ConsoleRequest, role: Role, fragment: str, **extra: Any
+    request: ConsoleRequest, role: Role, slug: str, **extra: Any
 ) -> HttpResponse:
-    """Re-render after a form error (status 200): the card to htmx, the whole page otherwise."""
-    context = detail_context(request, role, **extra)
-    return fragment_or_page(
-        request, f"console/roles/{fragment}", "console/roles/detail.html", context
-    )
-
-
-def updated_response(
-    request: ConsoleRequest, role: Role, fragment: str, notice: str
-) -> HttpResponse:
+    """Re-render after a form error (status 200): the card to htmx, the tab's page otherwise."""
+    context = TAB_CONTEXTS[slug](request, role, **extra)
     if request.htmx:
-        context = detail_context(request, role, saved=notice)
-        return render(request, f"console/roles/{fragment}", context)
+        return render(request, TAB_BY_SLUG[slug].template, {"role": role, **context})
+    return render_role_tab(request, role, slug, context)
+
+
+def updated_response(request: ConsoleRequest, role: Role, slug: str, notice: str) -> HttpResponse:
+    if request.htmx:
+        context = TAB_CONTEXTS[slug](request, role, saved=notice)
+        return render(request, TAB_BY_SLUG[slug].template, {"role": role, **context})
     messages.success(request, notice)
-    return HttpResponseRedirect(role_detail_url(role))
+    return HttpResponseRedirect(tab_url(role, slug))
 
 
 urlpatterns = [
@@ -620,6 +648,8 @@ urlpatterns = [
     path("roles/_new/check-trust/", role_check_trust, name="role_check_trust"),
     path("roles/_new/trust-policy/", role_wizard_trust, name="role_wizard_trust"),
     path("roles/<str:role_name>/", role_detail, name="role_detail"),
+    path("roles/<str:role_name>/permissions/", role_permissions, name="role_permissions"),
+    path("roles/<str:role_name>/trust-policy/", role_trust, name="role_trust"),
     path("roles/<str:role_name>/settings/", role_update, name="role_update"),
     path("roles/<str:role_name>/trust/", role_update_trust, name="role_update_trust"),
     path("roles/<str:role_name>/delete/", role_delete, name="role_delete"),

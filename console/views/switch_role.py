@@ -14,18 +14,20 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from console.actor import client_ip, console_actor
-from console.http import ConsoleRequest, get_role_or_404
+from console.http import ConsoleRequest, denial_reason, get_role_or_404
 from console.models import RecentRole
 from console.switching import SESSION_KEY, remember_switch, return_to_logon_identity
 from console.views.common import search_query
+from console.views.role_tabs import render_role_tab
 from iam.arns import role_arn
 from iam.audit import record
 from iam.auth import resolve_account
 from iam.errors import ServiceError
 from iam.identity import IdentityKind
+from iam.models import Role
 from iam.services import revoke_role_session, revoke_role_sessions
 from sts.assume import AssumeRoleDenied, AssumeRoleInput, assume_role
 from sts.models import RoleSession
@@ -273,14 +275,14 @@ def remove_recent(request: ConsoleRequest, entry_id: int) -> HttpResponse:
 # --- role sessions on role details: list and revoke ---------------------------------------------
 
 
+@require_GET
 def role_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
+    """The role's Sessions tab."""
     role = get_role_or_404(request, role_name, action="ram:GetRole")
-    return render(request, "console/switch_role/_sessions.html", sessions_context(request, role))
+    return render_role_tab(request, role, "sessions", sessions_context(request, role))
 
 
-def sessions_context(request: ConsoleRequest, role) -> dict:  # type: ignore[no-untyped-def]
-    from console.http import denial_reason
-
+def sessions_context(request: ConsoleRequest, role: Role) -> dict[str, Any]:
     recent = RoleSession.objects.filter(role=role).select_related("caller_user__account")
     sessions = listed_standings(list(recent.order_by("-issued")[:SESSIONS_LISTED]), role)
     return {
@@ -296,7 +298,7 @@ def revoke_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
     role = get_role_or_404(request, role_name, action="ram:RevokeRoleSessions")
     revoke_role_sessions(console_actor(request), role)
     messages.success(request, f"Every active session of role {role.name} was revoked.")
-    return redirect("console:role_detail", role_name=role.name)
+    return redirect("console:role_sessions", role_name=role.name)
 
 
 @require_POST
@@ -309,7 +311,7 @@ def revoke_session(request: ConsoleRequest, role_name: str, session_id: str) -> 
     else:
         revoke_role_session(console_actor(request), session)
         messages.success(request, f"Session {session.session_name} was revoked.")
-    return redirect("console:role_detail", role_name=role.name)
+    return redirect("console:role_sessions", role_name=role.name)
 
 
 urlpatterns = [

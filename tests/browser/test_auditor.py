@@ -24,12 +24,13 @@ def test_auditor_reads_who_can_assume_events_simulates_and_opens_the_trust_map(n
     page = new_page()
     log_on(page, "auditor@company1", "Company1-auditor")
 
-    page.goto("/roles/ecs-admin/")
+    page.goto("/roles/ecs-admin/who-can-assume/")
     who = page.locator("#role-who-can-assume")
     who.get_by_text("account company2 (").first.wait_for()
     assert "cross-account" in who.inner_text() and "alice" not in who.inner_text()
     screenshot(page, "auditor-role-details")
 
+    page.get_by_role("navigation", name="Role details").get_by_role("link", name="Events").click()
     page.locator("#role-events").get_by_role("link").first.wait_for()
     page.goto("/audit/?action=ram:UpdateRole")
     page.locator("#audit-rows").get_by_role("link").first.click()

@@ -27,6 +27,11 @@ ADMIN_PAGES = [
     "/",
     "/roles/",
     "/roles/ecs-admin/",
+    "/roles/ecs-admin/permissions/",
+    "/roles/ecs-admin/trust-policy/",
+    "/roles/ecs-admin/sessions/",
+    "/roles/ecs-admin/events/",
+    "/roles/ecs-admin/who-can-assume/",
     "/roles/_new/",
     "/users/",
     "/users/auditor/",
@@ -104,6 +109,9 @@ def test_htmx_dialogs_search_and_validation_run_under_the_policy(watched) -> Non
     page.get_by_role("searchbox").first.press_sequentially("ecs", delay=20)
     page.get_by_role("link", name="devops").wait_for(state="detached")
     admin.visit("/roles/ecs-admin/")
+    page.get_by_role("navigation", name="Role details").get_by_role(
+        "link", name="Permissions"
+    ).click()
     page.get_by_role("link", name="Authorize").first.click()
     page.locator("#authorize-dialog").wait_for()
     page.keyboard.press("Escape")

@@ -37,7 +37,7 @@ def test_remove_takes_the_policy_off_the_page_without_a_reload(new_page, kind) -
     principal = make_principal(kind)
     page = new_page()
     log_on(page, "admin@company1", "Company1-admin")
-    page.goto(f"/{kind}s/ops/")
+    page.goto("/roles/ops/permissions/" if kind == "role" else f"/{kind}s/ops/")
     card = page.locator(CARDS[kind])
     card.get_by_text(POLICY, exact=True).wait_for()
     page.evaluate("window.notReloaded = true")

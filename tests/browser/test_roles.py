@@ -60,9 +60,14 @@ def test_admin_creates_and_authorizes_a_role(new_page) -> None:  # type: ignore[
 
     row.get_by_role("link", name="ops-test").click()
     page.get_by_role("heading", name="ops-test").wait_for()
-    body = page.locator("main").inner_text()
-    assert re.search(r"acs:ram::\d{16}:role/ops-test", body)
-    assert "Users of account company2 who hold sts:AssumeRole" in body
+    assert re.search(r"acs:ram::\d{16}:role/ops-test", page.locator("#role-basic").inner_text())
+    tabs = page.get_by_role("navigation", name="Role details")
+    tabs.get_by_role("link", name="Trust policy").click()
+    trust = page.locator("#role-trust")
+    trust.wait_for()
+    assert "Users of account company2 who hold sts:AssumeRole" in trust.inner_text()
+    tabs.get_by_role("link", name="Permissions").click()
+    page.wait_for_url("**/roles/ops-test/permissions/")
     permissions = page.locator("#role-permissions").inner_text()
     assert "ReadOnlyAccess" in permissions and "AliyunOSSReadOnlyAccess" in permissions
     screenshot(page, "role-details")
@@ -117,6 +122,9 @@ def test_auditor_sees_roles_but_cannot_change_them(new_page) -> None:  # type: i
     assert row.get_by_role("button", name="Authorize").is_disabled()
     assert "ram:DeleteRole" in row.get_by_role("button", name="Delete").get_attribute("title")
     row.get_by_role("link", name="ecs-admin").click()
+    tabs = page.get_by_role("navigation", name="Role details")
+    tabs.get_by_role("link", name="Permissions").click()
     page.get_by_role("heading", name="Permissions").wait_for()
     assert page.locator("#role-permissions").get_by_role("button", name="Authorize").is_disabled()
+    tabs.get_by_role("link", name="Trust policy").click()
     assert page.get_by_role("button", name="Edit trust policy").is_disabled()

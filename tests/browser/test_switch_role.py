@@ -38,7 +38,7 @@ def remove_company2_from_trust(page) -> None:  # type: ignore[no-untyped-def]
         },
         indent=2,
     )
-    page.goto("/roles/ecs-admin/")
+    page.goto("/roles/ecs-admin/trust-policy/")
     page.get_by_role("button", name="Edit trust policy").click()
     page.locator("textarea[name=trust_policy]").fill(only_company1)
     page.get_by_role("button", name=re.compile("^(Save|OK)")).first.click()
@@ -88,7 +88,7 @@ def test_a_session_alice_switched_back_from_shows_as_ended(new_page) -> None:  #
 
     admin = new_page()
     log_on(admin, "admin@company1", "Company1-admin")
-    admin.goto("/roles/ecs-admin/")
+    admin.goto("/roles/ecs-admin/sessions/")
     sessions = admin.locator("#role-sessions-list")
     state = sessions.get_by_test_id("session-state").first.inner_text()
     assert state.startswith("Ended ")

@@ -1,4 +1,5 @@
-"""Who can assume this role follows the trust policy on role details, without a reload."""
+"""Role details tabs: Who can assume follows the trust policy saved on the Trust policy tab; the
+tabs change by htmx, without a reload, and each has its own URL."""
 
 from __future__ import annotations
 
@@ -16,16 +17,20 @@ def test_saving_the_trust_policy_refreshes_who_can_assume(new_page) -> None:  # 
     company2 = Account.objects.get(alias="company2")
     page = new_page()
     log_on(page, "admin@company1", "Company1-admin")
-    page.goto("/roles/devops/")
+    page.goto("/roles/devops/who-can-assume/")
     who = page.locator("#role-who-can-assume")
     who.get_by_role("link", name="admin").wait_for()
     page.evaluate("() => { window.notReloaded = true; }")
+    tabs = page.get_by_role("navigation", name="Role details")
 
+    tabs.get_by_role("link", name="Trust policy").click()
+    page.wait_for_url("**/roles/devops/trust-policy/")
     trust = page.locator("#role-trust")
     trust.get_by_text("Edit trust policy").click()
     trust.get_by_label("Trust policy document").fill(trust_accounts(company2.pk))
     trust.get_by_role("button", name="Save trust policy").click()
     trust.get_by_text("Trust policy saved.").wait_for()
+    tabs.get_by_role("link", name="Who can assume").click()
 
     who.get_by_text(f"account company2 ({company2.pk})").first.wait_for()
     assert who.get_by_role("link", name="admin").count() == 0

@@ -165,7 +165,7 @@ def test_next_to_another_site_is_ignored(client, admin_a, role_a) -> None:  # ty
     response = client.post(
         url(), {"policy": ["System:ReadOnlyAccess"], "next": "https://evil.example/"}
     )
-    assert response["Location"] == reverse("console:role_detail", args=["ops"])
+    assert response["Location"] == reverse("console:role_permissions", args=["ops"])
 
 
 def test_users_can_be_authorized(client, admin_a, user_a) -> None:  # type: ignore[no-untyped-def]

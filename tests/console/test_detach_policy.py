@@ -22,6 +22,14 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 POLICY = "AliyunOSSReadOnlyAccess"
 LABELS = {"role": "Role", "user": "User", "group": "Group"}
 # The element of the principal's page that lists its policies and reloads on policiesChanged.
+
+
+def page_url(kind: str) -> str:
+    """The page listing the principal's policies: a role's Permissions tab, a user's or group's page."""
+    name = "role_permissions" if kind == "role" else f"{kind}_detail"
+    return reverse(f"console:{name}", args=["ops"])
+
+
 POLICIES_CARD = {"role": "role-permissions", "user": "user-policies", "group": "group-policies"}
 
 
@@ -118,7 +126,7 @@ def test_a_plain_form_goes_back_to_the_principals_page_with_a_message(
 ) -> None:  # type: ignore[no-untyped-def]
     client.force_login(admin_a)
     response = client.post(url(kind), follow=True)
-    assert response.redirect_chain == [(reverse(f"console:{kind}_detail", args=["ops"]), 302)]
+    assert response.redirect_chain == [(page_url(kind), 302)]
     assert f"Policy {POLICY} removed from ops.".encode() in response.content
     assert not is_attached(kind, principal)
 
@@ -127,7 +135,7 @@ def test_the_principals_page_lists_policies_that_reload_on_policies_changed(
     client, admin_a, kind, principal
 ) -> None:  # type: ignore[no-untyped-def]
     client.force_login(admin_a)
-    page = client.get(reverse(f"console:{kind}_detail", args=["ops"])).content.decode()
+    page = client.get(page_url(kind)).content.decode()
     card = page[page.index(f'id="{POLICIES_CARD[kind]}"') :].split(">", 1)[0]
     assert 'hx-trigger="policiesChanged from:body"' in card
     assert f'action="{url(kind)}"' in page
