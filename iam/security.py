@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import string
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -392,6 +393,28 @@ def policy_violation(suffix: str, rule: str, plain: str) -> errors.InvalidParame
         field="password",
         plain=plain,
     )
+
+
+# A generated password draws from these symbols: no quote, comma, backslash or space, so it
+# copies and sits in a CSV file as it is, and none a spreadsheet reads as a formula (= + - @).
+GENERATED_SYMBOLS = "!#$%*?^_~"
+GENERATED_LENGTH = 20
+
+
+def generate_password(policy: PasswordPolicy, *, avoid: str = "") -> str:
+    """A random console password ``policy`` accepts for a new user named ``avoid``: at least
+    ``GENERATED_LENGTH`` characters, with a letter of each case, a digit and a symbol, and
+    without the name."""
+    groups = (string.ascii_lowercase, string.ascii_uppercase, string.digits, GENERATED_SYMBOLS)
+    alphabet = "".join(groups)
+    length = max(GENERATED_LENGTH, policy.minimum_length)
+    while True:
+        characters = [secrets.choice(group) for group in groups]
+        characters += [secrets.choice(alphabet) for _ in range(length - len(groups))]
+        secrets.SystemRandom().shuffle(characters)
+        password = "".join(characters)
+        if len(avoid) < SHORTEST_NAME_CHECKED or avoid.lower() not in password.lower():
+            return password
 
 
 def used_before(user: User, password: str, count: int) -> bool:

@@ -598,6 +598,13 @@ def add_user_to_group(actor: Actor, group: Group, user: User) -> None:
 
 
 @transaction.atomic
+def add_users_to_group(actor: Actor, group: Group, users: Iterable[User]) -> None:
+    """AddUserToGroup for each user, all or none: one audit event per membership."""
+    for user in users:
+        add_user_to_group(actor, group, user)
+
+
+@transaction.atomic
 def remove_user_from_group(actor: Actor, group: Group, user: User) -> None:
     deleted, _ = GroupMembership.objects.filter(group=group, user=user).delete()
     if not deleted:

@@ -175,10 +175,13 @@ def my_credentials(request: ConsoleRequest) -> HttpResponse:
         "update_key": denial(request, "ram:UpdateAccessKey", user),
         "delete_key": denial(request, "ram:DeleteAccessKey", user),
     }
+    access_keys = [] if reasons["list_keys"] else list(user.access_keys.order_by("created"))
+    key_count = user.access_keys.count() if reasons["list_keys"] else len(access_keys)
     context = {
         "own": user,
         "reasons": reasons,
-        "access_keys": [] if reasons["list_keys"] else user.access_keys.order_by("created"),
+        "access_keys": access_keys,
+        "key_limit": users.key_limit_reason(key_count),
         "password_expires": security.password_expires(user),
     }
     return render(request, "console/credentials/page.html", context)

@@ -6,14 +6,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count, Q
-from django.http import Http404, HttpResponse
+from django.core.exceptions import ValidationError
+from django.db.models import Case, Count, Q, When
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.actor import console_actor
-from console.forms import ChooseForm, add_service_error, check_name
+from console.forms import add_service_error, check_name
 from console.http import (
     ConsoleRequest,
     current_account,
@@ -25,6 +26,7 @@ from console.once import submit_once
 from console.views.common import (
     finish,
     fragment_or_page,
+    is_fragment_request,
     page_of,
     render_confirm,
     render_dialog,
@@ -41,6 +43,41 @@ class GroupCreateForm(forms.Form):
 
     def clean_group_name(self) -> str:
         return check_name(self.cleaned_data["group_name"], "GroupName", services.GROUP_NAME_RE, 64)
+
+
+# The add-members dialog lists at most this many users (filter to find others), and takes at
+# most as many users as an account may have.
+MAX_CANDIDATES = 100
+MAX_CHOSEN = 1000
+
+
+def is_user_name(value: str) -> bool:
+    return len(value) <= 64 and services.USER_NAME_RE.match(value) is not None
+
+
+class UserNamesField(forms.MultipleChoiceField):
+    """Names of users to add; whether each is still a user of the account is the view's to
+    say, so a name that is no user name at all is refused here, and any other passes."""
+
+    def valid_value(self, value: str) -> bool:
+        return is_user_name(value)
+
+
+class AddMembersForm(forms.Form):
+    name = UserNamesField(
+        label="Users",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one user to add.",
+            "invalid_choice": "No user named %(value)s in this account. Nothing was added.",
+        },
+    )
+
+    def clean_name(self) -> list[str]:
+        names = list(dict.fromkeys(self.cleaned_data["name"]))
+        if len(names) > MAX_CHOSEN:
+            raise ValidationError(f"Choose at most {MAX_CHOSEN} users at a time.")
+        return names
 
 
 @require_GET
@@ -126,34 +163,68 @@ def group_policies(request: ConsoleRequest, group_name: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @submit_once
 def group_member_add(request: ConsoleRequest, group_name: str) -> HttpResponse:
+    """Add several users at once (the resource of ``ram:AddUserToGroup`` is the group, so one
+    check covers every member), all or none; one audit event per membership."""
     group = get_group_or_404(request, group_name, action="ram:AddUserToGroup")
-    choices = list(
-        User.objects.filter(account=group.account_id, kind=User.Kind.RAM)
-        .exclude(ram_groups=group)
-        .order_by("name")
-        .values_list("name", flat=True)
-    )
-    form = ChooseForm(request.POST or None, choices=choices, label="User")
+    form = AddMembersForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        user = User.objects.filter(
-            account=group.account_id, kind=User.Kind.RAM, name=form.cleaned_data["name"]
-        ).first()
-        if user is None:
-            raise Http404("No such user in this account.")
-        try:
-            services.add_user_to_group(console_actor(request), group, user)
-        except ServiceError as error:
-            add_service_error(form, error)
-        else:
+        added = add_members(request, group, form)
+        if added:
+            messages.success(request, f"Added {added} to {group.name}.")
             return finish(request, reverse("console:group_detail", args=[group.name]))
-    context = {
+    data = request.POST if request.method == "POST" else request.GET
+    context = add_members_context(request, group, form, data)
+    if is_fragment_request(request, "member-choices"):
+        return render(request, "console/groups/_member_choices.html", context)
+    title = f"Add members to {group.name}"
+    return render_dialog(request, "console/groups/_add_members.html", context, title=title)
+
+
+def add_members(request: ConsoleRequest, group: Group, form: AddMembersForm) -> str:
+    """Add the chosen users, or none (a field error says why); what was added, in words."""
+    names = form.cleaned_data["name"]
+    found = list(User.objects.filter(account=group.account_id, kind=User.Kind.RAM, name__in=names))
+    missing = sorted(set(names) - {user.name for user in found})
+    in_group = set(group.members.filter(pk__in=[user.pk for user in found]))
+    members = sorted(user.name for user in in_group)
+    if missing or members:
+        problem = "No longer in this account" if missing else "Already members"
+        form.add_error("name", f"{problem}: {', '.join(missing or members)}. Nothing was added.")
+        return ""
+    try:
+        services.add_users_to_group(console_actor(request), group, found)
+    except ServiceError as error:
+        add_service_error(form, error)
+        return ""
+    return f"{len(found)} member{'s' if len(found) > 1 else ''}"
+
+
+def add_members_context(
+    request: ConsoleRequest, group: Group, form: AddMembersForm, data: QueryDict
+) -> dict[str, Any]:
+    """The users the dialog offers: those not in the group that match the filter, the chosen
+    ones first (a filter never hides a ticked box), at most ``MAX_CANDIDATES``."""
+    query = search_query(data, 64)
+    chosen = [name for name in data.getlist("name")[:MAX_CHOSEN] if is_user_name(name)]
+    users = User.objects.filter(account=group.account_id, kind=User.Kind.RAM)
+    users = users.exclude(ram_groups=group).annotate(
+        unchosen=Case(When(name__in=chosen, then=0), default=1)
+    )
+    if query:
+        matching = Q(name__icontains=query) | Q(display_name__icontains=query)
+        users = users.filter(matching | Q(name__in=chosen))
+    candidates = list(users.order_by("unchosen", "name")[: MAX_CANDIDATES + 1])
+    return {
+        "group": group,
+        "account": current_account(request),
         "form": form,
+        "query": query,
+        "chosen": chosen,
+        "candidates": candidates[:MAX_CANDIDATES],
+        "more": len(candidates) > MAX_CANDIDATES,
         "action_url": reverse("console:group_member_add", args=[group.name]),
         "cancel_url": reverse("console:group_detail", args=[group.name]),
-        "title": f"Add members to {group.name}",
-        "empty": "Every user of this account is already a member.",
     }
-    return render_dialog(request, "console/users/_choose.html", context, title=context["title"])
 
 
 @require_POST

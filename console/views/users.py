@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Q
+from django.db.models.functions import Lower
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -36,12 +40,13 @@ from console.views.common import (
     search_query,
 )
 from console.views.mfa import user_mfa_context
+from console.views.tags import tagged
 from iam import security, services
 from iam.audit import record
 from iam.authz import require
 from iam.crypto import decrypt_secret
 from iam.errors import ServiceError
-from iam.models import AccessKey, Group, PolicyAttachment, User
+from iam.models import AccessKey, Account, Group, PolicyAttachment, User
 
 # --- forms --------------------------------------------------------------------------------------
 
@@ -58,19 +63,141 @@ class PasswordField(forms.CharField):
                 raise ValidationError(error.plain) from error
 
 
+# At most this many users a submission: each console password is hashed (Argon2, about 0.3 s)
+# inside the one transaction that creates the batch, which holds the account's audit chain head
+# (and, on SQLite, the database's write lock) until it ends.
+MAX_NEW_USERS = 20
+USER_LINES_HELP = (
+    f"One user a line, up to {MAX_NEW_USERS}: a logon name, or a logon name, a comma and a "
+    "display name (jane.doe,Jane Doe). Logon names: letters, digits, periods, hyphens and "
+    "underscores; up to 64 characters."
+)
+
+
+class ConsoleAccess(models.TextChoices):
+    NONE = "none", "No console access"
+    SET = "set", "Console access with this password"
+    GENERATE = "generate", "Console access with a generated password for each user"
+
+
+@dataclass(frozen=True)
+class UserLine:
+    """One line of the Create user form: a user to create."""
+
+    number: int
+    name: str
+    display_name: str
+
+
+def parse_user_lines(text: str) -> list[UserLine]:
+    """The users ``text`` asks for, one a line; every line's problem at once, by line number."""
+    lines: list[UserLine] = []
+    problems: list[str] = []
+    first_line: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        name, _, display_name = (part.strip() for part in raw.partition(","))
+        if not name and not display_name:
+            continue
+        try:
+            check_name(name, "UserName", services.USER_NAME_RE, 64)
+        except ValidationError as error:
+            problems.append(f"Line {number} ({name or 'no name'}): {error.messages[0]}")
+            continue
+        if len(display_name) > 128:
+            problems.append(
+                f"Line {number} ({name}): Use at most 128 characters for the display name."
+            )
+        elif name.lower() in first_line:
+            problems.append(
+                f"Line {number} ({name}): {name} is on line {first_line[name.lower()]} too."
+            )
+        else:
+            first_line[name.lower()] = number
+            lines.append(UserLine(number, name, display_name))
+    if len(lines) + len(problems) > MAX_NEW_USERS:
+        problems.insert(0, f"Enter at most {MAX_NEW_USERS} users at a time.")
+    if problems:
+        raise ValidationError(problems)
+    return lines
+
+
 class UserCreateForm(forms.Form):
-    user_name = forms.CharField(label="Logon name", max_length=64)
-    display_name = forms.CharField(label="Display name", max_length=128, required=False)
-    comments = forms.CharField(label="Comments", max_length=128, required=False)
+    """Several users at once; a single line is one user. Every line is checked before any user
+    is created, and a line's name that the account already has is an error too."""
+
+    user_name = forms.CharField(
+        label="Users",
+        max_length=MAX_NEW_USERS * 200,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off"}),
+        help_text=USER_LINES_HELP,
+        error_messages={"required": "Enter at least one logon name."},
+    )
+    comments = forms.CharField(
+        label="Comments", max_length=128, required=False, help_text="The same for every user."
+    )
+    console_access = forms.ChoiceField(
+        label="Console access",
+        choices=ConsoleAccess.choices,
+        initial=ConsoleAccess.NONE,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     password = PasswordField(
         label="Console password",
         max_length=128,
         required=False,
-        help_text="Optional. Leave empty for a user without console access.",
+        help_text="For “this password”: every user gets it. A password typed here gives access.",
+    )
+    password_reset_required = forms.BooleanField(
+        label="Require a password reset at the next logon", required=False
     )
 
-    def clean_user_name(self) -> str:
-        return check_name(self.cleaned_data["user_name"], "UserName", services.USER_NAME_RE, 64)
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    def clean_user_name(self) -> list[UserLine]:
+        lines = parse_user_lines(self.cleaned_data["user_name"])
+        if not lines:
+            raise ValidationError("Enter at least one logon name.")
+        taken = existing_names(self.account, [line.name for line in lines])
+        if taken:
+            raise ValidationError(
+                [
+                    f"Line {line.number} ({line.name}): A user with this name already exists."
+                    for line in lines
+                    if line.name.lower() in taken
+                ]
+            )
+        return lines
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        access = data.get("console_access") or ConsoleAccess.NONE
+        if access == ConsoleAccess.NONE and data.get("password"):
+            access = ConsoleAccess.SET
+        if access == ConsoleAccess.SET and "password" not in self.errors:
+            self.check_shared_password(data.get("password", ""))
+        data["console_access"] = access
+        return data
+
+    def check_shared_password(self, password: str) -> None:
+        if not password:
+            self.add_error("password", "Enter the password, or choose to generate them.")
+            return
+        try:
+            security.check_password(self.account, password)
+        except ServiceError as error:
+            self.add_error("password", error.plain)
+
+
+def existing_names(account: Account, names: list[str]) -> set[str]:
+    """Which of ``names`` the account's RAM users already have, in lower case (names are unique
+    whatever their case)."""
+    lowered = [name.lower() for name in names]
+    users = User.objects.filter(account=account, kind=User.Kind.RAM)
+    found = users.annotate(lower_name=Lower("name")).filter(lower_name__in=lowered)
+    return set(found.values_list("lower_name", flat=True))
 
 
 class ConsolePasswordForm(forms.Form):
@@ -108,6 +235,7 @@ def user_list(request: ConsoleRequest) -> HttpResponse:
     )
     if query:
         users = users.filter(Q(name__icontains=query) | Q(display_name__icontains=query))
+    users, tag_filter = tagged(request, users)
     page = page_of(request, users)
     locked = security.locked_users(account.pk)
     for user in page:
@@ -116,6 +244,7 @@ def user_list(request: ConsoleRequest) -> HttpResponse:
         "account": account,
         "page": page,
         "query": query,
+        "tag_filter": tag_filter,
         "create_denied": denial_reason(request, "ram:CreateUser", resource),
     }
     return fragment_or_page(
@@ -127,32 +256,119 @@ def user_list(request: ConsoleRequest) -> HttpResponse:
     )
 
 
+def show_created_again(request: ConsoleRequest, outcome: dict[str, str]) -> HttpResponse:
+    """A repeated Create user (the same form token) whose first submission generated passwords:
+    the users it created, without their passwords, which were shown once and are not kept."""
+    require_account_action(request, "ram:CreateUser", "user")
+    account = current_account(request)
+    names = outcome.get("users", "").split(",")
+    users = User.objects.filter(account=account, kind=User.Kind.RAM, name__in=names)
+    rows = [(user, "") for user in users.order_by("name")]
+    return render_created(request, account, rows, repeated=True)
+
+
 @require_http_methods(["GET", "POST"])
-@submit_once
+@submit_once(replay=show_created_again)
 def user_create(request: ConsoleRequest) -> HttpResponse:
     require_account_action(request, "ram:CreateUser", "user")
-    form = UserCreateForm(request.POST or None)
+    account = current_account(request)
+    form = UserCreateForm(request.POST or None, account=account)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            # Creating the user and its login profile is one step in the console.
-            with transaction.atomic():
-                user = services.create_user(
-                    console_actor(request),
-                    current_account(request),
-                    data["user_name"],
-                    display_name=data["display_name"],
-                    comments=data["comments"],
-                )
-                if data["password"]:
-                    services.set_console_password(
-                        console_actor(request), user, data["password"], create=True
-                    )
+            created = create_users(request, account, form.cleaned_data)
         except ServiceError as error:
             add_service_error(form, error)
         else:
-            return finish(request, reverse("console:user_detail", args=[user.name]))
+            return users_created(request, account, created)
     return render(request, "console/users/create.html", {"form": form})
+
+
+def create_users(
+    request: ConsoleRequest, account: Account, data: dict[str, Any]
+) -> list[tuple[User, str]]:
+    """Create the form's users, with their console passwords, all or none (creating a user and
+    its login profile is one step in the console); each user comes back with the password
+    generated for it, or "" when none was."""
+    actor = console_actor(request)
+    lines: list[UserLine] = data["user_name"]
+    access = data["console_access"]
+    policy = security.password_policy(account.pk)
+    created = []
+    with transaction.atomic():
+        for line in lines:
+            user = services.create_user(
+                actor,
+                account,
+                line.name,
+                display_name=line.display_name,
+                comments=data["comments"],
+            )
+            generated = ""
+            if access == ConsoleAccess.GENERATE:
+                generated = security.generate_password(policy, avoid=user.name)
+            if access != ConsoleAccess.NONE:
+                try:
+                    services.set_console_password(
+                        actor,
+                        user,
+                        generated or data["password"],
+                        password_reset_required=data["password_reset_required"],
+                        create=True,
+                    )
+                except ServiceError as error:
+                    if len(lines) > 1:
+                        error.plain = f"For {user.name}: {error.plain}"
+                    raise
+            created.append((user, generated))
+    return created
+
+
+def users_created(
+    request: ConsoleRequest, account: Account, created: list[tuple[User, str]]
+) -> HttpResponse:
+    """Generated passwords are shown in this one response; otherwise on to the new user, or to
+    the list when there are several."""
+    if any(password for _, password in created):
+        remember(request, users=",".join(user.name for user, _ in created))
+        return render_created(request, account, created)
+    if len(created) == 1:
+        return finish(request, reverse("console:user_detail", args=[created[0][0].name]))
+    messages.success(request, f"{len(created)} users created.")
+    return finish(request, reverse("console:user_list"))
+
+
+def render_created(
+    request: ConsoleRequest,
+    account: Account,
+    rows: list[tuple[User, str]],
+    *,
+    repeated: bool = False,
+) -> HttpResponse:
+    """The page that shows generated passwords once; never cached, never shown again."""
+    credentials = [(f"{user.name}@{account.alias}", user, password) for user, password in rows]
+    context = {
+        "credentials": credentials,
+        "csv": credentials_csv(credentials),
+        "copy_text": "\n".join(f"{logon} {password}" for logon, _, password in credentials),
+        "repeated": repeated,
+    }
+    response = render(request, "console/users/created.html", context)
+    patch_cache_control(response, no_store=True, no_cache=True, private=True)
+    return response
+
+
+def credentials_csv(credentials: list[tuple[str, User, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["UserPrincipalName", "DisplayName", "Password"])
+    for logon_name, user, password in credentials:
+        writer.writerow([logon_name, spreadsheet_text(user.display_name), password])
+    return buffer.getvalue()
+
+
+def spreadsheet_text(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text, not as a formula to run."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- details ------------------------------------------------------------------------------------
@@ -193,12 +409,14 @@ def user_detail(request: ConsoleRequest, user_name: str) -> HttpResponse:
         (group, denial_reason(request, "ram:RemoveUserFromGroup", group.arn))
         for group in Group.objects.filter(members=user).order_by("name")
     ]
+    access_keys = list(user.access_keys.order_by("created"))
     context = {
         **user_policies_context(request, user),
         "account": current_account(request),
         "reasons": user_reasons(request, user),
         "groups": groups,
-        "access_keys": user.access_keys.order_by("created"),
+        "access_keys": access_keys,
+        "key_limit": key_limit_reason(len(access_keys)),
         "locked_until": security.locked_until(user),
         **user_mfa_context(request, user),
     }
@@ -372,6 +590,14 @@ def user_group_remove(request: ConsoleRequest, user_name: str, group_name: str) 
 # What is done to a user's keys once the caller may do it, for these views and for one's own keys
 # on Security credentials (``credentials``): only who is authorized and the page to go back to
 # (``back_url``) differ.
+
+
+def key_limit_reason(key_count: int) -> str:
+    """Why Create AccessKey is unavailable ("" while the user has fewer keys than the limit)."""
+    most = services.limit("access_keys_per_user")
+    if key_count < most:
+        return ""
+    return f"A user has at most {most} AccessKeys. Delete one to create another."
 
 
 def get_access_key_or_404(user: User, access_key_id: str) -> AccessKey:

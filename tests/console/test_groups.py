@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
-from iam.models import AuditEvent, Group, Policy
+from iam.models import AuditEvent, Group, Policy, User
 
 pytestmark = pytest.mark.django_db
 
@@ -254,3 +254,114 @@ def test_a_member_added_twice_is_added_once(client, admin_a, user_a, developers)
     repeat = client.post(url("group_member_add", "developers"), data, **HTMX)
     assert repeat["HX-Redirect"] == url("group_detail", "developers")
     assert AuditEvent.objects.filter(action="ram:AddUserToGroup").count() == 1
+
+
+# --- add several members at once ----------------------------------------------------------------
+
+
+def make_users(account, *names: str) -> None:  # type: ignore[no-untyped-def]
+    for name in names:
+        services.create_user(SYSTEM_ACTOR, account, name)
+
+
+def test_the_dialog_offers_this_accounts_users_not_yet_members(
+    client, admin_a, user_a, developers, user_b
+) -> None:
+    services.add_user_to_group(SYSTEM_ACTOR, developers, admin_a)
+    client.force_login(admin_a)
+    content = client.get(url("group_member_add", "developers"), **HTMX).content.decode()
+    assert 'type="checkbox" name="name" value="bob"' in content
+    assert 'value="admin"' not in content
+    assert 'value="alice"' not in content
+
+
+def test_the_filter_returns_the_list_alone_keeping_ticked_users(
+    client, admin_a, developers
+) -> None:
+    make_users(admin_a.account, "carol", "dave", "erin")
+    client.force_login(admin_a)
+    response = client.get(
+        url("group_member_add", "developers"),
+        {"q": "car", "name": "erin"},
+        HTTP_HX_TARGET="member-choices",
+        **HTMX,
+    )
+    content = response.content.decode()
+    assert "<html" not in content and 'id="member-choices"' in content
+    assert 'value="carol"' in content and 'value="dave"' not in content
+    assert 'value="erin" checked' in content
+
+
+def test_the_dialog_works_as_a_page_without_javascript(client, admin_a, developers) -> None:
+    client.force_login(admin_a)
+    response = client.get(url("group_member_add", "developers"), {"q": "adm"})
+    assert b"<html" in response.content
+    assert b'value="admin"' in response.content
+
+
+def test_several_members_are_added_in_one_post_each_audited(client, admin_a, developers) -> None:
+    make_users(admin_a.account, "carol", "dave")
+    client.force_login(admin_a)
+    response = client.post(
+        url("group_member_add", "developers"), {"name": ["carol", "dave"]}, **HTMX
+    )
+    assert response["HX-Redirect"] == url("group_detail", "developers")
+    assert sorted(developers.members.values_list("name", flat=True)) == ["carol", "dave"]
+    assert AuditEvent.objects.filter(action="ram:AddUserToGroup").count() == 2
+
+
+def test_choosing_nobody_is_a_field_error(client, admin_a, user_a, developers) -> None:
+    client.force_login(admin_a)
+    response = client.post(url("group_member_add", "developers"), {}, **HTMX)
+    assert response.status_code == 200
+    assert b'id="id_name-error">Choose at least one user to add.' in response.content
+
+
+def test_a_vanished_user_adds_nobody(client, admin_a, user_a, developers) -> None:
+    make_users(admin_a.account, "carol")
+    client.force_login(admin_a)
+    services.delete_user(SYSTEM_ACTOR, User.objects.get(name="carol"))
+    response = client.post(url("group_member_add", "developers"), {"name": ["bob", "carol"]})
+    assert b"No longer in this account: carol. Nothing was added." in response.content
+    assert not developers.members.exists()
+
+
+def test_a_user_already_in_the_group_adds_nobody(client, admin_a, user_a, developers) -> None:
+    services.add_user_to_group(SYSTEM_ACTOR, developers, user_a)
+    make_users(admin_a.account, "carol")
+    client.force_login(admin_a)
+    response = client.post(url("group_member_add", "developers"), {"name": ["bob", "carol"]})
+    assert b"Already members: bob. Nothing was added." in response.content
+    assert list(developers.members.values_list("name", flat=True)) == ["bob"]
+
+
+def test_a_name_that_is_no_user_name_is_refused(client, admin_a, developers) -> None:
+    client.force_login(admin_a)
+    response = client.post(url("group_member_add", "developers"), {"name": "a\x00b"}, **HTMX)
+    assert response.status_code == 200
+    assert b"field-error" in response.content
+
+
+def test_adding_to_another_accounts_group_is_404(client, admin_a, user_a, group_b) -> None:
+    client.force_login(admin_a)
+    response = client.post(url("group_member_add", "ops"), {"name": ["bob"]})
+    assert response.status_code == 404
+    assert not group_b.members.exists()
+
+
+def test_the_dialog_costs_the_same_queries_for_5_and_50_users(
+    client, admin_a, developers, django_assert_num_queries
+) -> None:
+    make_users(admin_a.account, *(f"user{index}" for index in range(5)))
+    client.force_login(admin_a)
+    dialog = url("group_member_add", "developers")
+    client.get(dialog, **HTMX)  # warm the session and policy caches
+    reset_queries()  # the log holds at most 9,000 queries; counting needs room
+    with CaptureQueriesContext(connection) as five:
+        client.get(dialog, **HTMX)
+    queries_for_five = len(five)
+    make_users(admin_a.account, *(f"user{index}" for index in range(5, 50)))
+    client.get(dialog, **HTMX)
+    with django_assert_num_queries(queries_for_five):
+        response = client.get(dialog, **HTMX)
+    assert len(response.context["candidates"]) == 51

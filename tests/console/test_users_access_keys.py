@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from console.models import FormSubmission
-from iam import services
+from iam import security, services
 from iam.audit import SYSTEM_ACTOR
 from iam.crypto import decrypt_secret
 from iam.models import AccessKey, AuditEvent
@@ -334,3 +334,49 @@ def test_two_simultaneous_posts_with_one_token_create_one_key(
     shown = [secret_in(content) for content in responses if "access-key-secret" in content]
     assert set(shown) == {decrypt_secret(AccessKey.objects.get().secret_ciphertext)}
     assert len(shown) == 2 or connection.vendor == "sqlite"
+
+
+# --- Create AccessKey at the limit: unavailable, and says why ---------------------------------
+
+
+def test_at_the_limit_create_is_unavailable_with_the_reason_beside_it(
+    client, admin_a, user_a
+) -> None:
+    for _ in range(services.limit("access_keys_per_user")):
+        services.create_access_key(SYSTEM_ACTOR, user_a)
+    client.force_login(admin_a)
+    content = client.get(url("user_detail", "bob")).content.decode()
+    assert (
+        '<button class="primary" type="button" aria-disabled="true" '
+        'aria-describedby="key-limit">Create AccessKey</button>'
+    ) in content
+    assert 'id="key-limit" data-testid="key-limit">A user has at most 2 AccessKeys.' in content
+
+
+def test_below_the_limit_create_is_offered(client, admin_a, user_a) -> None:
+    services.create_access_key(SYSTEM_ACTOR, user_a)
+    client.force_login(admin_a)
+    content = client.get(url("user_detail", "bob")).content.decode()
+    assert 'data-testid="key-limit"' not in content
+    assert '<button class="primary" type="submit">Create AccessKey</button>' in content
+
+
+def test_a_denial_is_shown_rather_than_the_limit(client, auditor_a, user_a) -> None:
+    for _ in range(services.limit("access_keys_per_user")):
+        services.create_access_key(SYSTEM_ACTOR, user_a)
+    client.force_login(auditor_a)
+    content = client.get(url("user_detail", "bob")).content.decode()
+    assert 'data-testid="key-limit"' not in content
+    assert "ram:CreateAccessKey" in content
+
+
+def test_ones_own_keys_at_the_limit_say_why_create_is_unavailable(
+    client, account_a, user_a
+) -> None:
+    security.set_security_preference(SYSTEM_ACTOR, account_a, allow_user_to_manage_access_keys=True)
+    for _ in range(services.limit("access_keys_per_user")):
+        services.create_access_key(SYSTEM_ACTOR, user_a)
+    client.force_login(user_a)
+    content = client.get(url("my_credentials")).content.decode()
+    assert 'aria-describedby="my-key-limit">Create AccessKey</button>' in content
+    assert 'id="my-key-limit" data-testid="key-limit">A user has at most 2' in content
