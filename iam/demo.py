@@ -12,7 +12,7 @@ from django.db import transaction
 
 from iam import arns, services
 from iam.audit import SYSTEM_ACTOR
-from iam.models import Account, Policy, Service, User
+from iam.models import AccessKey, Account, Policy, Service, User
 
 
 @dataclass(frozen=True)
@@ -144,3 +144,20 @@ def seed_demo_world() -> bool:
     )
     services.attach_policy(actor, log_writer, system_policy("AliyunOSSFullAccess"))
     return True
+
+
+@dataclass(frozen=True)
+class DemoAccessKey:
+    access_key_id: str
+    secret: str | None  # None when the key was made (and its secret printed) on an earlier run
+
+
+def alice_access_key() -> DemoAccessKey:
+    """alice's active AccessKey for the README's SDK example: a new one, with its secret, when she
+    has none; otherwise the existing key's id only (a secret is shown once)."""
+    alice = User.objects.get(account__alias="company2", name="alice")
+    existing = alice.access_keys.filter(status=AccessKey.Status.ACTIVE).first()
+    if existing is not None:
+        return DemoAccessKey(existing.access_key_id, None)
+    new_key = services.create_access_key(SYSTEM_ACTOR, alice)
+    return DemoAccessKey(new_key.access_key.access_key_id, new_key.secret)

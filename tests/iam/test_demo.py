@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
 from iam.auth import find_identity
+from iam.crypto import decrypt_secret
 from iam.demo import LOGINS, seed_demo_world
-from iam.models import Account, AuditEvent, Role, Service, User
+from iam.models import AccessKey, Account, AuditEvent, Role, Service, User
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +65,26 @@ def test_demo_command_without_serving_prints_the_logins() -> None:
     call_command("demo", "--no-serve", stdout=out)
     assert "alice@company2" in out.getvalue()
     assert Account.objects.filter(alias="company1").exists()
+
+
+def demo_output() -> str:
+    out = StringIO()
+    call_command("demo", "--no-serve", stdout=out)
+    return out.getvalue()
+
+
+def test_demo_command_prints_each_accounts_id() -> None:
+    text = demo_output()
+    for account in Account.objects.all():
+        assert re.search(rf"{account.alias}\s+{account.pk}", text)
+
+
+def test_demo_command_prints_a_working_access_key_for_alice_once() -> None:
+    first = demo_output()
+    key_id = re.search(r"ALIBABA_CLOUD_ACCESS_KEY_ID=(\S+)", first).group(1)  # type: ignore[union-attr]
+    secret = re.search(r"ALIBABA_CLOUD_ACCESS_KEY_SECRET=(\S+)", first).group(1)  # type: ignore[union-attr]
+    key = AccessKey.objects.get(access_key_id=key_id)
+    assert key.user.name == "alice" and decrypt_secret(key.secret_ciphertext) == secret
+    second = demo_output()
+    assert key_id in second and secret not in second
+    assert AccessKey.objects.filter(user=key.user).count() == 1
