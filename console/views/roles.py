@@ -40,13 +40,13 @@ from console.views.common import (
     without_nul,
 )
 from console.views.providers import KINDS, ProviderKind
-from console.views.tags import remember_tags, tagged
 from console.views.role_tabs import TAB_BY_SLUG, render_role_tab, tab_url
+from console.views.tags import remember_tags, tagged
 from iam import services
 from iam.auth import resolve_account
 from iam.errors import ServiceError
 from iam.models import Account, OIDCProvider, PolicyAttachment, Role, SAMLProvider, Service
-from iam.policy import PolicyError, parse_policy
+from iam.policy import PolicyError, parse_policy, policy_warnings
 from sts import saml
 
 MAX_QUERY_LENGTH = 64
@@ -484,9 +484,11 @@ def role_check_name(request: ConsoleRequest) -> HttpResponse:
 @require_POST
 def role_check_trust(request: ConsoleRequest) -> HttpResponse:
     """As-you-type check of a trust policy document. Reads nothing but the posted text."""
-    problem = trust_policy_problem(request.POST.get("trust_policy", ""))
-    context = {"error": problem} if problem else {"ok": "Valid trust policy."}
-    return render(request, "console/roles/_check.html", context)
+    text = request.POST.get("trust_policy", "")
+    problem = trust_policy_problem(text)
+    warnings = [] if problem else policy_warnings(text, kind="trust")
+    context = {"error": problem, "warnings": warnings}
+    return render(request, "console/roles/_trust_check.html", context)
 
 
 @require_POST

@@ -140,8 +140,8 @@ def test_list_query_count_does_not_grow_with_the_roles(
     assert response.status_code == 200
 
 
-# session, user, authz revision (read once per request), roles, aliases
-ROLE_LIST_QUERIES = 5
+# session, user, authz revision (read once per request), roles, their tags, aliases
+ROLE_LIST_QUERIES = 6
 
 
 # --- details ------------------------------------------------------------------------------------
@@ -255,6 +255,18 @@ def test_check_trust_endpoint_validates_as_you_type(client, admin_a) -> None:  #
     client.force_login(admin_a)
     url = reverse("console:role_check_trust")
     assert b"Invalid JSON" in client.post(url, {"trust_policy": "{"}, **HTMX).content
+
+
+def test_check_trust_warns_of_a_suspicious_condition_but_calls_the_document_valid(
+    client, admin_a, account_a
+) -> None:  # type: ignore[no-untyped-def]
+    document = json.loads(trust_accounts(account_a.pk))
+    document["Statement"][0]["Condition"] = {"StringEquals": {"acs:MFAPresent": "true"}}
+    client.force_login(admin_a)
+    url = reverse("console:role_check_trust")
+    text = client.post(url, {"trust_policy": json.dumps(document)}, **HTMX).content.decode()
+    assert "Valid trust policy." in text
+    assert "Statement[0].Condition.StringEquals.acs:MFAPresent" in text
 
 
 # --- delete -------------------------------------------------------------------------------------
