@@ -18,6 +18,7 @@ from console.views import (
     simulator,
     sso,
     switch_role,
+    tags,
     trust_map,
     users,
 )
@@ -32,6 +33,7 @@ urlpatterns = [
     path("health/", session.health, name="health"),
     path("favicon.ico", favicon.favicon, name="favicon"),
     *switch_role.urlpatterns,
+    *tags.urlpatterns,
     *roles.urlpatterns,
     *providers.urlpatterns,
     *security_settings.urlpatterns,

@@ -33,6 +33,7 @@ from console.views.common import (
     render_dialog,
     search_query,
 )
+from console.views.tags import tagged
 from iam import services
 from iam.errors import ServiceError, printable
 from iam.models import Policy, PolicyAttachment
@@ -147,9 +148,11 @@ def policy_list(request: ConsoleRequest) -> HttpResponse:
             | Q(attachments__role__account=account),
         )
     ).order_by("policy_type", "name")
+    policies, tag_filter = tagged(request, policies)
     context = {
         "page": page_of(request, policies),
         "query": query,
+        "tag_filter": tag_filter,
         "policy_type": policy_type,
         "tabs": [("", "All"), *Policy.Type.choices],
         "create_denied": denial_reason(request, "ram:CreatePolicy", resource),
