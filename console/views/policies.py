@@ -25,6 +25,7 @@ from console.http import (
     require_account_action,
 )
 from console.once import submit_once
+from console.policy_catalog import editor_catalog
 from console.views.common import (
     finish,
     fragment_or_page,
@@ -37,7 +38,7 @@ from console.views.tags import tagged
 from iam import services
 from iam.errors import ServiceError, printable
 from iam.models import Policy, PolicyAttachment
-from iam.policy import PolicyError, parse_policy
+from iam.policy import PolicyError, PolicyWarning, parse_policy, policy_warnings
 
 MAX_DOCUMENT_LENGTH = 6144
 
@@ -65,6 +66,19 @@ def document_problem(text: str) -> PolicyError | None:
     except PolicyError as error:
         return error
     return None
+
+
+def document_warnings(text: str) -> list[PolicyWarning]:
+    """Suspicious combinations in a valid document (none for an invalid one): notices that do not
+    stop it from being saved."""
+    if not text.strip() or document_problem(text) is not None:
+        return []
+    return policy_warnings(text)
+
+
+def warn_saved(request: ConsoleRequest, document: str) -> None:
+    for warning in document_warnings(document):
+        messages.warning(request, f"Saved, but worth a second look: {warning.message}")
 
 
 def describe(error: PolicyError) -> str:
@@ -113,8 +127,20 @@ class DescriptionForm(forms.Form):
 
 
 class VersionCreateForm(forms.Form):
+    """A new version and the explicit choice of whether it is in force at once. The API's
+    SetAsDefault defaults to false, so a form sent without the choice keeps the default version;
+    the page itself starts with "set as default" chosen, as Alibaba's console saves edits."""
+
     document = DocumentField(label="Policy document")
-    set_as_default = forms.BooleanField(label="Set as the default version", required=False)
+    set_as_default = forms.BooleanField(
+        label="Default version", required=False, initial=True, widget=forms.RadioSelect
+    )
+
+    def default_chosen(self) -> bool:
+        """The choice to show: what was sent, or the initial choice."""
+        if not self.is_bound:
+            return bool(self.fields["set_as_default"].initial)
+        return self.fields["set_as_default"].to_python(self["set_as_default"].data)
 
 
 def pretty(document: str) -> str:
@@ -183,10 +209,22 @@ def policy_create(request: ConsoleRequest) -> HttpResponse:
         except ServiceError as error:
             add_service_error(form, error)
         else:
+            warn_saved(request, form.cleaned_data["document"])
             return finish(
                 request, reverse("console:policy_detail", args=[policy.policy_type, policy.name])
             )
-    return render(request, "console/policies/create.html", {"form": form})
+    context = {"form": form, **editor_context(request, form)}
+    return render(request, "console/policies/create.html", context)
+
+
+def editor_context(request: ConsoleRequest, form: forms.Form) -> dict[str, Any]:
+    """What the visual editor needs beside the JSON: the catalog of the services we know, and the
+    warnings about the document shown (a field error stands instead of them)."""
+    text = form["document"].value() or ""
+    return {
+        "catalog": editor_catalog(current_account(request).pk),
+        "warnings": [] if form["document"].errors else document_warnings(text),
+    }
 
 
 @require_POST
@@ -194,11 +232,12 @@ def policy_validate(request: ConsoleRequest) -> HttpResponse:
     """The editor's live check: the evaluator's own error, with line and column when known."""
     text = request.POST.get("document", "")
     problem = document_problem(text) if text.strip() else None
-    return render(
-        request,
-        "console/policies/_validation.html",
-        {"problem": problem, "empty": not text.strip()},
-    )
+    context = {
+        "problem": problem,
+        "empty": not text.strip(),
+        "warnings": document_warnings(text) if problem is None else [],
+    }
+    return render(request, "console/policies/_validation.html", context)
 
 
 # --- details ------------------------------------------------------------------------------------
@@ -327,8 +366,10 @@ def policy_version_create(
         except ServiceError as error:
             add_service_error(form, error)
         else:
+            warn_saved(request, form.cleaned_data["document"])
             return finish(request, detail_url(policy))
-    return render(request, "console/policies/version_create.html", {"policy": policy, "form": form})
+    context = {"policy": policy, "form": form, **editor_context(request, form)}
+    return render(request, "console/policies/version_create.html", context)
 
 
 @require_POST
