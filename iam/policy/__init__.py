@@ -6,8 +6,8 @@ Entry points::
     decision = evaluate(policies, action, resource, context=None, session_policy=None)
     decision.allowed, decision.effect, decision.reasons
 
-plus ``compile_policy``/``compile_policies`` (cached compiled forms), ``trust_allows`` and
-``explain``. The module ``iam.policy.naive`` holds a slow reference evaluator for tests and the
+plus ``compile_policy``/``compile_policies`` (cached compiled forms), ``trust_allows``,
+``explain`` and ``policy_warnings`` (suspicious but valid combinations, for the editors). The module ``iam.policy.naive`` holds a slow reference evaluator for tests and the
 benchmark.
 
 Rules the Alibaba documentation leaves open, as implemented here
@@ -27,13 +27,22 @@ Grammar
   - Trust policies have ``Principal`` and no Resource/NotResource; their Action must cover
     sts:AssumeRole (or AssumeRoleWithSAML/OIDC): ``sts:AssumeRole``, ``sts:*`` and ``*`` do,
     ``ecs:*`` is an error; NotAction is rejected there.
-  - ``*IfExists`` operators and ``ForAnyValue:``/``ForAllValues:`` are rejected with a clear error.
-    Empty ``Condition`` objects and empty operator blocks are rejected.
-  - Condition keys must look like ``<service>:<Name>``. Known keys have a type and accept only
-    the operators of that type (IpAddress/NotIpAddress for ``acs:SourceIp``, Date* for
-    ``acs:CurrentTime``, Bool for ``acs:SecureTransport``/``acs:MFAPresent``, String* for
-    ``acs:PrincipalARN``, ``sts:ExternalId``, ``acs:RequestTag/*``...); other keys accept any
-    operator.
+  - Operators: the ones Alibaba's "Conditional operators" page documents
+    (https://www.alibabacloud.com/help/en/ram/conditional-operator): String (StringEquals,
+    StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike,
+    StringNotLike), Number (NumericEquals, NumericNotEquals, NumericLessThan[Equals],
+    NumericGreaterThan[Equals]), Date and time (the same six with Date), Boolean (Bool) and IP
+    address (IpAddress, NotIpAddress). That page names no set operators, IfExists or Null; we
+    also accept AWS IAM's (reference_policies_elements_condition_operators,
+    reference_policies_condition-single-vs-multi-valued-context-keys): ``ForAnyValue:`` and
+    ``ForAllValues:`` before any operator, ``IfExists`` after any, and ``Null`` (alone), so that
+    documents written for either cloud are not refused. Operator names are case-sensitive.
+    AWS-only operator families (Binary*, Arn*) are rejected. Empty ``Condition`` objects and
+    empty operator blocks are rejected.
+  - Condition keys must look like ``<service>:<Name>``. Any operator may test any key: an
+    operator of another type than a known key's (StringEquals on ``acs:SecureTransport``) is
+    accepted, as Alibaba accepts it, and ``policy_warnings()`` reports it. Values are read as
+    the operator's type.
   - Policy values: String* take strings (numbers and booleans are compared as their JSON text);
     Numeric* take JSON numbers or decimal strings ("10", "-2.5"; no exponent, no NaN); Date* take
     ISO 8601 strings (``2019-08-12T17:00:00+08:00``, ``...Z``, or a date alone; without a zone
@@ -66,7 +75,16 @@ Conditions
     when NO context value matches any policy value.
   - An absent key (missing, None or an empty list) fails every non-negated operator and satisfies
     every negated one, as in AWS. A context value that cannot be read as the operator's type
-    (``"abc"`` for a Numeric operator) matches nothing, so it counts like an absent value.
+    (``"abc"`` for a Numeric operator) matches nothing.
+  - ``ForAnyValue:Op`` holds when some context value matches (absent: false);
+    ``ForAnyValue:NotOp`` when some context value matches none of the policy's values (absent:
+    false). ``ForAllValues:Op`` holds when every context value matches (absent: true);
+    ``ForAllValues:NotOp`` when no context value matches (absent: true). ``...IfExists`` holds
+    when the key is absent and otherwise tests like the operator without it. ``Null`` "true"
+    holds when the key is absent, "false" when it is present. The table is in
+    ``conditions.CompiledCondition``.
+  - Tag keys (``acs:RequestTag/<k>``, ``acs:ResourceTag/<k>``) are text in the context; number
+    and date operators read them tolerantly ("10" is 10). ``acs:TagKeys`` is multi-valued.
   - Context values are read tolerantly: "true"/"false" strings for Bool; datetimes, ISO strings or
     epoch seconds for Date (naive datetimes are UTC); int/float/Decimal/decimal strings for
     Numeric; ipaddress objects or strings for IpAddress (``::ffff:a.b.c.d`` counts as the IPv4
@@ -82,7 +100,7 @@ Evaluation
 
 Caching
   - ``compile_policy`` keeps the last 4,096 compiled policies (keyed by kind, name, type, version
-    and text), ``evaluate()`` the last 128 compiled policy sets with 1,024 decisions each, and a
+    and text; a dict by its JSON text with sorted keys, so equal dicts parse once), ``evaluate()`` the last 128 compiled policy sets with 1,024 decisions each, and a
     ``CompiledPolicySet`` 4,096 decisions keyed by (action, resource, context, session policy).
     Compiled forms are process-local (not picklable); ParsedPolicy pickles.
   - A context holding ``acs:CurrentTime`` differs on every request and so never hits a decision

@@ -12,7 +12,8 @@ Value = TypeVar("Value")
 
 
 class BoundedCache(Generic[Value]):
-    """Holds at most ``max_size`` entries, dropping the least recently used; size 0 disables it."""
+    """Holds at most ``max_size`` entries, dropping the least recently used; size 0 disables it.
+    ``hits`` and ``misses`` count the look-ups since creation (or ``clear``)."""
 
     def __init__(self, max_size: int) -> None:
         if max_size < 0:
@@ -20,11 +21,16 @@ class BoundedCache(Generic[Value]):
         self.max_size = max_size
         self._entries: OrderedDict[Hashable, Value] = OrderedDict()
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
 
     def get(self, key: Hashable) -> Value | None:
         with self._lock:
             value = self._entries.get(key)
-            if value is not None:
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
                 self._entries.move_to_end(key)
             return value
 
@@ -40,6 +46,8 @@ class BoundedCache(Generic[Value]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.hits = 0
+            self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)

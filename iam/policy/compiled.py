@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -144,6 +145,10 @@ def compile_policy(
     """
     if isinstance(policy, CompiledPolicy):
         return policy
+    if isinstance(policy, Mapping):
+        # Equal objects serialize alike, so they share one cache entry and parse once; an
+        # object that is not JSON goes to parse_policy, which says why.
+        policy = _canonical_object_text(policy) or policy
     if isinstance(policy, str):
         text_key = ("text", kind, name, policy_type, version, policy)
         found = compiled_policy_cache.get(text_key) if cache else None
@@ -167,6 +172,17 @@ def compile_policy(
         found = CompiledPolicy(policy)
         compiled_policy_cache.put(key, found)
     return found
+
+
+def _canonical_object_text(document: Mapping[str, Any]) -> str | None:
+    """A decoded document as JSON text with sorted keys: equal objects give equal text, and the
+    text parses to the same policy (lists keep their order; a dict has no duplicate keys)."""
+    try:
+        return json.dumps(
+            document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def compile_session_policy(policy: PolicyInput | CompiledPolicy) -> CompiledPolicy:

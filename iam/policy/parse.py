@@ -154,6 +154,16 @@ def _is_json_scalar(value: object) -> bool:
     return isinstance(value, str | int | float | bool)
 
 
+class ParseStatistics:
+    """How many documents ``parse_policy`` has read in this process; the evaluation caches are
+    meant to keep this from growing with the number of requests (their tests read it)."""
+
+    documents = 0
+
+
+parse_statistics = ParseStatistics()
+
+
 # --- the document ----------------------------------------------------------------------------
 
 
@@ -170,6 +180,7 @@ def parse_policy(
     if kind not in POLICY_KINDS:
         raise ValueError(f"kind must be one of {POLICY_KINDS}, not {kind!r}")
     grammar_code = SESSION_POLICY_GRAMMAR if kind == SESSION else MALFORMED_POLICY_DOCUMENT
+    parse_statistics.documents += 1
     text = _document_text(document, grammar_code)
     _check_size(text, kind)
     data = _load_json(text, grammar_code)

@@ -21,6 +21,7 @@ from iam.policy import (
 )
 from iam.policy import compiled as compiled_module
 from iam.policy.cache import BoundedCache
+from iam.policy.parse import parse_statistics
 from tests.policy.builders import ACCOUNT, allow, deny, policy, role_arn, trust
 
 INSTANCE = f"acs:ecs:cn-hangzhou:{ACCOUNT}:instance/i-1"
@@ -351,3 +352,41 @@ def test_bounded_cache_drops_the_least_recently_used_entry() -> None:
     cache.get("a")
     cache.put("c", "C")
     assert (cache.get("a"), cache.get("b"), cache.get("c")) == ("A", None, "C")
+
+
+def test_evaluate_does_not_parse_an_equal_dict_again() -> None:
+    evaluate([policy(allow("ecs:*"))], "ecs:StopInstance", INSTANCE)
+    parsed_before = parse_statistics.documents
+
+    decision = evaluate([policy(allow("ecs:*"))], "ecs:StopInstance", INSTANCE)
+
+    assert decision.allowed
+    assert parse_statistics.documents == parsed_before
+
+
+def test_evaluate_does_not_parse_an_equal_session_policy_again() -> None:
+    evaluate([policy(allow())], "ecs:StopInstance", INSTANCE, session_policy=policy(allow()))
+    parsed_before = parse_statistics.documents
+
+    evaluate([policy(allow())], "ecs:StopInstance", INSTANCE, session_policy=policy(allow()))
+
+    assert parse_statistics.documents == parsed_before
+
+
+def test_compiled_policy_cache_counts_hits() -> None:
+    compile_policy(policy(allow()))
+    compile_policy(policy(allow()))
+
+    assert compiled_module.compiled_policy_cache.hits == 1
+
+
+def test_dicts_differing_only_in_key_order_share_one_compiled_policy() -> None:
+    document = policy(allow("ecs:*", Condition={"Bool": {"acs:SecureTransport": "true"}}))
+    reordered = {"Statement": [dict(reversed(document["Statement"][0].items()))], "Version": "1"}
+
+    assert compile_policy(reordered) is compile_policy(document)
+
+
+def test_a_dict_that_is_not_json_raises_policy_error() -> None:
+    with pytest.raises(PolicyError):
+        compile_policy({"Version": "1", "Statement": [{"Effect": {1, 2}}]})

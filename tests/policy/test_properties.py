@@ -48,6 +48,20 @@ CONDITIONS: list[dict[str, dict[str, Any]]] = [
     {"NumericGreaterThanEquals": {"ecs:Count": "3"}},
     {"DateGreaterThan": {"acs:CurrentTime": "2020-01-01T00:00:00Z"}},
     {"DateNotEquals": {"acs:CurrentTime": "2020-01-01T08:00:00+08:00"}},
+    # Set operators, IfExists and Null on multi-valued and often absent keys.
+    {"ForAnyValue:StringEquals": {"acs:TagKeys": ["team", "env"]}},
+    {"ForAnyValue:StringNotLike": {"acs:TagKeys": "t*"}},
+    {"ForAllValues:StringLike": {"acs:TagKeys": ["team", "e?v"]}},
+    {"ForAllValues:StringNotEquals": {"acs:TagKeys": "secret"}},
+    {"ForAllValues:NumericLessThanIfExists": {"acs:RequestTag/count": 5}},
+    {"StringEqualsIfExists": {"acs:RequestTag/env": "prod"}},
+    {"StringNotEqualsIfExists": {"acs:RequestTag/env": ["prod", "dev"]}},
+    {"ForAnyValue:IpAddressIfExists": {"acs:SourceIp": "10.0.0.0/8"}},
+    {"Null": {"acs:RequestTag/env": "true"}},
+    {"Null": {"acs:TagKeys": ["false"]}},
+    # Operators of another type than the key's.
+    {"StringEquals": {"acs:SecureTransport": "true"}},
+    {"NumericGreaterThan": {"acs:RequestTag/count": "2.5"}},
 ]
 CONTEXT_VALUES: dict[str, list[Any]] = {
     "acs:PrincipalARN": ["acs:ram::1234:user/alice", "acs:ram::1234:user/bob", ["x", "y"]],
@@ -58,6 +72,9 @@ CONTEXT_VALUES: dict[str, list[Any]] = {
     "ACS:MFAPresent": [False, "false", True],
     "ecs:Count": [1, "4", 5, "x"],
     "acs:CurrentTime": ["2019-06-01T00:00:00Z", "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z"],
+    "acs:TagKeys": [["team"], ["team", "env"], ["secret", "owner"], [], "env"],
+    "acs:RequestTag/env": ["prod", "dev", ["dev", "prod"], None],
+    "acs:RequestTag/count": ["1", "7", ["1", "x"], "many"],
 }
 
 
