@@ -1,11 +1,31 @@
 // Small progressive enhancements; every page works without them.
+// Copy buttons (data-copy): the button says "Copied" for two seconds and a live region tells
+// screen readers; the region sits in the open dialog if there is one (the page behind a modal
+// dialog is inert) and is filled a moment after it exists, or it may not be announced.
+function copyStatus(container) {
+  let status = container.querySelector(":scope > .copy-status");
+  if (!status) {
+    status = document.createElement("p");
+    status.className = "copy-status visually-hidden";
+    status.setAttribute("role", "status");
+    container.append(status);
+  }
+  return status;
+}
+function showCopied(button, label) {
+  button.dataset.label ||= button.textContent;
+  button.textContent = label;
+  const status = copyStatus(button.closest("dialog[open]") || document.body);
+  status.textContent = "";
+  setTimeout(() => { status.textContent = label === "Copied" ? "Copied to the clipboard." : label; }, 100);
+  clearTimeout(button.copiedTimer);
+  button.copiedTimer = setTimeout(() => { button.textContent = button.dataset.label; }, 2000);
+}
 document.addEventListener("click", (event) => {
   const copy = event.target.closest("[data-copy]");
-  if (copy) {
-    navigator.clipboard?.writeText(copy.dataset.copy);
-    copy.textContent = "Copied";
-    setTimeout(() => { copy.textContent = "Copy"; }, 1500);
-  }
+  if (!copy) { return; }
+  const written = navigator.clipboard ? navigator.clipboard.writeText(copy.dataset.copy) : Promise.reject();
+  written.then(() => showCopied(copy, "Copied"), () => showCopied(copy, "Copy failed"));
 });
 // Dialogs. A button hx-gets a dialog fragment into <dialog id="modal"> (base.html); it then opens
 // as a modal dialog: named by its heading, focus moved into it and kept there (Tab and Shift+Tab
