@@ -34,6 +34,7 @@ FULL_ACCESS = "full-access"
 NEVER_APPLIES = "never-applies"
 BROAD_NEGATION = "broad-negation"
 DUPLICATE_VALUE = "duplicate-value"
+FOR_ALL_VALUES_WITHOUT_KEY = "for-all-values-absent-key"
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,36 @@ def _statement_warnings(statement: dict[str, Any], path: str) -> Iterator[Policy
     for element in ("Action", "NotAction", "Resource", "NotResource"):
         if element in statement:
             yield from _duplicates(statement[element], f"{path}.{element}", element)
-    for operator_name, block in statement.get("Condition", {}).items():
+    condition = statement.get("Condition", {})
+    for operator_name, block in condition.items():
         operator = resolve_operator(operator_name)
         if operator is None:  # pragma: no cover - parse_policy accepted the document
             continue
         for key in block:
-            yield from _condition_warnings(operator, key, f"{path}.Condition.{operator_name}.{key}")
+            key_path = f"{path}.Condition.{operator_name}.{key}"
+            yield from _condition_warnings(operator, key, key_path)
+            if statement["Effect"] == ALLOW and _allows_absent_key(operator, key, condition):
+                yield PolicyWarning(
+                    FOR_ALL_VALUES_WITHOUT_KEY,
+                    key_path,
+                    f"ForAllValues: also holds when the request carries no {key}, so this "
+                    f'allows such requests too; add "Null": {{"{key}": "false"}} to require it.',
+                )
+
+
+def _allows_absent_key(
+    operator: ConditionOperator, key: str, condition: dict[str, dict[str, Any]]
+) -> bool:
+    """ForAllValues: on a multi-valued key that the statement does not require to be present
+    (a single-valued key has its own warning)."""
+    if operator.set_qualifier != FOR_ALL_VALUES or key.lower() not in MULTI_VALUED_KEYS:
+        return False
+    required = {
+        name.lower()
+        for name, value in condition.get("Null", {}).items()
+        if all(str(item).lower() == "false" for item in _as_list(value))
+    }
+    return key.lower() not in required
 
 
 def _scope_warnings(statement: dict[str, Any], path: str) -> Iterator[PolicyWarning]:

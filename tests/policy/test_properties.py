@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iam.policy import PolicyError, compile_policies, evaluate, parse_policy
+from iam.policy import PolicyError, compile_policies, evaluate, parse_policy, policy_warnings
 from iam.policy.naive import naive_evaluate
 
 PROPERTY_SETTINGS = settings(
@@ -298,3 +298,10 @@ def test_policies_with_a_random_part_never_crash_the_parser(
     statement[element] = replacement
     for kind in ("permission", "trust", "session"):
         parses_or_raises_policy_error(document, kind)
+
+
+@PROPERTY_SETTINGS
+@given(documents())
+def test_warnings_point_into_the_statements_of_any_valid_document(document: dict[str, Any]) -> None:
+    paths = [warning.path for warning in policy_warnings(document)]
+    assert all(path.startswith("Statement[") for path in paths)

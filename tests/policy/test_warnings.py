@@ -9,6 +9,7 @@ from iam.policy import PolicyWarning, parse_policy, policy_warnings
 from iam.policy.lint import (
     BROAD_NEGATION,
     DUPLICATE_VALUE,
+    FOR_ALL_VALUES_WITHOUT_KEY,
     FULL_ACCESS,
     IF_EXISTS_ON_PRESENT_KEY,
     NEVER_APPLIES,
@@ -52,10 +53,19 @@ def test_it_warns_about_a_set_operator_on_a_single_valued_key() -> None:
     assert codes_at(document) == {(SET_OPERATOR_ON_SINGLE_VALUE, path)}
 
 
-def test_it_accepts_a_set_operator_on_tag_keys() -> None:
-    document = with_condition({"ForAllValues:StringLike": {"acs:TagKeys": "team*"}})
+def test_it_accepts_for_all_values_on_tag_keys_required_by_null() -> None:
+    document = with_condition(
+        {"ForAllValues:StringLike": {"acs:TagKeys": "team*"}, "Null": {"acs:TagKeys": "False"}}
+    )
 
     assert policy_warnings(document) == []
+
+
+def test_it_warns_that_for_all_values_in_an_allow_also_allows_an_absent_key() -> None:
+    document = with_condition({"ForAllValues:StringLike": {"acs:TagKeys": "team*"}})
+    path = "Statement[0].Condition.ForAllValues:StringLike.acs:TagKeys"
+
+    assert codes_at(document) == {(FOR_ALL_VALUES_WITHOUT_KEY, path)}
 
 
 def test_it_warns_about_if_exists_on_a_key_every_request_has() -> None:
@@ -89,6 +99,12 @@ def test_it_warns_about_allow_with_not_action() -> None:
     document = policy({"Effect": "Allow", "NotAction": "ram:*", "Resource": "*"})
 
     assert codes_at(document) == {(BROAD_NEGATION, "Statement[0].NotAction")}
+
+
+def test_it_warns_about_deny_with_not_resource() -> None:
+    document = policy({"Effect": "Deny", "Action": "ecs:*", "NotResource": "acs:ecs:*:*:*"})
+
+    assert codes_at(document) == {(BROAD_NEGATION, "Statement[0].NotResource")}
 
 
 def test_it_warns_about_duplicated_actions_ignoring_case() -> None:
