@@ -146,7 +146,7 @@ class UserCreateForm(forms.Form):
         label="Console password",
         max_length=128,
         required=False,
-        help_text="For “this password”: every user gets it. A password typed here gives access.",
+        help_text="With “this password”, every user gets the same one; typing one chooses it.",
     )
     password_reset_required = forms.BooleanField(
         label="Require a password reset at the next logon", required=False

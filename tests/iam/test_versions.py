@@ -87,6 +87,7 @@ BUMPING: dict[str, Change] = {
     "delete_access_key": lambda w: services.delete_access_key(A, w.key),
     "delete_group": lambda w: services.delete_group(A, w.group),
     "add_user_to_group": lambda w: services.add_user_to_group(A, w.group, w.user),
+    "add_users_to_group": lambda w: services.add_users_to_group(A, w.group, [w.user]),
     "remove_user_from_group": lambda w: (
         services.add_user_to_group(A, w.group, w.user),
         bump_marker(w),
