@@ -1,11 +1,14 @@
-"""Destructive actions ask first: revoking a role's sessions is confirmed, and cancelling it
-changes nothing."""
+"""Destructive actions ask first: revoking a role's sessions or removing a group's member is
+confirmed, and cancelling it changes nothing."""
 
 from __future__ import annotations
 
 import pytest
 
+from iam import services
+from iam.audit import SYSTEM_ACTOR
 from iam.demo import seed_demo_world
+from iam.models import Account, User
 from tests.browser.conftest import log_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,3 +57,19 @@ def test_revoking_one_session_asks_and_cancelling_changes_nothing(sessions_page)
     sessions_page.get_by_role("button", name="Revoke", exact=True).click()
     sessions_page.reload()
     assert sessions_page.get_by_test_id("active-session-count").inner_text() == "1 active"
+
+
+def test_removing_a_member_from_a_group_asks_and_cancelling_keeps_them(new_page) -> None:  # type: ignore[no-untyped-def]
+    seed_demo_world()
+    company1 = Account.objects.get(alias="company1")
+    group = services.create_group(SYSTEM_ACTOR, company1, "operators")
+    services.add_user_to_group(
+        SYSTEM_ACTOR, group, User.objects.get(account=company1, name="auditor")
+    )
+    page = new_page()
+    log_on(page, "admin@company1", "Company1-admin")
+    page.goto("/groups/operators/")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("row", name="auditor").get_by_role("button", name="Remove").click()
+    page.reload()
+    assert page.get_by_role("row", name="auditor").count() == 1
