@@ -16,6 +16,7 @@
   const servicesByName = new Map(catalog.services.map((service) => [service.name, service]));
   const operatorsByName = new Map(catalog.operators.map((operator) => [operator.name, operator]));
   const STATEMENT_KEYS = new Set(["Sid", "Effect", "Action", "Resource", "Condition"]);
+  const STORED_TAB = "policyEditorTab";
   let statements = [];
   let counter = 0;
 
@@ -454,14 +455,25 @@
     event.preventDefault();
     const target = order[(moves[event.key] + order.length) % order.length];
     tabs[target].focus();
-    select(target);
+    choose(target);
+  }
+
+  // The editor opens on the tab last chosen (JSON the first time), the visual one only when it
+  // can show the document.
+  function choose(name) {
+    select(name);
+    try { localStorage.setItem(STORED_TAB, box.dataset.mode); } catch { /* storage refused */ }
+  }
+
+  function storedTab() {
+    try { return localStorage.getItem(STORED_TAB) === "visual" ? "visual" : "json"; } catch { return "json"; }
   }
 
   for (const [name, tab] of Object.entries(tabs)) {
-    tab.addEventListener("click", () => select(name));
+    tab.addEventListener("click", () => choose(name));
     tab.addEventListener("keydown", onTabKey);
   }
   textarea.addEventListener("input", () => { if (box.dataset.mode === "json") { updateVisualTab(); } });
   box.querySelector("[role=tablist]").hidden = false;
-  select(updateVisualTab() ? "json" : "visual");
+  select(updateVisualTab() ? "json" : storedTab());
 })();

@@ -73,13 +73,20 @@ def open_editor(new_page, path: str):  # type: ignore[no-untyped-def]
     return page
 
 
+def open_visual(new_page, path: str):  # type: ignore[no-untyped-def]
+    """The editor at ``path`` on its Visual tab (it opens on JSON the first time)."""
+    page = open_editor(new_page, path)
+    page.get_by_role("tab", name="Visual editor").click()
+    return page
+
+
 def json_text(page) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     page.get_by_role("tab", name="JSON").click()
     return json.loads(page.get_by_label("Policy document").input_value())
 
 
 def test_a_policy_built_visually_is_the_json_that_is_saved(new_page) -> None:  # type: ignore[no-untyped-def]
-    page = open_editor(new_page, "/policies/new/")
+    page = open_visual(new_page, "/policies/new/")
     page.get_by_label("Policy name").fill("visual-made")
     statement = page.locator("fieldset.statement-editor").first
     statement.get_by_label("Service").select_option("ram")
@@ -103,7 +110,7 @@ def test_a_policy_built_visually_is_the_json_that_is_saved(new_page) -> None:  #
 
 
 def test_json_edits_show_in_the_visual_editor_and_save(new_page) -> None:  # type: ignore[no-untyped-def]
-    page = open_editor(new_page, "/policies/new/")
+    page = open_visual(new_page, "/policies/new/")
     page.get_by_label("Policy name").fill("edited-json")
     page.locator("fieldset.statement-editor").get_by_label("Service").select_option("ram")
     page.get_by_label("Other actions, one a line").fill("")
@@ -130,7 +137,7 @@ def test_an_existing_document_comes_back_from_the_visual_editor_unchanged(
     seed_demo_world()
     account = Account.objects.get(alias="company1")
     services.create_policy(SYSTEM_ACTOR, account, "existing", document=json.dumps(existing))
-    page = open_editor(new_page, "/policies/Custom/existing/versions/new/")
+    page = open_visual(new_page, "/policies/Custom/existing/versions/new/")
     first = page.locator("fieldset.statement-editor").first
     # Edits that end where they began: the editor has written its whole document back.
     sid = first.get_by_label("Statement ID (Sid, optional)")
@@ -140,7 +147,7 @@ def test_an_existing_document_comes_back_from_the_visual_editor_unchanged(
 
 
 def test_what_the_visual_editor_cannot_show_keeps_its_tab_disabled(new_page) -> None:  # type: ignore[no-untyped-def]
-    page = open_editor(new_page, "/policies/new/")
+    page = open_visual(new_page, "/policies/new/")
     page.get_by_role("tab", name="JSON").click()
     page.get_by_label("Policy document").fill(
         '{"Version": "1", "Statement": [{"Effect": "Allow", "NotAction": "ram:*", "Resource": "*"}]}'
@@ -153,14 +160,20 @@ def test_what_the_visual_editor_cannot_show_keeps_its_tab_disabled(new_page) -> 
 
 def test_the_tabs_answer_the_arrow_keys(new_page) -> None:  # type: ignore[no-untyped-def]
     page = open_editor(new_page, "/policies/new/")
-    page.get_by_role("tab", name="Visual editor").focus()
-    page.keyboard.press("ArrowRight")
-    assert page.get_by_role("tab", name="JSON").get_attribute("aria-selected") == "true"
-    assert page.get_by_label("Policy document").is_visible()
+    page.get_by_role("tab", name="JSON").focus()
+    page.keyboard.press("ArrowLeft")
+    assert page.get_by_role("tab", name="Visual editor").get_attribute("aria-selected") == "true"
+    assert page.locator("fieldset.statement-editor").first.is_visible()
+
+
+def test_the_editor_opens_on_the_tab_chosen_last(new_page) -> None:  # type: ignore[no-untyped-def]
+    page = open_visual(new_page, "/policies/new/")
+    page.reload()
+    assert page.get_by_role("tab", name="Visual editor").get_attribute("aria-selected") == "true"
 
 
 def test_a_suspicious_condition_built_visually_is_warned_about_live(new_page) -> None:  # type: ignore[no-untyped-def]
-    page = open_editor(new_page, "/policies/new/")
+    page = open_visual(new_page, "/policies/new/")
     statement = page.locator("fieldset.statement-editor").first
     statement.get_by_role("button", name="Add condition").click()
     statement.get_by_label("Operator").select_option("StringEquals")
