@@ -174,13 +174,16 @@ def compile_policy(
     return found
 
 
+CANONICAL_ENCODER = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+)
+
+
 def _canonical_object_text(document: Mapping[str, Any]) -> str | None:
     """A decoded document as JSON text with sorted keys: equal objects give equal text, and the
     text parses to the same policy (lists keep their order; a dict has no duplicate keys)."""
     try:
-        return json.dumps(
-            document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
+        return CANONICAL_ENCODER.encode(document)
     except (TypeError, ValueError, RecursionError):
         return None
 
