@@ -29,6 +29,7 @@ from console.http import (
     get_user_or_404,
 )
 from console.views.common import (
+    ask_first,
     client_events_response,
     fragment_or_page,
     is_fragment_request,
@@ -174,6 +175,14 @@ def detach_policy(
     get_principal, label = principal_kind(kind)
     principal = get_principal(request, name, action=f"ram:DetachPolicyFrom{label}")
     attachment = get_attachment_or_404(kind, principal, policy_type, policy_name)
+    question = ask_first(
+        request,
+        question=f"Remove {attachment.policy.name} from {principal.name}?",
+        button="Remove policy",
+        cancel_url=detached_page(kind, principal),
+    )
+    if question:
+        return question
     notice = f"Policy {attachment.policy.name} removed from {principal.name}."
     try:
         services.detach_policy(console_actor(request), principal, attachment.policy)
@@ -207,11 +216,14 @@ def detached_response(
         return client_events_response({"policiesChanged": {"principal": principal.arn}})
     if notice:
         messages.success(request, notice)
-    return HttpResponseRedirect(
-        default_next(kind, principal)
-        if kind == "role"
-        else reverse(f"console:{kind}_detail", args=[principal.name])
-    )
+    return HttpResponseRedirect(detached_page(kind, principal))
+
+
+def detached_page(kind: str, principal: Principal) -> str:
+    """Where a principal's policies are listed: a role's Permissions tab, a user's or group's page."""
+    if kind == "role":
+        return default_next(kind, principal)
+    return reverse(f"console:{kind}_detail", args=[principal.name])
 
 
 urlpatterns = [

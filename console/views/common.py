@@ -78,6 +78,35 @@ def render_confirm(
     return render_dialog(request, "console/users/_confirm.html", context, title=title)
 
 
+CONFIRMED = "confirmed"
+
+
+def ask_first(
+    request: ConsoleRequest, *, question: str, button: str, cancel_url: str
+) -> HttpResponse | None:
+    """None once the person has confirmed (the browser asked: ``data-confirm`` adds
+    ``confirmed=yes``); otherwise the question on a page of its own, whose form posts the same
+    fields again, confirmed. So a destructive form asks first with JavaScript off too."""
+    if request.POST.get(CONFIRMED) == "yes":
+        return None
+    skipped = {"csrfmiddlewaretoken", CONFIRMED}
+    carried = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in skipped
+        for value in values
+    ]
+    context = {
+        "title": button,
+        "message": question,
+        "action_url": request.path,
+        "cancel_url": cancel_url,
+        "button": button,
+        "carried": [*carried, (CONFIRMED, "yes")],
+    }
+    return render_dialog(request, "console/users/_confirm.html", context, title=button)
+
+
 def finish(request: ConsoleRequest, url: str) -> HttpResponse:
     """After a change that moves to another page: htmx follows a client redirect, plain forms a
     302."""

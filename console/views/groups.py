@@ -24,6 +24,7 @@ from console.http import (
 )
 from console.once import submit_once
 from console.views.common import (
+    ask_first,
     finish,
     fragment_or_page,
     is_fragment_request,
@@ -233,11 +234,20 @@ def group_member_remove(request: ConsoleRequest, group_name: str, user_name: str
     user = group.members.filter(name__iexact=user_name).first()
     if user is None:
         raise Http404("No such member of this group.")
+    back = reverse("console:group_detail", args=[group.name])
+    question = ask_first(
+        request,
+        question=f"Remove {user.name} from group {group.name}?",
+        button="Remove from group",
+        cancel_url=back,
+    )
+    if question:
+        return question
     try:
         services.remove_user_from_group(console_actor(request), group, user)
     except ServiceError as error:
         messages.error(request, error.plain)
-    return finish(request, reverse("console:group_detail", args=[group.name]))
+    return finish(request, back)
 
 
 @require_http_methods(["GET", "POST"])

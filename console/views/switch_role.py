@@ -20,8 +20,8 @@ from console.actor import client_ip, console_actor
 from console.http import ConsoleRequest, denial_reason, get_role_or_404
 from console.models import RecentRole
 from console.switching import SESSION_KEY, remember_switch, return_to_logon_identity
-from console.views.common import search_query
-from console.views.role_tabs import render_role_tab
+from console.views.common import ask_first, search_query
+from console.views.role_tabs import render_role_tab, tab_url
 from iam.arns import role_arn
 from iam.audit import record
 from iam.auth import resolve_account
@@ -296,6 +296,15 @@ def sessions_context(request: ConsoleRequest, role: Role) -> dict[str, Any]:
 @require_POST
 def revoke_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
     role = get_role_or_404(request, role_name, action="ram:RevokeRoleSessions")
+    question = ask_first(
+        request,
+        question=f"Revoke every active session of role {role.name}? Whoever uses one is refused "
+        "from their next request and has to switch to or assume the role again.",
+        button="Revoke active sessions",
+        cancel_url=tab_url(role, "sessions"),
+    )
+    if question:
+        return question
     revoke_role_sessions(console_actor(request), role)
     messages.success(request, f"Every active session of role {role.name} was revoked.")
     return redirect("console:role_sessions", role_name=role.name)
@@ -305,6 +314,14 @@ def revoke_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
 def revoke_session(request: ConsoleRequest, role_name: str, session_id: str) -> HttpResponse:
     role = get_role_or_404(request, role_name, action="ram:RevokeRoleSessions")
     session = get_object_or_404(RoleSession, pk=session_id, role=role)
+    question = ask_first(
+        request,
+        question=f"Revoke session {session.session_name} of role {role.name}?",
+        button="Revoke session",
+        cancel_url=tab_url(role, "sessions"),
+    )
+    if question:
+        return question
     standing = session.standing(timezone.now(), role.sessions_revoked_before)
     if not standing.active:
         messages.info(request, f"Session {session.session_name} is no longer active.")

@@ -32,6 +32,7 @@ from console.http import (
 )
 from console.once import remember, submit_once
 from console.views.common import (
+    ask_first,
     finish,
     fragment_or_page,
     page_of,
@@ -579,11 +580,20 @@ def user_group_add(request: ConsoleRequest, user_name: str) -> HttpResponse:
 def user_group_remove(request: ConsoleRequest, user_name: str, group_name: str) -> HttpResponse:
     user = get_user_or_404(request, user_name, action="ram:GetUser")
     group = get_group_or_404(request, group_name, action="ram:RemoveUserFromGroup")
+    back = reverse("console:user_detail", args=[user.name])
+    question = ask_first(
+        request,
+        question=f"Remove {user.name} from group {group.name}?",
+        button="Remove from group",
+        cancel_url=back,
+    )
+    if question:
+        return question
     try:
         services.remove_user_from_group(console_actor(request), group, user)
     except ServiceError as error:
         messages.error(request, error.plain)
-    return finish(request, reverse("console:user_detail", args=[user.name]))
+    return finish(request, back)
 
 
 # --- access keys --------------------------------------------------------------------------------

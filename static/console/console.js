@@ -108,12 +108,21 @@ document.addEventListener("click", (event) => {
     event.stopImmediatePropagation();
   }
 }, true);
-// A destructive plain form asks first (data-confirm="the question"); htmx forms use hx-confirm.
+// A destructive form asks first (data-confirm="the question"), plain or htmx. Once answered it
+// says so (confirmed=yes); without JavaScript the server asks on a page instead (ask_first).
 document.addEventListener("submit", (event) => {
-  const question = event.target.dataset?.confirm;
-  if (question && !window.confirm(question)) {
+  const form = event.target;
+  const question = form.dataset?.confirm;
+  if (!question) { return; }
+  if (!window.confirm(question)) {
     event.preventDefault();
     event.stopImmediatePropagation();
+    return;
+  }
+  if (!form.querySelector("input[name=confirmed]")) {
+    const confirmed = document.createElement("input");
+    Object.assign(confirmed, { type: "hidden", name: "confirmed", value: "yes" });
+    form.append(confirmed);
   }
 }, true);
 // Colours users chose for their roles (data-color="#rrggbb", checked by the server) become the

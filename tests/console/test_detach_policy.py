@@ -59,6 +59,9 @@ def principal(account_a, kind):  # type: ignore[no-untyped-def]
     return make_principal(account_a, kind)
 
 
+CONFIRMED = {"confirmed": "yes"}
+
+
 def url(kind: str, name: str = "ops", policy_name: str = POLICY) -> str:
     return reverse("console:detach_policy", args=[kind, name, "System", policy_name])
 
@@ -115,7 +118,7 @@ def test_htmx_gets_204_with_policies_changed_naming_the_principal(
     client, admin_a, kind, principal
 ) -> None:  # type: ignore[no-untyped-def]
     client.force_login(admin_a)
-    response = client.post(url(kind), **HTMX)
+    response = client.post(url(kind), CONFIRMED, **HTMX)
     assert response.status_code == 204
     assert json.loads(response["HX-Trigger"]) == {"policiesChanged": {"principal": principal.arn}}
     assert not is_attached(kind, principal)
@@ -125,10 +128,20 @@ def test_a_plain_form_goes_back_to_the_principals_page_with_a_message(
     client, admin_a, kind, principal
 ) -> None:  # type: ignore[no-untyped-def]
     client.force_login(admin_a)
-    response = client.post(url(kind), follow=True)
+    response = client.post(url(kind), CONFIRMED, follow=True)
     assert response.redirect_chain == [(page_url(kind), 302)]
     assert f"Policy {POLICY} removed from ops.".encode() in response.content
     assert not is_attached(kind, principal)
+
+
+def test_a_plain_form_not_yet_confirmed_asks_on_a_page_and_changes_nothing(
+    client, admin_a, kind, principal
+) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin_a)
+    text = client.post(url(kind)).content.decode()
+    assert f"Remove {POLICY} from ops?" in text
+    assert '<input type="hidden" name="confirmed" value="yes">' in text
+    assert is_attached(kind, principal)
 
 
 def test_the_principals_page_lists_policies_that_reload_on_policies_changed(

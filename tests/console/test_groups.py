@@ -171,8 +171,18 @@ def test_add_member_is_403_for_the_auditor(client, auditor_a, user_a, developers
 def test_admin_removes_a_member(client, admin_a, user_a, developers) -> None:
     services.add_user_to_group(SYSTEM_ACTOR, developers, user_a)
     client.force_login(admin_a)
-    client.post(url("group_member_remove", "developers", "bob"))
+    client.post(url("group_member_remove", "developers", "bob"), {"confirmed": "yes"})
     assert not developers.members.exists()
+
+
+def test_removing_a_member_without_javascript_asks_on_a_page_first(
+    client, admin_a, user_a, developers
+) -> None:  # type: ignore[no-untyped-def]
+    services.add_user_to_group(SYSTEM_ACTOR, developers, user_a)
+    client.force_login(admin_a)
+    response = client.post(url("group_member_remove", "developers", "bob"))
+    assert b"Remove bob from group developers?" in response.content
+    assert developers.members.exists()
 
 
 def test_remove_member_is_403_for_the_auditor(client, auditor_a, user_a, developers) -> None:

@@ -236,8 +236,19 @@ def test_admin_revokes_one_session_from_role_details(client, demo) -> None:  # t
     switch(client)
     session = RoleSession.objects.get()
     client.force_login(User.objects.get(name="admin"))
-    client.post(f"/roles/ecs-admin/sessions/{session.pk}/revoke/")
+    client.post(f"/roles/ecs-admin/sessions/{session.pk}/revoke/", {"confirmed": "yes"})
     assert RoleSession.objects.get().revoked_at is not None
+
+
+def test_revoking_all_sessions_without_javascript_asks_on_a_page_first(client, demo) -> None:  # type: ignore[no-untyped-def]
+    logged_on(client, "alice", "company2")
+    switch(client)
+    client.force_login(User.objects.get(name="admin"))
+    response = client.post("/roles/ecs-admin/revoke-sessions/")
+    assert b"Revoke every active session of role ecs-admin?" in response.content
+    assert RoleSession.objects.get().revoked_at is None
+    client.post("/roles/ecs-admin/revoke-sessions/", {"confirmed": "yes"})
+    assert Role.objects.get(name="ecs-admin").sessions_revoked_before is not None
 
 
 def test_an_auditor_cannot_revoke_sessions(client, demo) -> None:  # type: ignore[no-untyped-def]

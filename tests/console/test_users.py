@@ -314,7 +314,7 @@ def test_add_to_group_is_403_naming_the_group_action(client, auditor_a, user_a, 
 def test_admin_removes_a_user_from_a_group(client, admin_a, user_a, developers) -> None:
     services.add_user_to_group(SYSTEM_ACTOR, developers, user_a)
     client.force_login(admin_a)
-    client.post(url("user_group_remove", "bob", "developers"))
+    client.post(url("user_group_remove", "bob", "developers"), {"confirmed": "yes"})
     assert not developers.members.exists()
 
 
