@@ -22,7 +22,9 @@ def event_page(client, admin, action: str) -> str:  # type: ignore[no-untyped-de
     return html.unescape(client.get(f"/audit/{event.pk}/").content.decode())
 
 
-def test_the_diff_has_no_blank_lines_between_its_lines(client, admin_a, account_a, account_b) -> None:  # type: ignore[no-untyped-def]
+def test_the_diff_has_no_blank_lines_between_its_lines(
+    client, admin_a, account_a, account_b
+) -> None:  # type: ignore[no-untyped-def]
     role = services.create_role(
         SYSTEM_ACTOR, account_a, "ops", trust_policy=trust_accounts(account_a.pk)
     )
