@@ -635,6 +635,14 @@ def test_no_console_page_shows_or_tells_apart_another_tenants_objects(
 
 # --- the RAM and STS APIs -----------------------------------------------------------------------
 
+# Tags name their resources by version: RAM's roles (and policies) by ResourceNames, IMS's users.
+IMS = "2019-08-15"
+VERSIONED_PARAMETERS: dict[tuple[str, str], tuple[str, ...]] = {
+    (IMS, "TagResources"): ("tagged_user",),
+    (IMS, "UntagResources"): ("tagged_user",),
+    (IMS, "ListTagResources"): ("tagged_user",),
+}
+
 # Each action's parameters that name objects: role, user, group, policy (PolicyType and
 # PolicyName), key (an access key id of the user), role_arn, saml and oidc (a provider's name),
 # saml_arn and oidc_arn (a provider's ARN and the RoleArn of a role trusting it); other parameters
@@ -697,6 +705,9 @@ OBJECT_PARAMETERS: dict[str, tuple[str, ...]] = {
     "RemoveClientIdFromOIDCProvider": ("oidc",),
     "AddFingerprintToOIDCProvider": ("oidc",),
     "RemoveFingerprintFromOIDCProvider": ("oidc",),
+    "TagResources": ("tagged_role",),
+    "UntagResources": ("tagged_role",),
+    "ListTagResources": ("tagged_role",),
     "AssumeRoleWithSAML": ("saml_arn",),
     "AssumeRoleWithOIDC": ("oidc_arn",),
     "SetPasswordPolicy": (),
@@ -745,6 +756,8 @@ FIXED = {
     "RemoveFingerprintFromOIDCProvider": {"Fingerprint": "7" * 40},
     "CreateVirtualMFADevice": {"VirtualMFADeviceName": "tz-new-mfa"},
     "BindMFADevice": {"AuthenticationCode1": "123456", "AuthenticationCode2": "654321"},
+    "TagResources": {"Tag.1.Key": "probe", "Tag.1.Value": "x"},
+    "UntagResources": {"TagKeys.1": "probe", "TagKey.1": "probe"},
 }
 
 
@@ -783,6 +796,13 @@ def missing_arns(account_id: str) -> dict[str, dict[str, str]]:
     }
 
 
+def tagged(resource_type: str, name: str) -> dict[str, str]:
+    """The parameters naming one resource to tag: RAM's by ResourceNames, IMS's users by name."""
+    if resource_type == "user":
+        return {"ResourceType": "user", "ResourcePrincipalName": name}
+    return {"ResourceType": resource_type, "ResourceNames": json.dumps([name])}
+
+
 def object_values(world: World, code: str, kind: str) -> dict[str, str]:
     if code == "":
         return {
@@ -794,6 +814,8 @@ def object_values(world: World, code: str, kind: str) -> dict[str, str]:
             "saml": {"SAMLProviderName": MISSING["provider_name"]},
             "oidc": {"OIDCProviderName": MISSING["provider_name"]},
             "mfa": {"SerialNumber": f"acs:ram::{MISSING_ACCOUNT}:mfa/tz-missing-mfa"},
+            "tagged_role": tagged("role", MISSING["role_name"]),
+            "tagged_user": tagged("user", MISSING["user_name"]),
             **missing_arns(MISSING_ACCOUNT),
         }[kind]
     tenant = world.tenant(code)
@@ -809,6 +831,8 @@ def object_values(world: World, code: str, kind: str) -> dict[str, str]:
         "saml": {"SAMLProviderName": saml_provider.name},
         "oidc": {"OIDCProviderName": oidc_provider.name},
         "mfa": {"SerialNumber": tenant.mfa_device.serial_number},  # type: ignore[union-attr]
+        "tagged_role": tagged("role", tenant.roles["own"].name),
+        "tagged_user": tagged("user", tenant.users["viewer"].name),
         # The role trusts the SAML provider; for OIDC it is a role that trusts no provider, which
         # is not asked before the token is verified.
         "saml_arn": {"SAMLProviderArn": saml_provider.arn, "RoleArn": tenant.roles["saml"].arn},
@@ -816,11 +840,13 @@ def object_values(world: World, code: str, kind: str) -> dict[str, str]:
     }[kind]
 
 
-def api_fillings(world: World, action: str) -> Iterator[tuple[str, dict[str, str], dict]]:
+def api_fillings(
+    world: World, action: str, version: str
+) -> Iterator[tuple[str, dict[str, str], dict]]:
     """(owner, parameters, the same with missing objects) for another tenant's objects, and
     for the viewer's own object beside another tenant's (a user of B put into A's group). An ARN
     has two twins: in the same account, and in an account that does not exist."""
-    kinds = OBJECT_PARAMETERS[action]
+    kinds = VERSIONED_PARAMETERS.get((version, action), OBJECT_PARAMETERS[action])
     fixed = FIXED.get(action, {})
     if not kinds:
         yield VIEWER, dict(fixed), {}
@@ -923,7 +949,7 @@ def sweep_api(world: World, persona: str) -> Findings:
     for action in OBJECT_PARAMETERS:
         # Each version it is registered in (the provider actions answer in RAM's and IMS's).
         for version in sorted(version for version, name in ACTIONS if name == action):
-            for _owner, params, twin in api_fillings(world, action):
+            for _owner, params, twin in api_fillings(world, action, version):
                 answers = []
                 for values in (params, twin) if twin else (params,):
                     response = api_answer(client, caller, version, action, values)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -33,8 +33,20 @@ class Denial:
 FALLBACK_REASON = "You are not allowed to do this."
 
 
-@register.simple_tag
-def denied(reason: str, button_type: str = "") -> Denial:
+def note_id(context: template.Context, reason: str) -> str:
+    """An id unique on the page and the same each time the page is drawn (a random one would tell
+    two renders of one page apart): the path, the reason and how many notes came before."""
+    request = context.get("request")
+    count = getattr(request, "denied_notes", 0) + 1
+    if request is not None:
+        request.denied_notes = count
+    path = request.path if request is not None else ""
+    digest = hashlib.sha256(f"{path}|{reason}|{count}".encode()).hexdigest()[:10]
+    return f"why-{digest}"
+
+
+@register.simple_tag(takes_context=True)
+def denied(context: template.Context, reason: str, button_type: str = "") -> Denial:
     """``{% denied reason as why %}<button {{ why.attrs }}>Delete</button>{{ why.note }}``.
 
     A denied button stays in the tab order but does nothing (``type="button"`` with
@@ -47,10 +59,12 @@ def denied(reason: str, button_type: str = "") -> Denial:
     if button_type and not reason:
         return Denial(format_html('type="{}"', button_type), mark_safe(""))
     reason = reason or FALLBACK_REASON
-    note_id = f"why-{secrets.token_hex(4)}"
+    element_id = note_id(context, reason)
     return Denial(
         format_html(
-            'type="button" aria-disabled="true" aria-describedby="{}" title="{}"', note_id, reason
+            'type="button" aria-disabled="true" aria-describedby="{}" title="{}"',
+            element_id,
+            reason,
         ),
-        format_html('<span class="why-disabled" id="{}">{}</span>', note_id, reason),
+        format_html('<span class="why-disabled" id="{}">{}</span>', element_id, reason),
     )

@@ -30,6 +30,23 @@ def test_a_button_always_denied_has_a_reason_even_when_none_came() -> None:
     assert "You are not allowed to do this." in render("")
 
 
-def test_two_denied_buttons_have_different_descriptions() -> None:
-    ids = re.findall(r'aria-describedby="([^"]+)"', render("no") + render("no"))
+TWO_DENIED = Template(
+    "{% load console_tags %}"
+    "{% denied 'no' as one %}<button {{ one.attrs }}>A</button>{{ one.note }}"
+    "{% denied 'no' as two %}<button {{ two.attrs }}>B</button>{{ two.note }}"
+)
+
+
+def described_by(html: str) -> list[str]:
+    return re.findall(r'aria-describedby="([^"]+)"', html)
+
+
+def test_two_denied_buttons_on_a_page_have_different_descriptions(rf) -> None:  # type: ignore[no-untyped-def]
+    ids = described_by(TWO_DENIED.render(Context({"request": rf.get("/roles/")})))
     assert len(set(ids)) == 2
+
+
+def test_a_page_drawn_twice_has_the_same_ids(rf) -> None:  # type: ignore[no-untyped-def]
+    """Nothing random in a page: two renders of it differ only where the data does."""
+    first = TWO_DENIED.render(Context({"request": rf.get("/roles/")}))
+    assert first == TWO_DENIED.render(Context({"request": rf.get("/roles/")}))
