@@ -136,6 +136,10 @@ def logged_on(server: Server) -> requests.Session:
     return browser
 
 
+# A destructive form the person confirmed (the browser asked; see console.views.common.ask_first).
+CONFIRMED = {"confirmed": "yes"}
+
+
 def console_post(
     browser: requests.Session, server: Server, path: str, data: dict[str, str], **headers: str
 ) -> requests.Response:
@@ -169,7 +173,7 @@ def console_client(server: Server, tally: Tally, number: int, until: float) -> N
         tally.console_writes.append(("ram:CreateRole", name))
         if post(f"/authorize/role/{name}/", {"policy": f"System:{POLICY}"}) == 302:
             tally.console_writes.append(("ram:AttachPolicyToRole", name))
-            if post(f"/authorize/role/{name}/detach/System/{POLICY}/", {}) == 302:
+            if post(f"/authorize/role/{name}/detach/System/{POLICY}/", CONFIRMED) == 302:
                 tally.console_writes.append(("ram:DetachPolicyFromRole", name))
         if post(f"/roles/{name}/delete/", {}) == 302:
             tally.console_writes.append(("ram:DeleteRole", name))

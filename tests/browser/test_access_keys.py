@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from iam.crypto import decrypt_secret
 from iam.demo import seed_demo_world
@@ -25,7 +26,7 @@ def test_admin_sees_a_new_secret_once(new_page) -> None:  # type: ignore[no-unty
     dialog = page.get_by_test_id("access-key-created")
     secret = dialog.get_by_test_id("access-key-secret").inner_text()
     assert len(secret) == 30
-    assert dialog.get_by_test_id("copy-secret").is_visible()
+    expect(dialog.get_by_test_id("copy-secret")).to_be_visible()  # once the <dialog> opened
     assert dialog.get_by_role("link", name="Download CSV").get_attribute("download")
     screenshot(page, "access-key-created")
 
@@ -68,7 +69,9 @@ def test_closing_the_dialog_and_creating_again_makes_a_second_key(new_page) -> N
     open_auditor_details(page)
     page.get_by_role("button", name="Create AccessKey").click()
     first, _ = shown_key(page)
+    expect(page.locator("dialog#modal[open]")).to_be_visible()  # opened once htmx settled
     page.keyboard.press("Escape")
+    expect(page.locator("dialog#modal[open]")).to_have_count(0)
     page.get_by_role("button", name="Create AccessKey").click()
     second, _ = shown_key(page)
     assert first != second
