@@ -20,6 +20,8 @@ LONG_TEXT = "Operations of the eu-central production cluster, " * 5
 PAGES = [
     "/roles/",
     f"/roles/{LONG_ROLE}/",
+    f"/roles/{LONG_ROLE}/trust-policy/",
+    f"/roles/{LONG_ROLE}/who-can-assume/",
     "/users/",
     "/policies/",
     "/audit/",
