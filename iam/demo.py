@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from iam import arns, services
+from iam import arns, services, tags
 from iam.audit import SYSTEM_ACTOR
 from iam.models import AccessKey, Account, Policy, Service, User
 
@@ -143,6 +143,8 @@ def seed_demo_world() -> bool:
         description="Lets the object storage service write access logs.",
     )
     services.attach_policy(actor, log_writer, system_policy("AliyunOSSFullAccess"))
+    tags.tag_resources(actor, [ecs_admin], {"env": "prod", "team": "ops"})
+    tags.tag_resources(actor, [devops], {"env": "dev", "team": "platform"})
     return True
 
 
