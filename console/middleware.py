@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import translation
 
 from console.actor import console_actor
 from console.views.mfa import MFA_PRESENT_KEY
@@ -42,6 +43,22 @@ class ClientAddressMiddleware:
                     client = None
                 if client is not None:
                     request.META["REMOTE_ADDR"] = str(client)
+        return self.get_response(request)
+
+
+class UserLanguage:
+    """The language the logged-on user picked (``console.views.language``) wins over the browser's
+    Accept-Language and the cookie, wherever they log on."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user is not None else ""
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         return self.get_response(request)
 
 

@@ -86,6 +86,8 @@ class User(AbstractBaseUser):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     last_login_date = models.DateTimeField(null=True, blank=True)
+    # The console language the user picked ("" = the browser's); see console.views.language.
+    language = models.CharField(max_length=16, blank=True)
 
     objects = UserManager()
 

@@ -438,6 +438,12 @@ def issue_access_key(*, user: User | None = None, service: Service | None = None
     return NewAccessKey(access_key, secret)
 
 
+def set_console_language(user: User, language: str) -> None:
+    """The language the console speaks to ``user`` (a preference, not a permission: not audited)."""
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
+
+
 @transaction.atomic
 def create_access_key(actor: Actor, user: User) -> NewAccessKey:
     """Create an access key; the secret is returned here once and never again."""

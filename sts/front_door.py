@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from iam import errors, rpc
 from iam.audit import Actor, new_request_id, record
@@ -309,6 +309,15 @@ class Answer:
 
 
 def api_entry(request: HttpRequest) -> HttpResponse:
+    """The API speaks English whatever the request's Accept-Language, as Alibaba's does: SDK users
+    search for its messages."""
+    with translation.override("en"):
+        response = api_answer(request)
+    response.headers["Content-Language"] = "en"
+    return response
+
+
+def api_answer(request: HttpRequest) -> HttpResponse:
     answer = Answer(request)
     try:
         return answered(request, answer)
