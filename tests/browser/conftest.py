@@ -65,9 +65,11 @@ def new_page(browser, live_server):  # type: ignore[no-untyped-def]
     """Open pages in fresh browser contexts (one per persona); closed after the test."""
     contexts = []
 
-    def open_page(viewport: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+    def open_page(viewport: dict[str, int] | None = None, locale: str = "en-US"):  # type: ignore[no-untyped-def]
         context = browser.new_context(
-            viewport=viewport or {"width": 1280, "height": 800}, base_url=live_server.url
+            viewport=viewport or {"width": 1280, "height": 800},
+            base_url=live_server.url,
+            locale=locale,
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
