@@ -12,14 +12,17 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from iam import arns
 from iam.errors import printable
 from iam.models import Account
 from iam.policy import PolicyError, parse_policy
 from iam.policy.parse import Condition
 
-USER_ROLE = "User role"
-SERVICE_ROLE = "Service role"
+USER_ROLE = gettext_lazy("User role")
+SERVICE_ROLE = gettext_lazy("Service role")
 
 
 @dataclass(frozen=True)
@@ -87,20 +90,28 @@ def condition_words(conditions: Iterable[Condition]) -> str:
     """``saml:recipient is https://…/sso/saml/acs and oidc:sub is one of a, b``."""
     phrases = []
     for condition in conditions:
-        values = [str(value) for value in condition.values]
-        if condition.operator == "StringEquals":
-            verb = "is" if len(values) == 1 else "is one of"
+        words = {
+            "key": condition.key,
+            "operator": condition.operator,
+            "values": ", ".join(str(value) for value in condition.values),
+        }
+        if condition.operator != "StringEquals":
+            phrases.append("{key} {operator} {values}".format(**words))
+        elif len(condition.values) == 1:
+            phrases.append(_("%(key)s is %(values)s") % words)
         else:
-            verb = condition.operator
-        phrases.append(f"{condition.key} {verb} {', '.join(values)}")
-    return " and ".join(phrases)
+            phrases.append(_("%(key)s is one of %(values)s") % words)
+    return _(" and ").join(phrases)
+
+
+def is_service_role(actors: Iterable[TrustedActor]) -> bool:
+    """A role that trusts a service principal is a service role; any other is a user role."""
+    return any(actor.kind == "service" and not actor.denied for actor in actors)
 
 
 def role_type(actors: Iterable[TrustedActor]) -> str:
-    """A role that trusts a service principal is a service role; any other is a user role."""
-    if any(actor.kind == "service" and not actor.denied for actor in actors):
-        return SERVICE_ROLE
-    return USER_ROLE
+    """``Service role`` or ``User role``, in the language of the request."""
+    return str(SERVICE_ROLE if is_service_role(actors) else USER_ROLE)
 
 
 def account_ids(actors: Iterable[TrustedActor]) -> set[str]:
@@ -118,64 +129,83 @@ def account_aliases(ids: Iterable[str]) -> dict[str, str]:
 def account_words(account_id: str, current_account_id: str, aliases: dict[str, str]) -> str:
     """``the current account``, ``account company2``, ``account 9999… (not hosted here)``."""
     if account_id == "*":
-        return "any account"
+        return _("any account")
     if account_id == current_account_id:
-        return "the current account"
+        return _("the current account")
     if account_id in aliases:
-        return f"account {aliases[account_id]}"
-    return f"account {account_id} (not hosted here)"
+        return _("account %(alias)s") % {"alias": aliases[account_id]}
+    return _("account %(id)s (not hosted here)") % {"id": account_id}
 
 
 def actor_words(actor: TrustedActor, current_account_id: str, aliases: dict[str, str]) -> str:
     """The short phrase of the role list: ``Account company2 (1234567890123456)``."""
     if actor.kind == "service":
-        return f"Service {actor.name}"
+        return _("Service %(name)s") % {"name": actor.name}
     if actor.kind == "federated":
         return provider_words(actor, current_account_id, aliases)
-    where = account_words(actor.account_id, current_account_id, aliases)
+    named = {
+        "name": actor.name,
+        "where": account_words(actor.account_id, current_account_id, aliases),
+    }
     if actor.kind == "user":
-        return f"User {actor.name} of {where}"
+        return _("User %(name)s of %(where)s") % named
     if actor.kind == "role":
-        return f"Role {actor.name} of {where}"
+        return _("Role %(name)s of %(where)s") % named
     if actor.account_id == current_account_id:
-        return "Current account"
+        return _("Current account")
     if actor.account_id == "*":
-        return "Any account"
+        return _("Any account")
     if actor.account_id in aliases:
-        return f"Account {aliases[actor.account_id]} ({actor.account_id})"
-    return f"Account {actor.account_id} (not hosted here)"
+        alias = aliases[actor.account_id]
+        return _("Account %(alias)s (%(id)s)") % {"alias": alias, "id": actor.account_id}
+    return _("Account %(id)s (not hosted here)") % {"id": actor.account_id}
 
 
 def actor_sentence(actor: TrustedActor, current_account_id: str, aliases: dict[str, str]) -> str:
     """The sentence of the role details: ``Users of account company2 who hold sts:AssumeRole``."""
-    where = account_words(actor.account_id, current_account_id, aliases)
+    named = {
+        "name": actor.name,
+        "where": account_words(actor.account_id, current_account_id, aliases),
+    }
     if actor.kind == "account":
-        sentence = f"Users of {where} who hold sts:AssumeRole"
+        sentence = _("Users of %(where)s who hold sts:AssumeRole") % named
     elif actor.kind == "user":
-        sentence = f"User {actor.name} of {where}"
+        sentence = _("User %(name)s of %(where)s") % named
     elif actor.kind == "role":
-        sentence = f"Sessions of role {actor.name} of {where}"
+        sentence = _("Sessions of role %(name)s of %(where)s") % named
     elif actor.kind == "service":
-        sentence = f"Service {actor.name}"
+        sentence = _("Service %(name)s") % named
     else:
-        sentence = f"Users of {provider_words(actor, current_account_id, aliases)}"
+        provider = provider_words(actor, current_account_id, aliases)
+        sentence = _("Users of %(provider)s") % {"provider": provider}
     if actor.kind == "federated" and actor.when:
-        sentence += f" (when {actor.when})"
+        sentence = _("%(sentence)s (when %(conditions)s)") % {
+            "sentence": sentence,
+            "conditions": actor.when,
+        }
     elif actor.conditional:
-        sentence += ", when the statement's conditions hold"
+        sentence = _("%(sentence)s, when the statement's conditions hold") % {"sentence": sentence}
     if actor.denied:
-        sentence = f"Never: {sentence[0].lower()}{sentence[1:]}"
+        sentence = _("Never: %(sentence)s") % {"sentence": lower_first(sentence)}
+    return sentence
+
+
+def lower_first(sentence: str) -> str:
+    """``Users of …`` → ``users of …``; an acronym (``RAM``) or a script without case stays."""
+    if sentence[1:2].islower():
+        return sentence[0].lower() + sentence[1:]
     return sentence
 
 
 def provider_words(actor: TrustedActor, current_account_id: str, aliases: dict[str, str]) -> str:
     """``SAML identity provider okta``, ``… of account company2`` when it is another account's."""
     if not actor.provider_type:
-        return f"identity provider {actor.name}"
-    words = f"{actor.provider_type} identity provider {actor.name}"
-    if actor.account_id != current_account_id:
-        words += f" of {account_words(actor.account_id, current_account_id, aliases)}"
-    return words
+        return _("identity provider %(name)s") % {"name": actor.name}
+    named = {"type": actor.provider_type, "name": actor.name}
+    if actor.account_id == current_account_id:
+        return _("%(type)s identity provider %(name)s") % named
+    named["where"] = account_words(actor.account_id, current_account_id, aliases)
+    return _("%(type)s identity provider %(name)s of %(where)s") % named
 
 
 def trust_sentences(text: str, current_account_id: str) -> list[str]:

@@ -37,6 +37,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from iam import arns
 from iam.authz import authorize
 from iam.identity import Identity, IdentityKind, RoleSessionInfo, identity_for_user
@@ -105,38 +107,45 @@ class Entry:
     def account_name(self) -> str:
         """``company2 (1234567890123456)``, ``1234567890123456 (not hosted here)``."""
         if self.account_id == ANY_ACCOUNT:
-            return "any other account"
+            return _("any other account")
         if self.account_alias:
             return f"{self.account_alias} ({self.account_id})"
-        return f"{self.account_id} (not hosted here)"
+        return _("%(id)s (not hosted here)") % {"id": self.account_id}
 
     @property
     def label(self) -> str:
+        """Who the entry stands for, in words (in the language of the request)."""
+        named = {"name": self.name, "type": self.provider_type, "id": self.account_id}
         if self.kind == OTHER_ACCOUNT:
-            where = (
-                "any other account"
-                if self.account_id == ANY_ACCOUNT
-                else f"account {self.account_name}"
-            )
-            if self.form == "user":
-                return f"user {self.name} of {where}, as named in the trust policy"
-            if self.form == "role":
-                return f"sessions of role {self.name} of {where}, as named in the trust policy"
-            if self.is_provider:
-                return (
-                    f"users of {self.provider_type} identity provider {self.name} of {where}, "
-                    "as named in the trust policy"
-                )
-            return (
-                f"any RAM user or role session of {where} to whom that account grants {ASSUME_ROLE}"
-            )
+            return self.other_account_label(named)
         if self.kind == "service":
             return self.name
         if self.kind == FEDERATED:
-            return f"users of {self.provider_type} identity provider {self.name}"
+            return _("users of %(type)s identity provider %(name)s") % named
         if self.kind == "role":
-            return f"sessions of role {self.name} ({self.account_id})"
+            return _("sessions of role %(name)s (%(id)s)") % named
         return f"{self.name} ({self.account_id})"
+
+    def other_account_label(self, named: dict[str, str]) -> str:
+        named["where"] = (
+            _("any other account")
+            if self.account_id == ANY_ACCOUNT
+            else _("account %(name)s") % {"name": self.account_name}
+        )
+        if self.form == "user":
+            return _("user %(name)s of %(where)s, as named in the trust policy") % named
+        if self.form == "role":
+            return _("sessions of role %(name)s of %(where)s, as named in the trust policy") % named
+        if self.is_provider:
+            return (
+                _(
+                    "users of %(type)s identity provider %(name)s of %(where)s, as named in the trust policy"
+                )
+                % named
+            )
+        return _(
+            "any RAM user or role session of %(where)s to whom that account grants %(action)s"
+        ) % {**named, "action": ASSUME_ROLE}
 
 
 @dataclass

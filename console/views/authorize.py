@@ -18,6 +18,8 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.actor import console_actor
@@ -52,6 +54,29 @@ PRINCIPALS: dict[str, tuple[Callable[..., Principal], str]] = {
 }
 
 
+# The Authorize dialog's title and hint, for each kind of principal.
+DIALOG_WORDS = {
+    "role": (
+        gettext_lazy("Authorize role %(name)s"),
+        gettext_lazy(
+            "Tick the policies to attach to the role. They take effect on its next request."
+        ),
+    ),
+    "user": (
+        gettext_lazy("Authorize user %(name)s"),
+        gettext_lazy(
+            "Tick the policies to attach to the user. They take effect on its next request."
+        ),
+    ),
+    "group": (
+        gettext_lazy("Authorize group %(name)s"),
+        gettext_lazy(
+            "Tick the policies to attach to the group. They take effect on its next request."
+        ),
+    ),
+}
+
+
 def principal_kind(kind: str) -> tuple[Callable[..., Principal], str]:
     """The ``get_*_or_404`` helper and the label (``Role``) of a kind of principal (``role``)."""
     if kind not in PRINCIPALS:
@@ -75,9 +100,9 @@ def chosen_policies(account: Account, keys: list[str]) -> tuple[list[Policy], st
     """The ticked policies, found in one query, in the order ticked; or the reason they cannot be."""
     keys = list(dict.fromkeys(keys))
     if not keys:
-        return [], "Select at least one policy."
+        return [], _("Select at least one policy.")
     if len(keys) > MAX_SELECTED:
-        return [], f"Select at most {MAX_SELECTED} policies at a time."
+        return [], _("Select at most %(count)s policies at a time.") % {"count": MAX_SELECTED}
     names = {key.partition(":")[2] for key in keys}
     found = Policy.objects.filter(
         Q(account__isnull=True, policy_type=Policy.Type.SYSTEM)
@@ -87,7 +112,8 @@ def chosen_policies(account: Account, keys: list[str]) -> tuple[list[Policy], st
     by_key = {policy_key(policy): policy for policy in found}
     missing = [key for key in keys if key not in by_key]
     if missing:
-        return [], f"No such policy: {missing[0].partition(':')[2][:128] or missing[0][:128]}."
+        name = missing[0].partition(":")[2][:128] or missing[0][:128]
+        return [], _("No such policy: %(name)s.") % {"name": name}
     return [by_key[key] for key in keys], ""
 
 
@@ -128,9 +154,12 @@ def authorize_principal(request: ConsoleRequest, kind: str, name: str) -> HttpRe
         PolicyAttachment.objects.filter(**{kind: principal}).values_list("policy_id", flat=True)
     )
     listed_keys = {policy_key(policy) for policy in policies}
+    title, hint = DIALOG_WORDS[kind]
     context = {
         "kind": kind,
         "kind_label": label,
+        "dialog_title": str(title) % {"name": principal.name},
+        "dialog_hint": hint,
         "principal": principal,
         "rows": [
             {
@@ -158,7 +187,11 @@ def authorize_principal(request: ConsoleRequest, kind: str, name: str) -> HttpRe
 def attached_response(
     request: ConsoleRequest, kind: str, principal: Principal, count: int
 ) -> HttpResponse:
-    notice = f"{count} {'policy' if count == 1 else 'policies'} attached to {principal.name}."
+    notice = ngettext(
+        "%(count)s policy attached to %(name)s.",
+        "%(count)s policies attached to %(name)s.",
+        count,
+    ) % {"count": count, "name": principal.name}
     if request.htmx:
         return client_events_response(
             {"policiesChanged": {"principal": principal.arn}, "closeModal": True}
@@ -177,13 +210,17 @@ def detach_policy(
     attachment = get_attachment_or_404(kind, principal, policy_type, policy_name)
     question = ask_first(
         request,
-        question=f"Remove {attachment.policy.name} from {principal.name}?",
-        button="Remove policy",
+        question=_("Remove %(policy)s from %(principal)s?")
+        % {"policy": attachment.policy.name, "principal": principal.name},
+        button=_("Remove policy"),
         cancel_url=detached_page(kind, principal),
     )
     if question:
         return question
-    notice = f"Policy {attachment.policy.name} removed from {principal.name}."
+    notice = _("Policy %(policy)s removed from %(principal)s.") % {
+        "policy": attachment.policy.name,
+        "principal": principal.name,
+    }
     try:
         services.detach_policy(console_actor(request), principal, attachment.policy)
     except ServiceError as error:

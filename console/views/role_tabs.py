@@ -14,6 +14,8 @@ from typing import Any
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from console.http import ConsoleRequest, account_resource, denial_reason
 from console.views.common import is_fragment_request
@@ -27,7 +29,7 @@ TABS_TARGET = "role-tabs"
 @dataclass(frozen=True)
 class Tab:
     slug: str
-    label: str
+    label: str | Promise
     url_name: str
     template: str
     card_id: str
@@ -36,32 +38,38 @@ class Tab:
 TABS = (
     Tab(
         "basic",
-        "Basic information",
+        _("Basic information"),
         "console:role_detail",
         "console/roles/_basic.html",
         "role-basic",
     ),
     Tab(
         "permissions",
-        "Permissions",
+        _("Permissions"),
         "console:role_permissions",
         "console/roles/_permissions.html",
         "role-permissions",
     ),
-    Tab("trust", "Trust policy", "console:role_trust", "console/roles/_trust.html", "role-trust"),
+    Tab(
+        "trust", _("Trust policy"), "console:role_trust", "console/roles/_trust.html", "role-trust"
+    ),
     Tab(
         "sessions",
-        "Sessions",
+        _("Sessions"),
         "console:role_sessions",
         "console/switch_role/_sessions.html",
         "role-sessions-list",
     ),
     Tab(
-        "events", "Events", "console:role_events", "console/audit/_role_events.html", "role-events"
+        "events",
+        _("Events"),
+        "console:role_events",
+        "console/audit/_role_events.html",
+        "role-events",
     ),
     Tab(
         "who",
-        "Who can assume",
+        _("Who can assume"),
         "console:role_who_can_assume",
         "console/audit/_who_can_assume.html",
         "role-who-can-assume",

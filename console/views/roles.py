@@ -16,6 +16,8 @@ from django.db.models.functions import Lower
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -65,6 +67,7 @@ def role_detail_url(role: Role) -> str:
 class RoleRow:
     role: Role
     role_type: str
+    service_role: bool
     trusted: list[str]
     attach_reason: str
     delete_reason: str
@@ -83,6 +86,7 @@ def role_rows(
         RoleRow(
             role=role,
             role_type=trust_words.role_type(actors[role.pk]),
+            service_role=trust_words.is_service_role(actors[role.pk]),
             trusted=[
                 trust_words.actor_words(actor, account_id, aliases)
                 for actor in actors[role.pk]
@@ -147,7 +151,7 @@ def role_delete(request: ConsoleRequest, role_name: str) -> HttpResponse:
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            messages.success(request, f"Role {role_name} deleted.")
+            messages.success(request, _("Role %(name)s deleted.") % {"name": role_name})
             return finish(request, reverse("console:role_list"))
     context = {"role": role, "policy_count": policy_count, "error": error}
     return fragment_or_page(
@@ -157,7 +161,12 @@ def role_delete(request: ConsoleRequest, role_name: str) -> HttpResponse:
 
 # --- the create-role wizard ---------------------------------------------------------------------
 
-WIZARD_STEPS = ["Select role type", "Select trusted actors", "Configure role", "Finish"]
+WIZARD_STEPS = [
+    gettext_lazy("Select role type"),
+    gettext_lazy("Select trusted actors"),
+    gettext_lazy("Configure role"),
+    gettext_lazy("Finish"),
+]
 
 
 @dataclass
@@ -226,16 +235,20 @@ def resolve_trusted_account(value: str) -> tuple[str, str]:
     """The account id and its words, for an id or an alias; raises ValueError with the reason."""
     value = without_nul(value).strip()
     if not value:
-        raise ValueError("Enter the trusted account's 16-digit ID or its enterprise alias.")
+        raise ValueError(_("Enter the trusted account's 16-digit ID or its enterprise alias."))
     if value.isdigit() and len(value) != 16:
-        raise ValueError("An account ID has 16 digits.")
+        raise ValueError(_("An account ID has 16 digits."))
     account = resolve_account(value) if len(value) <= 64 else None
     if account is not None:
-        return account.pk, f"Account {account.alias} ({account.pk})"
+        return account.pk, _("Account %(alias)s (%(id)s)") % {
+            "alias": account.alias,
+            "id": account.pk,
+        }
     if value.isdigit():
-        return value, f"Account {value} (not hosted here)"
+        return value, _("Account %(id)s (not hosted here)") % {"id": value}
     raise ValueError(
-        f"No account has the alias “{value[:64]}”. Enter its 16-digit account ID instead."
+        _("No account has the alias “%(alias)s”. Enter its 16-digit account ID instead.")
+        % {"alias": value[:64]}
     )
 
 
@@ -256,7 +269,9 @@ def generated_trust(state: WizardState, account: Account) -> TrustChoice:
         return federated_trust(state, account)
     if state.role_type == "service":
         if not Service.objects.filter(name=state.service).exists():
-            return TrustChoice(errors={"service": "Choose the service that will assume this role."})
+            return TrustChoice(
+                errors={"service": _("Choose the service that will assume this role.")}
+            )
         document = trust_words.trust_policy_document(service=state.service)
         return TrustChoice(document=document, generated=document)
     if state.trust_kind != "other":
@@ -287,18 +302,21 @@ def federated_trust(state: WizardState, account: Account) -> TrustChoice:
     ACS URL; OIDC tokens issued to one of the provider's client IDs, for one subject if given."""
     provider = wizard_provider(state, account)
     if provider is None:
-        return TrustChoice(errors={"idp_name": "Choose an identity provider of this account."})
+        return TrustChoice(errors={"idp_name": _("Choose an identity provider of this account.")})
     if isinstance(provider, SAMLProvider):
         conditions = {"saml:recipient": saml.acs_url()}
     elif state.oidc_aud not in provider.client_ids:
-        return TrustChoice(errors={"oidc_aud": f"Choose one of {provider.name}'s client IDs."})
+        return TrustChoice(
+            errors={"oidc_aud": _("Choose one of %(name)s's client IDs.") % {"name": provider.name}}
+        )
     else:
         conditions = {"oidc:aud": state.oidc_aud}
         subject = state.oidc_sub.strip()
         if len(subject) > MAX_OIDC_SUBJECT_LENGTH:
-            return TrustChoice(
-                errors={"oidc_sub": f"A subject has at most {MAX_OIDC_SUBJECT_LENGTH} characters."}
-            )
+            too_long = _("A subject has at most %(count)s characters.") % {
+                "count": MAX_OIDC_SUBJECT_LENGTH
+            }
+            return TrustChoice(errors={"oidc_sub": too_long})
         if subject:
             conditions["oidc:sub"] = subject
     document = trust_words.trust_policy_document(federated=provider.arn, conditions=conditions)
@@ -328,7 +346,7 @@ def trust_policy_problem(text: str) -> str:
 def wizard_errors(state: WizardState, account: Account, target: int) -> tuple[int, dict[str, str]]:
     """Validate every step before ``target``; the first step with errors and those errors."""
     if target >= 2 and state.role_type not in ("user", "service", "idp"):
-        return 1, {"role_type": "Choose User role or Service role."}
+        return 1, {"role_type": _("Choose User role or Service role.")}
     if target >= 3:
         trust = wizard_trust(state, account)
         if trust.errors:
@@ -381,6 +399,9 @@ def render_wizard(
         context["attach_reason"] = denial_reason(request, "ram:AttachPolicyToRole", created.arn)
         context["created_policies"] = list(
             PolicyAttachment.objects.filter(role=created).select_related("policy")
+        )
+        context["created_policy_names"] = ", ".join(
+            attachment.policy.name for attachment in context["created_policies"]
         )
     return fragment_or_page(
         request, "console/roles/_wizard.html", "console/roles/new.html", context, status=status
@@ -460,7 +481,7 @@ def role_check_account(request: ConsoleRequest) -> HttpResponse:
     """As-you-type words for the Trusted account ID field."""
     require_account_action(request, "ram:CreateRole", "role")
     try:
-        _, words = resolve_trusted_account(request.POST.get("trusted_account", ""))
+        _account_id, words = resolve_trusted_account(request.POST.get("trusted_account", ""))
     except ValueError as error:
         return render(request, "console/roles/_check.html", {"error": str(error)})
     return render(request, "console/roles/_check.html", {"ok": words})
@@ -477,8 +498,9 @@ def role_check_name(request: ConsoleRequest) -> HttpResponse:
         return render(request, "console/roles/_check.html", {"error": error.plain})
     taken = Role.objects.filter(account=current_account(request), name__iexact=name).exists()
     if taken:
-        return render(request, "console/roles/_check.html", {"error": "This role name is taken."})
-    return render(request, "console/roles/_check.html", {"ok": "Available."})
+        taken_error = _("This role name is taken.")
+        return render(request, "console/roles/_check.html", {"error": taken_error})
+    return render(request, "console/roles/_check.html", {"ok": _("Available.")})
 
 
 @require_POST
@@ -585,7 +607,7 @@ def role_update(request: ConsoleRequest, role_name: str) -> HttpResponse:
     }
     errors = {}
     if not form["max_session_duration"]:
-        errors["max_session_duration"] = "Enter a number of seconds from 3600 to 43200."
+        errors["max_session_duration"] = _("Enter a number of seconds from 3600 to 43200.")
     else:
         try:
             services.update_role(
@@ -602,7 +624,7 @@ def role_update(request: ConsoleRequest, role_name: str) -> HttpResponse:
         return render_detail_part(
             request, role, "basic", errors=errors, settings_form=form, editing_basic=True
         )
-    return updated_response(request, role, "basic", "Basic information saved.")
+    return updated_response(request, role, "basic", _("Basic information saved."))
 
 
 @require_POST
@@ -619,7 +641,7 @@ def role_update_trust(request: ConsoleRequest, role_name: str) -> HttpResponse:
         role.refresh_from_db()
         errors = {"trust_policy": problem}
         return render_detail_part(request, role, "trust", errors=errors, trust_text=text)
-    response = updated_response(request, role, "trust", "Trust policy saved.")
+    response = updated_response(request, role, "trust", _("Trust policy saved."))
     return trigger_client_event(response, "trustChanged", {"role": role.arn})
 
 

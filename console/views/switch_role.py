@@ -14,6 +14,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from console.actor import client_ip, console_actor
@@ -47,40 +49,47 @@ class ColorField(forms.CharField):
     def clean(self, value: Any) -> str:
         color = super().clean(value)
         if color and not COLOR_RE.match(color):
-            raise forms.ValidationError("Use a colour like #7b3fe4.")
+            raise forms.ValidationError(_("Use a colour like #7b3fe4."))
         return color
 
 
 class SwitchRoleForm(forms.Form):
     account = forms.CharField(
-        label="Account", max_length=32, help_text="Enterprise alias or 16-digit account ID"
+        label=gettext_lazy("Account"),
+        max_length=32,
+        help_text=gettext_lazy("Enterprise alias or 16-digit account ID"),
     )
-    role_name = forms.CharField(label="Role name", max_length=64)
-    display_name = forms.CharField(label="Display name", max_length=64, required=False)
-    color = ColorField(label="Color")
+    role_name = forms.CharField(label=gettext_lazy("Role name"), max_length=64)
+    display_name = forms.CharField(
+        label=gettext_lazy("Display name"), max_length=64, required=False
+    )
+    color = ColorField(label=gettext_lazy("Color"))
 
     def clean_role_name(self) -> str:
         value = self.cleaned_data["role_name"].strip()
         if not ROLE_NAME_RE.match(value):
-            raise forms.ValidationError("Role names are letters, digits, dots and hyphens.")
+            raise forms.ValidationError(_("Role names are letters, digits, dots and hyphens."))
         return value
 
 
 def refusal_message(error: ServiceError, account_label: str, role_name: str) -> str:
     reason = getattr(error, "reason", "")
+    named = {"name": role_name, "account": account_label}
     if reason == "root":
-        return (
+        return _(
             "Root identities cannot switch roles. Log on as a RAM user that holds "
             "sts:AssumeRole to switch."
         )
     if reason == "identity":
-        return (
-            "Your own policies do not allow sts:AssumeRole on role "
-            f"{role_name} of account {account_label}. {getattr(error, 'explanation', '')}"
+        refusal = _(
+            "Your own policies do not allow sts:AssumeRole on role %(name)s of account %(account)s."
         )
+        return f"{refusal % named} {getattr(error, 'explanation', '')}"
     if reason in ("not_found", "trust"):
         # The same words for both, so a refusal does not reveal whether the role exists.
-        return f"Role {role_name} of account {account_label} does not exist or does not trust you."
+        return (
+            _("Role %(name)s of account %(account)s does not exist or does not trust you.") % named
+        )
     return error.message
 
 
@@ -129,7 +138,7 @@ def perform_switch(request: ConsoleRequest, data: dict) -> str | None:
     session_name = logon.user.name if len(logon.user.name) >= 2 else f"{logon.user.name}-console"
     logon_left = int((request.session.get_expiry_date() - timezone.now()).total_seconds())
     if logon_left < 900:
-        return "Your logon session ends in less than 15 minutes; log on again to switch roles."
+        return _("Your logon session ends in less than 15 minutes; log on again to switch roles.")
     actor = console_actor(request).with_request(
         effective_arn=logon.arn, account_id=logon.account_id
     )
@@ -189,7 +198,9 @@ def perform_switch(request: ConsoleRequest, data: dict) -> str | None:
         },
     )
     messages.success(
-        request, f"You are now working as role {role.name} of account {role.account.alias}."
+        request,
+        _("You are now working as role %(name)s of account %(account)s.")
+        % {"name": role.name, "account": role.account.alias},
     )
     return None
 
@@ -215,7 +226,7 @@ def switch_back(request: ConsoleRequest) -> HttpResponse:
         return_to_logon_identity(
             request,
             "console:SwitchBack",
-            "You are back to your logon identity.",
+            _("You are back to your logon identity."),
             end_reason="switched back",
         )
     return redirect("console:overview")
@@ -298,15 +309,20 @@ def revoke_sessions(request: ConsoleRequest, role_name: str) -> HttpResponse:
     role = get_role_or_404(request, role_name, action="ram:RevokeRoleSessions")
     question = ask_first(
         request,
-        question=f"Revoke every active session of role {role.name}? Whoever uses one is refused "
-        "from their next request and has to switch to or assume the role again.",
-        button="Revoke active sessions",
+        question=_(
+            "Revoke every active session of role %(name)s? Whoever uses one is refused from their "
+            "next request and has to switch to or assume the role again."
+        )
+        % {"name": role.name},
+        button=_("Revoke active sessions"),
         cancel_url=tab_url(role, "sessions"),
     )
     if question:
         return question
     revoke_role_sessions(console_actor(request), role)
-    messages.success(request, f"Every active session of role {role.name} was revoked.")
+    messages.success(
+        request, _("Every active session of role %(name)s was revoked.") % {"name": role.name}
+    )
     return redirect("console:role_sessions", role_name=role.name)
 
 
@@ -316,18 +332,26 @@ def revoke_session(request: ConsoleRequest, role_name: str, session_id: str) -> 
     session = get_object_or_404(RoleSession, pk=session_id, role=role)
     question = ask_first(
         request,
-        question=f"Revoke session {session.session_name} of role {role.name}?",
-        button="Revoke session",
+        question=_("Revoke session %(session_name)s of role %(name)s?")
+        % {"session_name": session.session_name, "name": role.name},
+        button=_("Revoke session"),
         cancel_url=tab_url(role, "sessions"),
     )
     if question:
         return question
     standing = session.standing(timezone.now(), role.sessions_revoked_before)
     if not standing.active:
-        messages.info(request, f"Session {session.session_name} is no longer active.")
+        messages.info(
+            request,
+            _("Session %(session_name)s is no longer active.")
+            % {"session_name": session.session_name},
+        )
     else:
         revoke_role_session(console_actor(request), session)
-        messages.success(request, f"Session {session.session_name} was revoked.")
+        messages.success(
+            request,
+            _("Session %(session_name)s was revoked.") % {"session_name": session.session_name},
+        )
     return redirect("console:role_sessions", role_name=role.name)
 
 

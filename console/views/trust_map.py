@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from console.http import ConsoleRequest, current_account, require_account_action
@@ -91,12 +92,12 @@ class TrustMap:
 
 def account_label(account_id: str, hosted: dict[str, Account], home: Account) -> tuple[str, str]:
     if account_id == "*":
-        return "any account", "every account"
+        return _("any account"), _("every account")
     if account_id == home.pk:
-        return f"{home.alias} (this account)", account_id
+        return _("%(alias)s (this account)") % {"alias": home.alias}, account_id
     if account_id in hosted:
         return f"{hosted[account_id].alias}", account_id
-    return f"account {account_id}", "not hosted here"
+    return _("account %(id)s") % {"id": account_id}, _("not hosted here")
 
 
 class MapBuilder:
@@ -128,7 +129,7 @@ class MapBuilder:
 
     def service(self, name: str) -> Node:
         if name not in self.services:
-            self.services[name] = Node(f"service:{name}", name, "service", note="service")
+            self.services[name] = Node(f"service:{name}", name, "service", note=_("service"))
         return self.services[name]
 
     def add_role(self, role: Role, target: Node) -> None:
