@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from iam.policy.errors import gettext as _
+from iam.policy.errors import gettext_noop
 from iam.policy.matching import PatternSet
 
 JsonScalar = str | int | float | bool
@@ -56,7 +58,7 @@ def _string_from_scalar(value: object) -> str | None:
 def parse_string(value: JsonScalar) -> str:
     text = _string_from_scalar(value)
     if text is None:
-        raise InvalidValue(f"{_show(value)} is not a string")
+        raise InvalidValue(_("%(value)s is not a string") % {"value": _show(value)})
     return text
 
 
@@ -84,7 +86,7 @@ def _decimal_from(value: object) -> Decimal | None:
 def parse_number(value: JsonScalar) -> Decimal:
     number = _decimal_from(value)
     if number is None:
-        raise InvalidValue(f"{_show(value)} is not a number")
+        raise InvalidValue(_("%(value)s is not a number") % {"value": _show(value)})
     return number
 
 
@@ -112,7 +114,8 @@ def parse_date(value: JsonScalar) -> datetime:
     moment = _datetime_from(value) if isinstance(value, str) else None
     if moment is None:
         raise InvalidValue(
-            f"{_show(value)} is not an ISO 8601 date and time (e.g. 2019-08-12T17:00:00+08:00)"
+            _("%(value)s is not an ISO 8601 date and time (e.g. 2019-08-12T17:00:00+08:00)")
+            % {"value": _show(value)}
         )
     return moment
 
@@ -128,7 +131,7 @@ def _bool_from(value: object) -> bool | None:
 def parse_bool(value: JsonScalar) -> bool:
     flag = _bool_from(value)
     if flag is None:
-        raise InvalidValue(f'{_show(value)} is not "true" or "false"')
+        raise InvalidValue(_('%(value)s is not "true" or "false"') % {"value": _show(value)})
     return flag
 
 
@@ -138,7 +141,7 @@ def parse_network(value: JsonScalar) -> IpNetwork:
             return ipaddress.ip_network(value.strip(), strict=False)
         except ValueError:
             pass
-    raise InvalidValue(f"{_show(value)} is not an IP address or CIDR")
+    raise InvalidValue(_("%(value)s is not an IP address or CIDR") % {"value": _show(value)})
 
 
 def _address_from(value: object) -> IpAddress | None:
@@ -160,18 +163,36 @@ def _address_from(value: object) -> IpAddress | None:
 @dataclass(frozen=True)
 class ValueType:
     name: str
-    noun: str  # with its article, for messages: "a string key"
-    operator_hint: str
+    noun: str  # with its article, for messages: "a string key"; marked, translated when shown
+    operator_hint: str  # marked like noun
     parse_policy_value: Callable[[JsonScalar], Any]
     coerce_context_value: Callable[[object], Any]
 
 
-STRING = ValueType("String", "a string", "String* operators", parse_string, _string_from_scalar)
-NUMBER = ValueType("Numeric", "a number", "Numeric* operators", parse_number, _decimal_from)
-DATE = ValueType("Date", "a date", "Date* operators", parse_date, _datetime_from)
-BOOLEAN = ValueType("Bool", "a boolean", "Bool", parse_bool, _bool_from)
+STRING = ValueType(
+    "String",
+    gettext_noop("a string"),
+    gettext_noop("String* operators"),
+    parse_string,
+    _string_from_scalar,
+)
+NUMBER = ValueType(
+    "Numeric",
+    gettext_noop("a number"),
+    gettext_noop("Numeric* operators"),
+    parse_number,
+    _decimal_from,
+)
+DATE = ValueType(
+    "Date", gettext_noop("a date"), gettext_noop("Date* operators"), parse_date, _datetime_from
+)
+BOOLEAN = ValueType("Bool", gettext_noop("a boolean"), "Bool", parse_bool, _bool_from)
 IP_ADDRESS = ValueType(
-    "IpAddress", "an IP address", "IpAddress or NotIpAddress", parse_network, _address_from
+    "IpAddress",
+    gettext_noop("an IP address"),
+    gettext_noop("IpAddress or NotIpAddress"),
+    parse_network,
+    _address_from,
 )
 
 
@@ -313,17 +334,24 @@ def unknown_operator_reason(name: str) -> str:
     """Why ``name`` is not accepted as an operator, for an error whose path already names it."""
     qualifier, separator, rest = name.partition(":")
     if separator and qualifier not in SET_QUALIFIERS:
-        return f'"{qualifier}:" is not a set operator (expected ForAnyValue: or ForAllValues:)'
+        return _(
+            '"%(qualifier)s:" is not a set operator (expected ForAnyValue: or ForAllValues:)'
+        ) % {"qualifier": qualifier}
     prefix = f"{qualifier}:" if separator else ""
     base_name = rest if separator else name
     if base_name.removesuffix(IF_EXISTS) == NULL:
-        return "Null tests whether a key is present; it takes no ForAnyValue:, ForAllValues: or IfExists"
+        return _(
+            "Null tests whether a key is present; it takes no ForAnyValue:, ForAllValues: or "
+            "IfExists"
+        )
     suffix = IF_EXISTS if base_name.lower().endswith(IF_EXISTS.lower()) else ""
     base_name = base_name[: len(base_name) - len(suffix)]
     for known in OPERATORS:
         if known.lower() == base_name.lower():
-            return f'is not a condition operator; did you mean "{prefix}{known}{suffix}"?'
-    return (
+            return _('is not a condition operator; did you mean "%(operator)s"?') % {
+                "operator": f"{prefix}{known}{suffix}"
+            }
+    return _(
         "is not a condition operator (expected String*, Numeric*, Date*, Bool, IpAddress, "
         "NotIpAddress or Null, optionally with ForAnyValue:/ForAllValues: or ...IfExists)"
     )

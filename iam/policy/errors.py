@@ -13,6 +13,27 @@ TRUST_POLICY_DOCUMENT_LENGTH = "InvalidParameter.AssumeRolePolicyDocument.Length
 SESSION_POLICY_SIZE = "InvalidParameter.PolicySize"
 
 
+def gettext(message: str) -> str:
+    """``message`` in the language of the Django request being answered (the console's), or as
+    written where Django is not set up: the policy language runs without Django too (the
+    benchmark), so Django is imported here, at call time, never when ``iam.policy`` is imported.
+    The API answers in English: its front door activates English."""
+    try:
+        from django.conf import settings
+        from django.utils.translation import gettext as django_gettext
+    except ImportError:  # pragma: no cover - Django is installed wherever the project runs
+        return message
+    if not settings.configured:
+        return message
+    return django_gettext(message)
+
+
+def gettext_noop(message: str) -> str:
+    """Marks ``message`` for translation where it is defined; ``gettext`` translates it when it
+    is shown."""
+    return message
+
+
 def printable(text: str) -> str:
     """``text`` with each lone surrogate written as its JSON escape (``\\ud800``).
 
@@ -49,7 +70,11 @@ class PolicyError(Exception):
         self.path = printable(path)
         self.line = line
         self.column = column
-        self.message = f"{self.path}: {self.reason}" if path else self.reason
+        self.message = (
+            gettext("%(path)s: %(reason)s") % {"path": self.path, "reason": self.reason}
+            if path
+            else self.reason
+        )
         super().__init__(self.message)
 
     def __str__(self) -> str:

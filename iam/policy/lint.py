@@ -23,6 +23,7 @@ from iam.policy.conditions import (
     resolve_operator,
 )
 from iam.policy.errors import PolicyError
+from iam.policy.errors import gettext as _
 from iam.policy.parse import ALLOW, DENY, PERMISSION, ParsedPolicy, parse_policy
 
 # Stable warning codes, for tests and for styling in the editor.
@@ -41,7 +42,7 @@ FOR_ALL_VALUES_WITHOUT_KEY = "for-all-values-absent-key"
 class PolicyWarning:
     """One warning: ``code`` (one of the constants above), ``path`` in the document (0-based,
     like PolicyError: ``Statement[0].Condition.StringEquals.acs:SecureTransport``) and a
-    plain-English ``message``."""
+    ``message`` for people, in the active language (see ``iam.policy.errors.gettext``)."""
 
     code: str
     path: str
@@ -86,8 +87,11 @@ def _statement_warnings(statement: dict[str, Any], path: str) -> Iterator[Policy
                 yield PolicyWarning(
                     FOR_ALL_VALUES_WITHOUT_KEY,
                     key_path,
-                    f"ForAllValues: also holds when the request carries no {key}, so this "
-                    f'allows such requests too; add "Null": {{"{key}": "false"}} to require it.',
+                    _(
+                        "ForAllValues: also holds when the request carries no %(key)s, so this "
+                        'allows such requests too; add "Null": {"%(key)s": "false"} to require it.'
+                    )
+                    % {"key": key},
                 )
 
 
@@ -113,29 +117,34 @@ def _scope_warnings(statement: dict[str, Any], path: str) -> Iterator[PolicyWarn
             yield PolicyWarning(
                 NEVER_APPLIES,
                 f"{path}.{element}",
-                f'{element} "*" excludes everything, so this statement never applies.',
+                _('%(element)s "*" excludes everything, so this statement never applies.')
+                % {"element": element},
             )
             return
     if effect == ALLOW and "NotAction" in statement and "Condition" not in statement:
         yield PolicyWarning(
             BROAD_NEGATION,
             f"{path}.NotAction",
-            "Allow with NotAction grants every action not listed, in every service, "
-            "including actions added later.",
+            _(
+                "Allow with NotAction grants every action not listed, in every service, "
+                "including actions added later."
+            ),
         )
     if effect == DENY and "NotResource" in statement and "Condition" not in statement:
         yield PolicyWarning(
             BROAD_NEGATION,
             f"{path}.NotResource",
-            "Deny with NotResource denies these actions on every resource not listed, "
-            "in every account and region.",
+            _(
+                "Deny with NotResource denies these actions on every resource not listed, "
+                "in every account and region."
+            ),
         )
     actions, resources = _as_list(statement.get("Action")), _as_list(statement.get("Resource"))
     if effect == ALLOW and "*" in actions and "*" in resources and "Condition" not in statement:
         yield PolicyWarning(
             FULL_ACCESS,
             path,
-            'Allows every action on every resource ("*" on "*"): full administrator access.',
+            _('Allows every action on every resource ("*" on "*"): full administrator access.'),
         )
 
 
@@ -146,7 +155,9 @@ def _duplicates(value: object, path: str, element: str) -> Iterator[PolicyWarnin
         folded = item.lower() if fold else item
         if folded in seen:
             yield PolicyWarning(
-                DUPLICATE_VALUE, f"{path}[{index}]", f"{item} is listed twice in {element}."
+                DUPLICATE_VALUE,
+                f"{path}[{index}]",
+                _("%(item)s is listed twice in %(element)s.") % {"item": item, "element": element},
             )
         seen.add(folded)
 
@@ -159,32 +170,46 @@ def _condition_warnings(
         yield PolicyWarning(
             UNKNOWN_KEY,
             path,
-            f"{key} is not a condition key this service sets; requests never carry it, so "
-            f"{operator.name} treats it as absent.",
+            _(
+                "%(key)s is not a condition key this service sets; requests never carry it, so "
+                "%(operator)s treats it as absent."
+            )
+            % {"key": key, "operator": operator.name},
         )
     expected = key_type(key)
     if expected is not None and not operator.is_null and expected is not operator.value_type:
         yield PolicyWarning(
             OPERATOR_TYPE,
             path,
-            f"{key} is {expected.noun} key but {operator.name} reads it as "
-            f"{operator.value_type.noun}; use {expected.operator_hint}.",
+            _("%(key)s is %(type)s key but %(operator)s reads it as %(read_as)s; use %(hint)s.")
+            % {
+                "key": key,
+                "type": _(expected.noun),
+                "operator": operator.name,
+                "read_as": _(operator.value_type.noun),
+                "hint": _(expected.operator_hint),
+            },
         )
     if operator.set_qualifier and is_known_key(key) and lowered not in MULTI_VALUED_KEYS:
-        consequence = (
-            "also holds when the key is absent"
+        message = (
+            _(
+                "%(key)s has a single value; %(qualifier)s: is meant for multi-valued keys and "
+                "here also holds when the key is absent."
+            )
             if operator.set_qualifier == FOR_ALL_VALUES
-            else "behaves like the plain operator"
+            else _(
+                "%(key)s has a single value; %(qualifier)s: is meant for multi-valued keys and "
+                "here behaves like the plain operator."
+            )
         )
         yield PolicyWarning(
             SET_OPERATOR_ON_SINGLE_VALUE,
             path,
-            f"{key} has a single value; {operator.set_qualifier}: is meant for multi-valued keys "
-            f"and here {consequence}.",
+            message % {"key": key, "qualifier": operator.set_qualifier},
         )
     if operator.if_exists and lowered in ALWAYS_PRESENT_KEYS:
         yield PolicyWarning(
             IF_EXISTS_ON_PRESENT_KEY,
             path,
-            f"{key} is present in every request, so IfExists changes nothing.",
+            _("%(key)s is present in every request, so IfExists changes nothing.") % {"key": key},
         )

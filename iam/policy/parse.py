@@ -28,7 +28,9 @@ from iam.policy.errors import (
     SESSION_POLICY_GRAMMAR,
     SESSION_POLICY_SIZE,
     PolicyError,
+    gettext_noop,
 )
+from iam.policy.errors import gettext as _
 from iam.policy.matching import PatternSet
 
 PERMISSION = "permission"
@@ -55,6 +57,23 @@ STATEMENT_ELEMENTS = (
     "Sid", "Effect", "Principal", "Action", "NotAction", "Resource", "NotResource", "Condition",
 )  # fmt: skip
 PRINCIPAL_TYPES = ("RAM", "Service", "Federated")
+
+# What Python's JSON decoder says (error.msg), marked so that the console shows it translated.
+JSON_DECODER_MESSAGES = frozenset(
+    [
+        gettext_noop("Expecting value"),
+        gettext_noop("Expecting ',' delimiter"),
+        gettext_noop("Expecting ':' delimiter"),
+        gettext_noop("Expecting property name enclosed in double quotes"),
+        gettext_noop("Extra data"),
+        gettext_noop("Unterminated string starting at"),
+        gettext_noop("Invalid control character at"),
+        gettext_noop("Invalid \\escape"),
+        gettext_noop("Invalid \\uXXXX escape"),
+        gettext_noop("Illegal trailing comma before end of object"),
+        gettext_noop("Illegal trailing comma before end of array"),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -206,8 +225,11 @@ def _document_text(document: object, grammar_code: str) -> str:
         try:
             return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError, RecursionError) as error:
-            raise PolicyError(grammar_code, f"the policy is not a JSON document: {error}") from None
-    raise PolicyError(grammar_code, "a policy document must be JSON text or a JSON object")
+            raise PolicyError(
+                grammar_code,
+                _("the policy is not a JSON document: %(error)s") % {"error": error},
+            ) from None
+    raise PolicyError(grammar_code, _("a policy document must be JSON text or a JSON object"))
 
 
 def _check_size(text: str, kind: str) -> None:
@@ -218,7 +240,8 @@ def _check_size(text: str, kind: str) -> None:
         parameter = "AssumeRolePolicyDocument" if kind == TRUST else "PolicyDocument"
         raise PolicyError(
             f"InvalidParameter.{parameter}.Length",
-            f'The parameter - "{parameter}" beyond the length limit.',
+            _('The parameter - "%(parameter)s" beyond the length limit.')
+            % {"parameter": parameter},
         )
 
 
@@ -230,7 +253,7 @@ def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, An
     decoded: dict[str, Any] = {}
     for key, value in pairs:
         if key in decoded:
-            raise _JsonProblem(f'the key "{key}" appears twice in one object')
+            raise _JsonProblem(_('the key "%(key)s" appears twice in one object') % {"key": key})
         decoded[key] = value
     return decoded
 
@@ -238,7 +261,7 @@ def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, An
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _JsonProblem(f"the number {text[:40]} is out of range")
+        raise _JsonProblem(_("the number %(number)s is out of range") % {"number": text[:40]})
     return value
 
 
@@ -246,11 +269,11 @@ def _integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:  # more digits than int() converts
-        raise _JsonProblem("a number has too many digits") from None
+        raise _JsonProblem(_("a number has too many digits")) from None
 
 
 def _reject_constant(name: str) -> None:
-    raise _JsonProblem(f"{name} is not valid JSON")
+    raise _JsonProblem(_("%(name)s is not valid JSON") % {"name": name})
 
 
 def _load_json(text: str, grammar_code: str) -> object:
@@ -263,16 +286,20 @@ def _load_json(text: str, grammar_code: str) -> object:
             parse_constant=_reject_constant,
         )
     except json.JSONDecodeError as error:
+        detail = _(error.msg) if error.msg in JSON_DECODER_MESSAGES else error.msg
         raise PolicyError(
             grammar_code,
-            f"Invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}",
+            _("Invalid JSON at line %(line)s, column %(column)s: %(detail)s")
+            % {"line": error.lineno, "column": error.colno, "detail": detail},
             line=error.lineno,
             column=error.colno,
         ) from None
     except _JsonProblem as problem:
-        raise PolicyError(grammar_code, f"Invalid JSON: {problem}") from None
+        raise PolicyError(
+            grammar_code, _("Invalid JSON: %(problem)s") % {"problem": problem}
+        ) from None
     except RecursionError:
-        raise PolicyError(grammar_code, "Invalid JSON: nested too deeply") from None
+        raise PolicyError(grammar_code, _("Invalid JSON: nested too deeply")) from None
 
 
 def _refuse_lone_surrogates(text: str, data: object, grammar_code: str) -> None:
@@ -285,7 +312,9 @@ def _refuse_lone_surrogates(text: str, data: object, grammar_code: str) -> None:
     except UnicodeEncodeError as error:
         escape = f"\\u{ord(error.object[error.start]):04x}"
         raise PolicyError(
-            grammar_code, f"Invalid JSON: {escape} is half of a surrogate pair, not a character"
+            grammar_code,
+            _("Invalid JSON: %(escape)s is half of a surrogate pair, not a character")
+            % {"escape": escape},
         ) from None
     except RecursionError:
         pass  # json.loads read it, so this cannot happen; the grammar check follows anyway
@@ -293,21 +322,25 @@ def _refuse_lone_surrogates(text: str, data: object, grammar_code: str) -> None:
 
 def _read_document(data: object, kind: str) -> tuple[tuple[Statement, ...], dict[str, Any]]:
     if not isinstance(data, dict):
-        raise _Problem("", "a policy document must be a JSON object")
+        raise _Problem("", _("a policy document must be a JSON object"))
     for element in data:
         if element not in DOCUMENT_ELEMENTS:
-            raise _Problem(element, 'is not a policy element (expected "Version" and "Statement")')
+            raise _Problem(
+                element, _('is not a policy element (expected "Version" and "Statement")')
+            )
     if "Version" not in data:
-        raise _Problem("Version", 'is required and must be "1"')
+        raise _Problem("Version", _('is required and must be "1"'))
     if data["Version"] != "1" or not isinstance(data["Version"], str):
-        raise _Problem("Version", f'must be "1", not {_show(data["Version"])}')
+        raise _Problem(
+            "Version", _('must be "1", not %(value)s') % {"value": _show(data["Version"])}
+        )
     if "Statement" not in data:
-        raise _Problem("Statement", "is required")
+        raise _Problem("Statement", _("is required"))
     raw_statements = data["Statement"]
     if not isinstance(raw_statements, list):
-        raise _Problem("Statement", "must be a list of statements")
+        raise _Problem("Statement", _("must be a list of statements"))
     if not raw_statements:
-        raise _Problem("Statement", "must contain at least one statement")
+        raise _Problem("Statement", _("must contain at least one statement"))
     statements: list[Statement] = []
     canonical_statements: list[dict[str, Any]] = []
     for index, raw in enumerate(raw_statements):
@@ -322,20 +355,25 @@ def _read_document(data: object, kind: str) -> tuple[tuple[Statement, ...], dict
 
 def _read_statement(raw: object, path: str, kind: str) -> tuple[Statement, dict[str, Any]]:
     if not isinstance(raw, dict):
-        raise _Problem(path, "must be a JSON object")
+        raise _Problem(path, _("must be a JSON object"))
     for element in raw:
         if element not in STATEMENT_ELEMENTS:
             raise _Problem(
                 f"{path}.{element}",
-                f"is not a statement element (expected {', '.join(STATEMENT_ELEMENTS)})",
+                _("is not a statement element (expected %(elements)s)")
+                % {"elements": ", ".join(STATEMENT_ELEMENTS)},
             )
     sid = raw.get("Sid")
     if "Sid" in raw and not isinstance(sid, str):
-        raise _Problem(f"{path}.Sid", "must be a string")
+        raise _Problem(f"{path}.Sid", _("must be a string"))
     effect = raw.get("Effect")
     if effect not in (ALLOW, DENY) or not isinstance(effect, str):
-        shown = "missing" if "Effect" not in raw else f"not {_show(effect)}"
-        raise _Problem(f"{path}.Effect", f'must be "Allow" or "Deny" ({shown})')
+        reason = (
+            _('must be "Allow" or "Deny" (missing)')
+            if "Effect" not in raw
+            else _('must be "Allow" or "Deny" (not %(value)s)') % {"value": _show(effect)}
+        )
+        raise _Problem(f"{path}.Effect", reason)
     actions, not_action = _read_exactly_one(raw, path, "Action", "NotAction", _check_action)
     principals = None
     resources: tuple[str, ...] = ()
@@ -344,7 +382,7 @@ def _read_statement(raw: object, path: str, kind: str) -> tuple[Statement, dict[
         principals = _read_trust_parts(raw, path, actions, not_action)
     else:
         if "Principal" in raw:
-            raise _Problem(f"{path}.Principal", "only trust policies name a Principal")
+            raise _Problem(f"{path}.Principal", _("only trust policies name a Principal"))
         resources, not_resource = _read_exactly_one(
             raw, path, "Resource", "NotResource", _check_resource
         )
@@ -371,9 +409,17 @@ def _read_exactly_one(
     raw: dict[str, Any], path: str, positive: str, negative: str, check: Callable[[str, str], None]
 ) -> tuple[tuple[str, ...], bool]:
     if positive in raw and negative in raw:
-        raise _Problem(path, f"has both {positive} and {negative}; use exactly one")
+        raise _Problem(
+            path,
+            _("has both %(positive)s and %(negative)s; use exactly one")
+            % {"positive": positive, "negative": negative},
+        )
     if positive not in raw and negative not in raw:
-        raise _Problem(path, f"needs {positive} (or {negative})")
+        raise _Problem(
+            path,
+            _("needs %(positive)s (or %(negative)s)")
+            % {"positive": positive, "negative": negative},
+        )
     element = positive if positive in raw else negative
     return _read_strings(raw[element], f"{path}.{element}", check), element == negative
 
@@ -384,13 +430,13 @@ def _read_strings(value: object, path: str, check: Callable[[str, str], None]) -
         items = [(value, path)]
     elif isinstance(value, list):
         if not value:
-            raise _Problem(path, "must not be an empty list")
+            raise _Problem(path, _("must not be an empty list"))
         items = [(item, f"{path}[{index}]") for index, item in enumerate(value)]
     else:
-        raise _Problem(path, "must be a string or a list of strings")
+        raise _Problem(path, _("must be a string or a list of strings"))
     for item, item_path in items:
         if not isinstance(item, str):
-            raise _Problem(item_path, f"must be a string, not {_show(item)}")
+            raise _Problem(item_path, _("must be a string, not %(value)s") % {"value": _show(item)})
         check(item, item_path)
     return tuple(item for item, _ in items)
 
@@ -399,8 +445,11 @@ def _check_action(action: str, path: str) -> None:
     if not ACTION_PATTERN.fullmatch(action):
         raise _Problem(
             path,
-            f'{_show(action)} is not an action (expected "<service>:<ApiName>" with * and ? '
-            'wildcards, or "*")',
+            _(
+                '%(value)s is not an action (expected "<service>:<ApiName>" with * and ? '
+                'wildcards, or "*")'
+            )
+            % {"value": _show(action)},
         )
 
 
@@ -408,8 +457,11 @@ def _check_resource(resource: str, path: str) -> None:
     if not RESOURCE_PATTERN.fullmatch(resource):
         raise _Problem(
             path,
-            f'{_show(resource)} is not a resource (expected "*" or '
-            '"acs:<service>:<region>:<account-id>:<relative-id>")',
+            _(
+                '%(value)s is not a resource (expected "*" or '
+                '"acs:<service>:<region>:<account-id>:<relative-id>")'
+            )
+            % {"value": _show(resource)},
         )
 
 
@@ -421,9 +473,11 @@ def _read_trust_parts(
 ) -> Principals:
     for element in ("Resource", "NotResource"):
         if element in raw:
-            raise _Problem(f"{path}.{element}", "a trust policy names a Principal, not a Resource")
+            raise _Problem(
+                f"{path}.{element}", _("a trust policy names a Principal, not a Resource")
+            )
     if not_action:
-        raise _Problem(f"{path}.NotAction", "a trust policy must use Action (sts:AssumeRole)")
+        raise _Problem(f"{path}.NotAction", _("a trust policy must use Action (sts:AssumeRole)"))
     for index, action in enumerate(actions):
         pattern = PatternSet([action.lower()])
         if not any(pattern.matches(assume_action) for assume_action in ASSUME_ROLE_ACTIONS):
@@ -432,24 +486,27 @@ def _read_trust_parts(
             )
             raise _Problem(
                 action_path,
-                f"{_show(action)} is not sts:AssumeRole; a trust policy only grants "
-                "sts:AssumeRole (or sts:AssumeRoleWithSAML / sts:AssumeRoleWithOIDC)",
+                _(
+                    "%(value)s is not sts:AssumeRole; a trust policy only grants "
+                    "sts:AssumeRole (or sts:AssumeRoleWithSAML / sts:AssumeRoleWithOIDC)"
+                )
+                % {"value": _show(action)},
             )
     if "Principal" not in raw:
-        raise _Problem(path, "needs a Principal (the identities this role trusts)")
+        raise _Problem(path, _("needs a Principal (the identities this role trusts)"))
     return _read_principals(raw["Principal"], f"{path}.Principal")
 
 
 def _read_principals(raw: object, path: str) -> Principals:
     if not isinstance(raw, dict):
-        raise _Problem(path, 'must be an object such as {"RAM": ["acs:ram::<account-id>:root"]}')
+        raise _Problem(path, _('must be an object such as {"RAM": ["acs:ram::<account-id>:root"]}'))
     if not raw:
-        raise _Problem(path, "must name at least one principal")
+        raise _Problem(path, _("must name at least one principal"))
     for principal_type in raw:
         if principal_type not in PRINCIPAL_TYPES:
             raise _Problem(
                 f"{path}.{principal_type}",
-                'is not a principal type (expected "RAM", "Service" or "Federated")',
+                _('is not a principal type (expected "RAM", "Service" or "Federated")'),
             )
     checks = {
         "RAM": _check_ram_principal,
@@ -467,22 +524,32 @@ def _check_ram_principal(principal: str, path: str) -> None:
     if not RAM_PRINCIPAL_PATTERN.fullmatch(principal):
         raise _Problem(
             path,
-            f"{_show(principal)} is not a RAM principal (expected acs:ram::<account-id>:root, "
-            "acs:ram::<account-id>:user/<name> or acs:ram::<account-id>:role/<name>)",
+            _(
+                "%(value)s is not a RAM principal (expected acs:ram::<account-id>:root, "
+                "acs:ram::<account-id>:user/<name> or acs:ram::<account-id>:role/<name>)"
+            )
+            % {"value": _show(principal)},
         )
 
 
 def _check_service_principal(principal: str, path: str) -> None:
     if not SERVICE_PRINCIPAL_PATTERN.fullmatch(principal):
-        raise _Problem(path, f"{_show(principal)} is not a service name (e.g. ecs.aliyuncs.com)")
+        raise _Problem(
+            path,
+            _("%(value)s is not a service name (e.g. ecs.aliyuncs.com)")
+            % {"value": _show(principal)},
+        )
 
 
 def _check_federated_principal(principal: str, path: str) -> None:
     if not FEDERATED_PRINCIPAL_PATTERN.fullmatch(principal):
         raise _Problem(
             path,
-            f"{_show(principal)} is not an identity provider (expected "
-            "acs:ram::<account-id>:saml-provider/<name> or ...:oidc-provider/<name>)",
+            _(
+                "%(value)s is not an identity provider (expected "
+                "acs:ram::<account-id>:saml-provider/<name> or ...:oidc-provider/<name>)"
+            )
+            % {"value": _show(principal)},
         )
 
 
@@ -493,9 +560,9 @@ def _read_conditions(
     raw: object, path: str
 ) -> tuple[tuple[Condition, ...], dict[str, dict[str, Any]]]:
     if not isinstance(raw, dict):
-        raise _Problem(path, 'must be an object such as {"StringEquals": {"<key>": "<value>"}}')
+        raise _Problem(path, _('must be an object such as {"StringEquals": {"<key>": "<value>"}}'))
     if not raw:
-        raise _Problem(path, "must name at least one condition operator")
+        raise _Problem(path, _("must name at least one condition operator"))
     conditions: list[Condition] = []
     for operator_name, block in raw.items():
         operator_path = f"{path}.{operator_name}"
@@ -503,7 +570,9 @@ def _read_conditions(
         if operator is None:
             raise _Problem(operator_path, unknown_operator_reason(operator_name))
         if not isinstance(block, dict) or not block:
-            raise _Problem(operator_path, "must be a non-empty object of condition keys and values")
+            raise _Problem(
+                operator_path, _("must be a non-empty object of condition keys and values")
+            )
         for key, values in block.items():
             conditions.append(_read_condition(operator, key, values, f"{operator_path}.{key}"))
     conditions.sort(key=lambda condition: (condition.operator, condition.key))
@@ -521,11 +590,12 @@ def _read_condition(operator: ConditionOperator, key: str, values: object, path:
     if not CONDITION_KEY_PATTERN.fullmatch(key):
         raise _Problem(
             path,
-            f"{_show(key)} is not a condition key (expected <service>:<Name>, e.g. acs:SourceIp)",
+            _("%(value)s is not a condition key (expected <service>:<Name>, e.g. acs:SourceIp)")
+            % {"value": _show(key)},
         )
     if isinstance(values, list):
         if not values:
-            raise _Problem(path, "must not be an empty list")
+            raise _Problem(path, _("must not be an empty list"))
         items = [(value, f"{path}[{index}]") for index, value in enumerate(values)]
     else:
         items = [(values, path)]
@@ -533,7 +603,10 @@ def _read_condition(operator: ConditionOperator, key: str, values: object, path:
     parsed: list[Any] = []
     for value, value_path in items:
         if not _is_json_scalar(value):
-            raise _Problem(value_path, f"must be a string, number or boolean, not {_show(value)}")
+            raise _Problem(
+                value_path,
+                _("must be a string, number or boolean, not %(value)s") % {"value": _show(value)},
+            )
         try:
             parsed.append(operator.value_type.parse_policy_value(value))
         except InvalidValue as error:
