@@ -10,6 +10,8 @@ import re
 from functools import cache
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 from iam.api import RAM_VERSION
 from iam.models import Service
 from iam.policy import PolicyError, parse_policy
@@ -40,17 +42,19 @@ CONSOLE_ACTIONS = {
     ],
 }
 
+# Marked here, translated when the catalog is built for a page (Alibaba's Chinese console names
+# its services in Chinese: 云服务器 ECS).
 TITLES = {
-    "ram": "Resource Access Management (RAM)",
-    "sts": "Security Token Service (STS)",
-    "ecs": "Elastic Compute Service (ECS)",
-    "oss": "Object Storage Service (OSS)",
-    "rds": "ApsaraDB RDS",
-    "vpc": "Virtual Private Cloud (VPC)",
-    "slb": "Server Load Balancer (SLB)",
-    "kms": "Key Management Service (KMS)",
-    "actiontrail": "ActionTrail",
-    "cms": "CloudMonitor (CMS)",
+    "ram": gettext_noop("Resource Access Management (RAM)"),
+    "sts": gettext_noop("Security Token Service (STS)"),
+    "ecs": gettext_noop("Elastic Compute Service (ECS)"),
+    "oss": gettext_noop("Object Storage Service (OSS)"),
+    "rds": gettext_noop("ApsaraDB RDS"),
+    "vpc": gettext_noop("Virtual Private Cloud (VPC)"),
+    "slb": gettext_noop("Server Load Balancer (SLB)"),
+    "kms": gettext_noop("Key Management Service (KMS)"),
+    "actiontrail": gettext_noop("ActionTrail"),
+    "cms": gettext_noop("CloudMonitor (CMS)"),
 }
 
 # Resource ARN patterns for the editor's hints; {account} is the current account's id.
@@ -173,10 +177,13 @@ def operator_entry(name: str) -> dict[str, Any]:
 
 
 def editor_catalog(account_id: str) -> dict[str, Any]:
-    """What the visual editor offers, for ``json_script``."""
+    """What the visual editor offers, for ``json_script``, its service titles in the page's
+    language."""
     services = services_known()
     for service in services:
         service["resources"] = [hint.format(account=account_id) for hint in service["resources"]]
+        if service["name"] in TITLES:
+            service["title"] = gettext(service["title"])
     return {
         "services": services,
         "operators": [operator_entry(name) for name in OPERATORS],

@@ -1,9 +1,15 @@
-"""The system policies (spec §5.6): created by a data migration, never changed afterwards."""
+"""The system policies (spec §5.6): created by a data migration, never changed afterwards.
+
+Their descriptions are stored in English and marked for translation here: the console shows them
+in the page's language (``console.templatetags.policy_text``), as Alibaba's console does; the API
+answers them as stored."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from django.utils.translation import gettext_noop
 
 
 def statement(
@@ -15,10 +21,14 @@ def statement(
 READ_SERVICES = ["ecs", "oss", "ram", "rds", "vpc", "slb", "kms", "sts", "actiontrail", "cms"]
 
 SYSTEM_POLICIES = [
-    ("AdministratorAccess", "Full access to every resource of the account.", [statement("*")]),
+    (
+        "AdministratorAccess",
+        gettext_noop("Full access to every resource of the account."),
+        [statement("*")],
+    ),
     (
         "ReadOnlyAccess",
-        "Read-only access to every resource of the account.",
+        gettext_noop("Read-only access to every resource of the account."),
         [
             statement(
                 [f"{s}:{verb}" for s in READ_SERVICES for verb in ("Describe*", "List*", "Get*")]
@@ -27,28 +37,32 @@ SYSTEM_POLICIES = [
     ),
     (
         "AliyunRAMFullAccess",
-        "Full access to Resource Access Management (RAM).",
+        gettext_noop("Full access to Resource Access Management (RAM)."),
         [statement("ram:*")],
     ),
     (
         "AliyunRAMReadOnlyAccess",
-        "Read-only access to Resource Access Management (RAM).",
+        gettext_noop("Read-only access to Resource Access Management (RAM)."),
         [statement(["ram:Get*", "ram:List*", "ram:GenerateCredentialReport"])],
     ),
     (
         "AliyunSTSAssumeRoleAccess",
-        "Permission to assume any RAM role through STS.",
+        gettext_noop("Permission to assume any RAM role through STS."),
         [statement("sts:AssumeRole")],
     ),
-    ("AliyunOSSFullAccess", "Full access to Object Storage Service (OSS).", [statement("oss:*")]),
+    (
+        "AliyunOSSFullAccess",
+        gettext_noop("Full access to Object Storage Service (OSS)."),
+        [statement("oss:*")],
+    ),
     (
         "AliyunOSSReadOnlyAccess",
-        "Read-only access to Object Storage Service (OSS).",
+        gettext_noop("Read-only access to Object Storage Service (OSS)."),
         [statement(["oss:Get*", "oss:List*"])],
     ),
     (
         "AliyunECSFullAccess",
-        "Full access to Elastic Compute Service (ECS).",
+        gettext_noop("Full access to Elastic Compute Service (ECS)."),
         [
             statement("ecs:*"),
             statement(
@@ -58,7 +72,7 @@ SYSTEM_POLICIES = [
     ),
     (
         "AliyunECSReadOnlyAccess",
-        "Read-only access to Elastic Compute Service (ECS).",
+        gettext_noop("Read-only access to Elastic Compute Service (ECS)."),
         [statement(["ecs:Describe*", "ecs:List*", "vpc:DescribeVpcs", "vpc:DescribeVSwitches"])],
     ),
 ]
