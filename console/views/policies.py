@@ -13,6 +13,8 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.actor import console_actor
@@ -59,7 +61,8 @@ def document_problem(text: str) -> PolicyError | None:
     if len(text) > MAX_DOCUMENT_LENGTH:
         return PolicyError(
             "InvalidParameter.PolicyDocument.Length",
-            f"The policy document is {len(text)} characters; the limit is {MAX_DOCUMENT_LENGTH}.",
+            _("The policy document is %(length)s characters; the limit is %(limit)s.")
+            % {"length": len(text), "limit": MAX_DOCUMENT_LENGTH},
         )
     try:
         parse_policy(text, kind="permission")
@@ -78,12 +81,18 @@ def document_warnings(text: str) -> list[PolicyWarning]:
 
 def warn_saved(request: ConsoleRequest, document: str) -> None:
     for warning in document_warnings(document):
-        messages.warning(request, f"Saved, but worth a second look: {warning.message}")
+        messages.warning(
+            request, _("Saved, but worth a second look: %(warning)s") % {"warning": warning.message}
+        )
 
 
 def describe(error: PolicyError) -> str:
     if error.line is not None:
-        return f"{error.message} (line {error.line}, column {error.column})"
+        return _("%(message)s (line %(line)s, column %(column)s)") % {
+            "message": error.message,
+            "line": error.line,
+            "column": error.column,
+        }
     return error.message
 
 
@@ -102,14 +111,14 @@ class DocumentField(forms.CharField):
 
 
 class PolicyCreateForm(forms.Form):
-    policy_name = forms.CharField(label="Policy name", max_length=128)
+    policy_name = forms.CharField(label=gettext_lazy("Policy name"), max_length=128)
     description = forms.CharField(
-        label="Description",
+        label=gettext_lazy("Description"),
         max_length=1024,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    document = DocumentField(label="Policy document", initial=EXAMPLE_DOCUMENT)
+    document = DocumentField(label=gettext_lazy("Policy document"), initial=EXAMPLE_DOCUMENT)
 
     def clean_policy_name(self) -> str:
         return check_name(
@@ -119,7 +128,7 @@ class PolicyCreateForm(forms.Form):
 
 class DescriptionForm(forms.Form):
     description = forms.CharField(
-        label="Description",
+        label=gettext_lazy("Description"),
         max_length=1024,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -131,9 +140,12 @@ class VersionCreateForm(forms.Form):
     SetAsDefault defaults to false, so a form sent without the choice keeps the default version;
     the page itself starts with "set as default" chosen, as Alibaba's console saves edits."""
 
-    document = DocumentField(label="Policy document")
+    document = DocumentField(label=gettext_lazy("Policy document"))
     set_as_default = forms.BooleanField(
-        label="Default version", required=False, initial=True, widget=forms.RadioSelect
+        label=gettext_lazy("Default version"),
+        required=False,
+        initial=True,
+        widget=forms.RadioSelect,
     )
 
     def default_chosen(self) -> bool:
@@ -180,7 +192,7 @@ def policy_list(request: ConsoleRequest) -> HttpResponse:
         "query": query,
         "tag_filter": tag_filter,
         "policy_type": policy_type,
-        "tabs": [("", "All"), *Policy.Type.choices],
+        "tabs": [("", _("All")), *Policy.Type.choices],
         "create_denied": denial_reason(request, "ram:CreatePolicy", resource),
     }
     return fragment_or_page(
@@ -255,7 +267,7 @@ def attached_to(request: ConsoleRequest, policy: Policy) -> list[PolicyAttachmen
 
 def policy_reasons(request: ConsoleRequest, policy: Policy) -> dict[str, str]:
     if policy.is_system:
-        fixed = "System policies cannot be changed."
+        fixed = _("System policies cannot be changed.")
         return dict.fromkeys(
             ["delete", "edit", "create_version", "set_default", "delete_version"], fixed
         )
@@ -308,7 +320,10 @@ def policy_edit(request: ConsoleRequest, policy_type: str, policy_name: str) -> 
             return finish(request, detail_url(policy))
     context = {"policy": policy, "form": form, "cancel_url": detail_url(policy)}
     return render_dialog(
-        request, "console/policies/_edit.html", context, title=f"Edit {policy.name}"
+        request,
+        "console/policies/_edit.html",
+        context,
+        title=_("Edit %(name)s") % {"name": policy.name},
     )
 
 
@@ -327,16 +342,17 @@ def policy_delete(request: ConsoleRequest, policy_type: str, policy_name: str) -
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            messages.success(request, f"Policy {policy_name} deleted.")
+            messages.success(request, _("Policy %(name)s deleted.") % {"name": policy_name})
             return finish(request, reverse("console:policy_list"))
     return render_confirm(
         request,
-        title=f"Delete policy {policy.name}",
-        message="Deleting a policy is permanent. Detach it and delete its non-default "
-        "versions first.",
+        title=_("Delete policy %(name)s") % {"name": policy.name},
+        message=_(
+            "Deleting a policy is permanent. Detach it and delete its non-default versions first."
+        ),
         action_url=reverse("console:policy_delete", args=[policy.policy_type, policy.name]),
         cancel_url=detail_url(policy),
-        button="Delete policy",
+        button=_("Delete policy"),
         error=error,
     )
 
@@ -380,7 +396,7 @@ def policy_version_default(
         request, policy_type, policy_name, action="ram:SetDefaultPolicyVersion"
     )
     if not policy.versions.filter(version_id=version_id).exists():
-        raise Http404("No such policy version.")
+        raise Http404(_("No such policy version."))
     try:
         services.set_default_policy_version(console_actor(request), policy, version_id)
     except ServiceError as error:
@@ -395,7 +411,7 @@ def policy_version_delete(
 ) -> HttpResponse:
     policy = get_policy_or_404(request, policy_type, policy_name, action="ram:DeletePolicyVersion")
     if not policy.versions.filter(version_id=version_id).exists():
-        raise Http404("No such policy version.")
+        raise Http404(_("No such policy version."))
     error = ""
     if request.method == "POST":
         try:
@@ -403,17 +419,18 @@ def policy_version_delete(
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            messages.success(request, f"Version {version_id} deleted.")
+            messages.success(request, _("Version %(version)s deleted.") % {"version": version_id})
             return finish(request, detail_url(policy))
     return render_confirm(
         request,
-        title=f"Delete version {version_id} of {policy.name}",
-        message="The version's document is deleted permanently.",
+        title=_("Delete version %(version)s of %(name)s")
+        % {"version": version_id, "name": policy.name},
+        message=_("The version's document is deleted permanently."),
         action_url=reverse(
             "console:policy_version_delete", args=[policy.policy_type, policy.name, version_id]
         ),
         cancel_url=detail_url(policy),
-        button="Delete version",
+        button=_("Delete version"),
         error=error,
     )
 

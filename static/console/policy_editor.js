@@ -1,9 +1,13 @@
 // The visual policy editor beside the JSON one (create policy, new version). The JSON textarea is
 // what the form sends and the server validates; this file only shows the tabs, builds statements
 // from the catalog the page carries (#policy-catalog), and writes the JSON back as they change.
-// Without it, the textarea is the editor.
+// Without it, the textarea is the editor. Its words come from the scripts' catalog (/jsi18n/,
+// loaded before this deferred file): gettext() and interpolate().
 (() => {
   "use strict";
+
+  // interpolate() with named placeholders: format("%(n)s left", {n: 3}).
+  const format = (text, values) => interpolate(text, values, true);
 
   const box = document.querySelector("[data-policy-editor]");
   const catalogElement = document.getElementById("policy-catalog");
@@ -25,10 +29,10 @@
   class Unrepresentable extends Error {}
 
   // An empty or missing list is shown (a statement being built); the evaluator names the error.
-  function strings(value, where) {
+  function strings(value, where, element) {
     const list = value === undefined ? [] : typeof value === "string" ? [value] : value;
     if (!Array.isArray(list) || !list.every((item) => typeof item === "string")) {
-      throw new Unrepresentable(`${where} is not a string or a list of strings.`);
+      throw new Unrepresentable(format(gettext("%(where)s: %(element)s is not a string or a list of strings."), { where, element }));
     }
     return list;
   }
@@ -45,7 +49,7 @@
       rest = rest.slice(0, -"IfExists".length);
     }
     if (!operatorsByName.has(rest)) {
-      throw new Unrepresentable(`${where} uses the operator “${name}”, which the visual editor does not know.`);
+      throw new Unrepresentable(format(gettext("%(where)s uses the operator “%(operator)s”, which the visual editor does not know."), { where, operator: name }));
     }
     return { qualifier, operator: rest, ifExists };
   }
@@ -56,15 +60,15 @@
 
   function conditionsOf(condition, where) {
     if (condition === undefined) { return []; }
-    if (!isObject(condition)) { throw new Unrepresentable(`${where}.Condition is not an object.`); }
+    if (!isObject(condition)) { throw new Unrepresentable(format(gettext("%(where)s: %(element)s is not an object."), { where, element: "Condition" })); }
     const rows = [];
     for (const [name, block] of Object.entries(condition)) {
       const operator = splitOperator(name, where);
-      if (!isObject(block)) { throw new Unrepresentable(`${where}.Condition.${name} is not an object.`); }
+      if (!isObject(block)) { throw new Unrepresentable(format(gettext("%(where)s: %(element)s is not an object."), { where, element: `Condition.${name}` })); }
       for (const [key, value] of Object.entries(block)) {
         const values = Array.isArray(value) ? value : [value];
         if (!values.every(isScalar)) {
-          throw new Unrepresentable(`${where}.Condition.${name}.${key} holds values the visual editor cannot show.`);
+          throw new Unrepresentable(format(gettext("%(where)s: %(element)s holds values the visual editor cannot show."), { where, element: `Condition.${name}.${key}` }));
         }
         rows.push({ ...operator, key, values: [...values] });
       }
@@ -85,28 +89,32 @@
   }
 
   function statementOf(statement, index) {
-    const where = `Statement ${index + 1}`;
-    if (!isObject(statement)) { throw new Unrepresentable(`${where} is not an object.`); }
+    const where = statementName(index);
+    if (!isObject(statement)) { throw new Unrepresentable(format(gettext("%(where)s is not an object."), { where })); }
     for (const key of Object.keys(statement)) {
       if (!STATEMENT_KEYS.has(key)) {
-        throw new Unrepresentable(`${where} uses “${key}”, which the visual editor cannot show; edit it as JSON.`);
+        throw new Unrepresentable(format(gettext("%(where)s uses “%(element)s”, which the visual editor cannot show; edit it as JSON."), { where, element: key }));
       }
     }
     if (statement.Effect !== "Allow" && statement.Effect !== "Deny") {
-      throw new Unrepresentable(`${where} needs an Effect of "Allow" or "Deny".`);
+      throw new Unrepresentable(format(gettext("%(where)s needs an Effect of \"Allow\" or \"Deny\"."), { where }));
     }
     if (statement.Sid !== undefined && typeof statement.Sid !== "string") {
-      throw new Unrepresentable(`${where} has a Sid that is not a string.`);
+      throw new Unrepresentable(format(gettext("%(where)s has a Sid that is not a string."), { where }));
     }
-    const actions = strings(statement.Action, `${where}'s Action`);
+    const actions = strings(statement.Action, where, "Action");
     return {
       sid: statement.Sid,
       effect: statement.Effect,
       service: serviceOf(actions),
       actions: [...actions],
-      resources: [...strings(statement.Resource, `${where}'s Resource`)],
+      resources: [...strings(statement.Resource, where, "Resource")],
       conditions: conditionsOf(statement.Condition, where),
     };
+  }
+
+  function statementName(index) {
+    return format(gettext("Statement %(number)s"), { number: index + 1 });
   }
 
   function modelOf(text) {
@@ -114,16 +122,16 @@
     try {
       policy = JSON.parse(text);
     } catch {
-      throw new Unrepresentable("The JSON is not valid yet: correct it on the JSON tab to use the visual editor.");
+      throw new Unrepresentable(gettext("The JSON is not valid yet: correct it on the JSON tab to use the visual editor."));
     }
-    if (!isObject(policy)) { throw new Unrepresentable("The document is not a JSON object."); }
+    if (!isObject(policy)) { throw new Unrepresentable(gettext("The document is not a JSON object.")); }
     for (const key of Object.keys(policy)) {
       if (key !== "Version" && key !== "Statement") {
-        throw new Unrepresentable(`The document has “${key}”, which the visual editor cannot show.`);
+        throw new Unrepresentable(format(gettext("The document has “%(element)s”, which the visual editor cannot show."), { element: key }));
       }
     }
-    if (policy.Version !== "1") { throw new Unrepresentable('The visual editor writes "Version": "1" only.'); }
-    if (!Array.isArray(policy.Statement)) { throw new Unrepresentable("Statement is not a list."); }
+    if (policy.Version !== "1") { throw new Unrepresentable(gettext("The visual editor writes \"Version\": \"1\" only.")); }
+    if (!Array.isArray(policy.Statement)) { throw new Unrepresentable(gettext("Statement is not a list.")); }
     return policy.Statement.map(statementOf);
   }
 
@@ -193,24 +201,25 @@
 
   function effectField(statement) {
     const name = nextId("effect");
-    const fieldset = element("fieldset", { class: "plain visual-effect" }, element("legend", { text: "Effect" }));
+    const fieldset = element("fieldset", { class: "plain visual-effect" }, element("legend", { text: gettext("Effect") }));
+    const names = { Allow: gettext("Allow"), Deny: gettext("Deny") };
     for (const effect of ["Allow", "Deny"]) {
       const id = `${name}-${effect.toLowerCase()}`;
       const radio = element("input", { type: "radio", name, id, value: effect, checked: statement.effect === effect });
       radio.addEventListener("change", () => { statement.effect = effect; writeJson(); });
-      fieldset.append(element("label", { class: "inline-choice", for: id }, radio, ` ${effect}`));
+      fieldset.append(element("label", { class: "inline-choice", for: id }, radio, ` ${names[effect]}`));
     }
     return fieldset;
   }
 
   function serviceField(statement, rerender) {
     const select = element("select", { "data-field": "service" },
-      element("option", { value: "", text: "— Choose a service —" }));
+      element("option", { value: "", text: gettext("— Choose a service —") }));
     for (const service of catalog.services) {
       select.append(element("option", { value: service.name, selected: statement.service === service.name, text: `${service.title} (${service.name})` }));
     }
     select.addEventListener("change", () => { statement.service = select.value; rerender(); });
-    return labelled("Service", select);
+    return labelled(gettext("Service"), select);
   }
 
   function sameAction(left, right) {
@@ -218,7 +227,7 @@
   }
 
   function actionsField(statement) {
-    const fieldset = element("fieldset", { class: "visual-actions" }, element("legend", { text: "Actions" }));
+    const fieldset = element("fieldset", { class: "visual-actions" }, element("legend", { text: gettext("Actions") }));
     const service = servicesByName.get(statement.service);
     const offered = service ? [`${service.name}:*`, ...service.actions.map((name) => `${service.name}:${name}`)] : [];
     const has = (action) => statement.actions.some((existing) => sameAction(existing, action));
@@ -238,7 +247,7 @@
         const checkbox = element("input", { type: "checkbox", id, value: action, checked: has(action) });
         checkbox.addEventListener("change", collect);
         boxes.push(checkbox);
-        const text = index === 0 ? `All actions (${action})` : action.split(":")[1];
+        const text = index === 0 ? format(gettext("All actions (%(action)s)"), { action }) : action.split(":")[1];
         const label = element("label", { class: index === 0 ? "choice all-actions" : "inline-choice", for: id }, checkbox, ` ${text}`);
         if (index === 0) { fieldset.append(label); } else { list.append(label); }
       });
@@ -246,10 +255,10 @@
         fieldset.append(filterField(list), list);
       }
     } else {
-      fieldset.append(element("p", { class: "hint", text: "Choose a service to pick its actions, or write them below." }));
+      fieldset.append(element("p", { class: "hint", text: gettext("Choose a service to pick its actions, or write them below.") }));
     }
     other.addEventListener("input", collect);
-    fieldset.append(labelled("Other actions, one a line", other, "service:Action, wildcards allowed, e.g. ecs:Describe* or * for every action."));
+    fieldset.append(labelled(gettext("Other actions, one a line"), other, gettext("service:Action, wildcards allowed, e.g. ecs:Describe* or * for every action.")));
     return fieldset;
   }
 
@@ -261,19 +270,19 @@
         label.hidden = wanted !== "" && !label.textContent.toLowerCase().includes(wanted);
       });
     });
-    return labelled("Filter actions", filter);
+    return labelled(gettext("Filter actions"), filter);
   }
 
   function resourcesField(statement) {
     const textarea = element("textarea", { rows: 3, class: "short", spellcheck: "false", "data-field": "resources" });
     textarea.value = statement.resources.join("\n");
     textarea.addEventListener("input", () => { statement.resources = lines(textarea.value); writeJson(); });
-    const field = labelled("Resources, one a line", textarea, "ARNs, wildcards allowed; * is every resource.");
+    const field = labelled(gettext("Resources, one a line"), textarea, gettext("ARNs, wildcards allowed; * is every resource."));
     const service = servicesByName.get(statement.service);
     const hints = ["*", ...(service ? service.resources : [])];
-    const row = element("p", { class: "resource-hints" }, "Add: ");
+    const row = element("p", { class: "resource-hints" }, gettext("Add: "));
     for (const hint of hints) {
-      const button = element("button", { type: "button", class: "link-button", "aria-label": `Add resource ${hint}`, text: hint });
+      const button = element("button", { type: "button", class: "link-button", "aria-label": format(gettext("Add resource %(resource)s"), { resource: hint }), text: hint });
       button.addEventListener("click", () => {
         if (!statement.resources.includes(hint)) { statement.resources.push(hint); }
         textarea.value = statement.resources.join("\n");
@@ -287,17 +296,17 @@
 
   function qualifierSelect(row) {
     const operator = operatorsByName.get(row.operator);
-    const select = element("select", { "data-field": "qualifier" }, element("option", { value: "", text: "Single value" }));
+    const select = element("select", { "data-field": "qualifier" }, element("option", { value: "", text: gettext("Single value") }));
     for (const qualifier of catalog.qualifiers) {
       const accepted = operator.qualifiers.includes(qualifier);
-      const text = accepted ? qualifier : `${qualifier} (not with ${row.operator})`;
+      const text = accepted ? qualifier : format(gettext("%(qualifier)s (not with %(operator)s)"), { qualifier, operator: row.operator });
       select.append(element("option", { value: qualifier, text, selected: row.qualifier === qualifier, disabled: !accepted && row.qualifier !== qualifier }));
     }
     return select;
   }
 
   function conditionRow(statement, row, rerender) {
-    const fieldset = element("fieldset", { class: "condition-row" }, element("legend", { text: `Condition ${statement.conditions.indexOf(row) + 1}` }));
+    const fieldset = element("fieldset", { class: "condition-row" }, element("legend", { text: format(gettext("Condition %(number)s"), { number: statement.conditions.indexOf(row) + 1 }) }));
     const qualifier = qualifierSelect(row);
     qualifier.addEventListener("change", () => { row.qualifier = qualifier.value; writeJson(); });
     const operator = element("select", { "data-field": "operator" });
@@ -322,7 +331,7 @@
     const values = element("textarea", { rows: 2, class: "short", spellcheck: "false", "data-field": "values" });
     values.value = row.values.map(String).join("\n");
     values.addEventListener("input", () => { row.values = typedValues(lines(values.value), row.values); writeJson(); });
-    const remove = element("button", { type: "button", class: "danger", text: "Remove condition" });
+    const remove = element("button", { type: "button", class: "danger", text: gettext("Remove condition") });
     remove.addEventListener("click", () => {
       statement.conditions.splice(statement.conditions.indexOf(row), 1);
       writeJson();
@@ -330,11 +339,11 @@
     });
     fieldset.append(
       element("div", { class: "condition-grid" },
-        labelled("Set qualifier", qualifier),
-        labelled("Operator", operator),
-        element("label", { class: "inline-choice if-exists", for: ifExistsId }, ifExists, " IfExists (holds when the key is absent)"),
-        labelled("Condition key", key),
-        labelled("Values, one a line", values)),
+        labelled(gettext("Set qualifier"), qualifier),
+        labelled(gettext("Operator"), operator),
+        element("label", { class: "inline-choice if-exists", for: ifExistsId }, ifExists, ` ${gettext("IfExists (holds when the key is absent)")}`),
+        labelled(gettext("Condition key"), key),
+        labelled(gettext("Values, one a line"), values)),
       remove);
     return fieldset;
   }
@@ -345,12 +354,12 @@
   }
 
   function conditionsField(statement, rerender) {
-    const fieldset = element("fieldset", { class: "visual-conditions" }, element("legend", { text: "Conditions" }));
+    const fieldset = element("fieldset", { class: "visual-conditions" }, element("legend", { text: gettext("Conditions") }));
     if (statement.conditions.length === 0) {
-      fieldset.append(element("p", { class: "hint", text: "None: the statement applies whatever the request's context." }));
+      fieldset.append(element("p", { class: "hint", text: gettext("None: the statement applies whatever the request's context.") }));
     }
     for (const row of statement.conditions) { fieldset.append(conditionRow(statement, row, rerender)); }
-    const add = element("button", { type: "button", text: "Add condition" });
+    const add = element("button", { type: "button", text: gettext("Add condition") });
     add.addEventListener("click", () => {
       statement.conditions.push({ qualifier: "", operator: catalog.operators[0].name, ifExists: false, key: "", values: [] });
       rerender((replacement) => replacement.querySelector(".condition-row:last-of-type select")?.focus());
@@ -363,7 +372,7 @@
     const input = element("input", { type: "text", spellcheck: "false", "data-field": "sid" });
     input.value = statement.sid ?? "";
     input.addEventListener("input", () => { statement.sid = input.value.trim() || undefined; writeJson(); });
-    return labelled("Statement ID (Sid, optional)", input);
+    return labelled(gettext("Statement ID (Sid, optional)"), input);
   }
 
   function statementEditor(statement, index) {
@@ -381,7 +390,7 @@
         [...replacement.querySelectorAll("input, select, textarea, button")][position]?.focus();
       }
     };
-    const remove = element("button", { type: "button", class: "danger", text: `Remove statement ${index + 1}` });
+    const remove = element("button", { type: "button", class: "danger", text: format(gettext("Remove statement %(number)s"), { number: index + 1 }) });
     remove.addEventListener("click", () => {
       statements.splice(index, 1);
       writeJson();
@@ -389,7 +398,7 @@
       panels.visual.querySelector("[data-add-statement]").focus();
     });
     fieldset.append(
-      element("legend", { text: `Statement ${index + 1}` }),
+      element("legend", { text: statementName(index) }),
       effectField(statement),
       serviceField(statement, rerender),
       actionsField(statement),
@@ -403,7 +412,7 @@
   function renderVisual() {
     const keys = element("datalist", { id: "policy-condition-keys" });
     for (const key of catalog.condition_keys) { keys.append(element("option", { value: key })); }
-    const add = element("button", { type: "button", "data-add-statement": true, text: "Add statement" });
+    const add = element("button", { type: "button", "data-add-statement": true, text: gettext("Add statement") });
     add.addEventListener("click", () => {
       statements.push({ effect: "Allow", service: "", actions: [], resources: [], conditions: [] });
       writeJson();
@@ -428,7 +437,7 @@
   function updateVisualTab() {
     const reason = representable();
     tabs.visual.setAttribute("aria-disabled", reason ? "true" : "false");
-    unavailable.textContent = reason ? `Visual editor unavailable: ${reason}` : "";
+    unavailable.textContent = reason ? format(gettext("Visual editor unavailable: %(reason)s"), { reason }) : "";
     unavailable.hidden = !reason;
     return reason;
   }
