@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from iam import services
 from iam.errors import ServiceError
@@ -29,7 +30,7 @@ def add_service_error(form: forms.Form, error: ServiceError) -> None:
 class ChooseForm(forms.Form):
     """One name chosen from a list the view supplies (groups to join, users to add)."""
 
-    name = forms.ChoiceField(label="Name")
+    name = forms.ChoiceField(label=gettext_lazy("Name"))
 
     def __init__(self, *args: Any, choices: list[str], label: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -17,6 +17,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.actor import console_actor
@@ -68,17 +70,12 @@ class PasswordField(forms.CharField):
 # inside the one transaction that creates the batch, which holds the account's audit chain head
 # (and, on SQLite, the database's write lock) until it ends.
 MAX_NEW_USERS = 20
-USER_LINES_HELP = (
-    f"One user a line, up to {MAX_NEW_USERS}: a logon name, or a logon name, a comma and a "
-    "display name (jane.doe,Jane Doe). Logon names: letters, digits, periods, hyphens and "
-    "underscores; up to 64 characters."
-)
 
 
 class ConsoleAccess(models.TextChoices):
-    NONE = "none", "No console access"
-    SET = "set", "Console access with this password"
-    GENERATE = "generate", "Console access with a generated password for each user"
+    NONE = "none", gettext_lazy("No console access")
+    SET = "set", gettext_lazy("Console access with this password")
+    GENERATE = "generate", gettext_lazy("Console access with a generated password for each user")
 
 
 @dataclass(frozen=True)
@@ -96,30 +93,43 @@ def parse_user_lines(text: str) -> list[UserLine]:
     problems: list[str] = []
     first_line: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
-        name, _, display_name = (part.strip() for part in raw.partition(","))
+        name, _comma, display_name = (part.strip() for part in raw.partition(","))
         if not name and not display_name:
             continue
         try:
             check_name(name, "UserName", services.USER_NAME_RE, 64)
         except ValidationError as error:
-            problems.append(f"Line {number} ({name or 'no name'}): {error.messages[0]}")
+            problems.append(line_problem(number, name or _("no name"), error.messages[0]))
             continue
         if len(display_name) > 128:
             problems.append(
-                f"Line {number} ({name}): Use at most 128 characters for the display name."
+                line_problem(number, name, _("Use at most 128 characters for the display name."))
             )
         elif name.lower() in first_line:
+            again = _("%(name)s is on line %(line)s too.")
             problems.append(
-                f"Line {number} ({name}): {name} is on line {first_line[name.lower()]} too."
+                line_problem(number, name, again % {"name": name, "line": first_line[name.lower()]})
             )
         else:
             first_line[name.lower()] = number
             lines.append(UserLine(number, name, display_name))
     if len(lines) + len(problems) > MAX_NEW_USERS:
-        problems.insert(0, f"Enter at most {MAX_NEW_USERS} users at a time.")
+        problems.insert(0, _("Enter at most %(most)s users at a time.") % {"most": MAX_NEW_USERS})
     if problems:
         raise ValidationError(problems)
     return lines
+
+
+def line_problem(number: int, name: str, problem: str) -> str:
+    """A problem of the Create users form's line ``number``, which names ``name``."""
+    return _("Line %(number)s (%(name)s): %(problem)s") % {
+        "number": number,
+        "name": name,
+        "problem": problem,
+    }
+
+
+RESET_LABEL = gettext_lazy("Require a password reset at the next logon")
 
 
 class UserCreateForm(forms.Form):
@@ -127,31 +137,33 @@ class UserCreateForm(forms.Form):
     is created, and a line's name that the account already has is an error too."""
 
     user_name = forms.CharField(
-        label="Users",
+        label=gettext_lazy("Users"),
         max_length=MAX_NEW_USERS * 200,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off"}),
-        help_text=USER_LINES_HELP,
-        error_messages={"required": "Enter at least one logon name."},
+        error_messages={"required": gettext_lazy("Enter at least one logon name.")},
     )
     comments = forms.CharField(
-        label="Comments", max_length=128, required=False, help_text="The same for every user."
+        label=gettext_lazy("Comments"),
+        max_length=128,
+        required=False,
+        help_text=gettext_lazy("The same for every user."),
     )
     console_access = forms.ChoiceField(
-        label="Console access",
+        label=gettext_lazy("Console access"),
         choices=ConsoleAccess.choices,
         initial=ConsoleAccess.NONE,
         required=False,
         widget=forms.RadioSelect,
     )
     password = PasswordField(
-        label="Console password",
+        label=gettext_lazy("Console password"),
         max_length=128,
         required=False,
-        help_text="With “this password”, every user gets the same one; typing one chooses it.",
+        help_text=gettext_lazy(
+            "With “this password”, every user gets the same one; typing one chooses it."
+        ),
     )
-    password_reset_required = forms.BooleanField(
-        label="Require a password reset at the next logon", required=False
-    )
+    password_reset_required = forms.BooleanField(label=RESET_LABEL, required=False)
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -160,12 +172,13 @@ class UserCreateForm(forms.Form):
     def clean_user_name(self) -> list[UserLine]:
         lines = parse_user_lines(self.cleaned_data["user_name"])
         if not lines:
-            raise ValidationError("Enter at least one logon name.")
+            raise ValidationError(_("Enter at least one logon name."))
         taken = existing_names(self.account, [line.name for line in lines])
         if taken:
+            exists = _("A user with this name already exists.")
             raise ValidationError(
                 [
-                    f"Line {line.number} ({line.name}): A user with this name already exists."
+                    line_problem(line.number, line.name, exists)
                     for line in lines
                     if line.name.lower() in taken
                 ]
@@ -184,7 +197,7 @@ class UserCreateForm(forms.Form):
 
     def check_shared_password(self, password: str) -> None:
         if not password:
-            self.add_error("password", "Enter the password, or choose to generate them.")
+            self.add_error("password", _("Enter the password, or choose to generate them."))
             return
         try:
             security.check_password(self.account, password)
@@ -202,10 +215,8 @@ def existing_names(account: Account, names: list[str]) -> set[str]:
 
 
 class ConsolePasswordForm(forms.Form):
-    password = PasswordField(label="New console password", max_length=128)
-    password_reset_required = forms.BooleanField(
-        label="Require a password reset at the next logon", required=False
-    )
+    password = PasswordField(label=gettext_lazy("New console password"), max_length=128)
+    password_reset_required = forms.BooleanField(label=RESET_LABEL, required=False)
 
 
 class StatusForm(forms.Form):
@@ -214,7 +225,8 @@ class StatusForm(forms.Form):
 
 class ActiveForm(forms.Form):
     active = forms.TypedChoiceField(
-        choices=[("true", "Enabled"), ("false", "Disabled")], coerce=lambda value: value == "true"
+        choices=[("true", gettext_lazy("Enabled")), ("false", gettext_lazy("Disabled"))],
+        coerce=lambda value: value == "true",
     )
 
 
@@ -281,7 +293,8 @@ def user_create(request: ConsoleRequest) -> HttpResponse:
             add_service_error(form, error)
         else:
             return users_created(request, account, created)
-    return render(request, "console/users/create.html", {"form": form})
+    context = {"form": form, "max_users": MAX_NEW_USERS}
+    return render(request, "console/users/create.html", context)
 
 
 def create_users(
@@ -318,7 +331,10 @@ def create_users(
                     )
                 except ServiceError as error:
                     if len(lines) > 1:
-                        error.plain = f"For {user.name}: {error.plain}"
+                        error.plain = _("For %(name)s: %(problem)s") % {
+                            "name": user.name,
+                            "problem": error.plain,
+                        }
                     raise
             created.append((user, generated))
     return created
@@ -334,7 +350,7 @@ def users_created(
         return render_created(request, account, created)
     if len(created) == 1:
         return finish(request, reverse("console:user_detail", args=[created[0][0].name]))
-    messages.success(request, f"{len(created)} users created.")
+    messages.success(request, _("%(count)s users created.") % {"count": len(created)})
     return finish(request, reverse("console:user_list"))
 
 
@@ -361,7 +377,7 @@ def render_created(
 def credentials_csv(credentials: list[tuple[str, User, str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["UserPrincipalName", "DisplayName", "Password"])
+    writer.writerow([_("UserPrincipalName"), _("DisplayName"), _("Password")])
     for logon_name, user, password in credentials:
         writer.writerow([logon_name, spreadsheet_text(user.display_name), password])
     return buffer.getvalue()
@@ -437,7 +453,7 @@ def user_status(request: ConsoleRequest, user_name: str) -> HttpResponse:
     user = get_user_or_404(request, user_name, action="ram:UpdateUser")
     form = ActiveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose to enable or disable the user.")
+        messages.error(request, _("Choose to enable or disable the user."))
     else:
         try:
             services.update_user(
@@ -453,9 +469,11 @@ def user_unlock(request: ConsoleRequest, user_name: str) -> HttpResponse:
     """Lift a lockout after failed logons (``ram:UpdateUser``)."""
     user = get_user_or_404(request, user_name, action="ram:UpdateUser")
     if security.unlock_user(console_actor(request), user):
-        messages.success(request, f"User {user.name} is unlocked and can log on again.")
+        messages.success(
+            request, _("User %(name)s is unlocked and can log on again.") % {"name": user.name}
+        )
     else:
-        messages.info(request, f"User {user.name} was not locked.")
+        messages.info(request, _("User %(name)s was not locked.") % {"name": user.name})
     return finish(request, reverse("console:user_detail", args=[user.name]))
 
 
@@ -471,18 +489,18 @@ def user_delete(request: ConsoleRequest, user_name: str) -> HttpResponse:
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            messages.success(request, f"User {user_name} deleted.")
+            messages.success(request, _("User %(name)s deleted.") % {"name": user_name})
             return finish(request, reverse("console:user_list"))
     return render_confirm(
         request,
-        title=f"Delete user {user.name}",
-        message=(
+        title=_("Delete user %(name)s") % {"name": user.name},
+        message=_(
             "Deleting a user is permanent. Remove its console password, access keys, groups and "
             "policies first."
         ),
         action_url=reverse("console:user_delete", args=[user.name]),
         cancel_url=detail_url,
-        button="Delete user",
+        button=_("Delete user"),
         error=error,
     )
 
@@ -512,10 +530,10 @@ def user_password(request: ConsoleRequest, user_name: str) -> HttpResponse:
         except ServiceError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Console password saved.")
+            messages.success(request, _("Console password saved."))
             return finish(request, reverse("console:user_detail", args=[user.name]))
     context = {"user": user, "form": form, "create": create}
-    title = "Set console password" if create else "Reset console password"
+    title = _("Set console password") if create else _("Reset console password")
     return render_dialog(request, "console/users/_password_form.html", context, title=title)
 
 
@@ -530,15 +548,15 @@ def user_password_delete(request: ConsoleRequest, user_name: str) -> HttpRespons
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            messages.success(request, "Console password removed.")
+            messages.success(request, _("Console password removed."))
             return finish(request, reverse("console:user_detail", args=[user.name]))
     return render_confirm(
         request,
-        title=f"Remove the console password of {user.name}",
-        message="The user will no longer be able to log on to the console.",
+        title=_("Remove the console password of %(name)s") % {"name": user.name},
+        message=_("The user will no longer be able to log on to the console."),
         action_url=reverse("console:user_password_delete", args=[user.name]),
         cancel_url=reverse("console:user_detail", args=[user.name]),
-        button="Remove password",
+        button=_("Remove password"),
         error=error,
     )
 
@@ -556,7 +574,7 @@ def user_group_add(request: ConsoleRequest, user_name: str) -> HttpResponse:
         .order_by("name")
         .values_list("name", flat=True)
     )
-    form = ChooseForm(request.POST or None, choices=choices, label="Group")
+    form = ChooseForm(request.POST or None, choices=choices, label=_("Group"))
     if request.method == "POST" and form.is_valid():
         group = get_group_or_404(request, form.cleaned_data["name"], action="ram:AddUserToGroup")
         try:
@@ -570,8 +588,8 @@ def user_group_add(request: ConsoleRequest, user_name: str) -> HttpResponse:
         "form": form,
         "action_url": reverse("console:user_group_add", args=[user.name]),
         "cancel_url": reverse("console:user_detail", args=[user.name]),
-        "title": f"Add {user.name} to a group",
-        "empty": "The user is already in every group of this account.",
+        "title": _("Add %(name)s to a group") % {"name": user.name},
+        "empty": _("The user is already in every group of this account."),
     }
     return render_dialog(request, "console/users/_choose.html", context, title=context["title"])
 
@@ -583,8 +601,9 @@ def user_group_remove(request: ConsoleRequest, user_name: str, group_name: str) 
     back = reverse("console:user_detail", args=[user.name])
     question = ask_first(
         request,
-        question=f"Remove {user.name} from group {group.name}?",
-        button="Remove from group",
+        question=_("Remove %(user)s from group %(group)s?")
+        % {"user": user.name, "group": group.name},
+        button=_("Remove from group"),
         cancel_url=back,
     )
     if question:
@@ -607,7 +626,9 @@ def key_limit_reason(key_count: int) -> str:
     most = services.limit("access_keys_per_user")
     if key_count < most:
         return ""
-    return f"A user has at most {most} AccessKeys. Delete one to create another."
+    return _("A user has at most %(most)s AccessKeys. Delete one to create another.") % {
+        "most": most
+    }
 
 
 def get_access_key_or_404(user: User, access_key_id: str) -> AccessKey:
@@ -644,7 +665,7 @@ def show_key_again(
     """
     access_key = user.access_keys.filter(access_key_id=outcome.get("access_key_id", "")).first()
     if access_key is None:
-        messages.info(request, "The AccessKey this form created has been deleted since.")
+        messages.info(request, _("The AccessKey this form created has been deleted since."))
         return finish(request, back_url)
     record(
         console_actor(request),
@@ -673,7 +694,7 @@ def key_created(
         "repeated": repeated,
     }
     response = render_dialog(
-        request, "console/users/_access_key_created.html", context, title="AccessKey created"
+        request, "console/users/_access_key_created.html", context, title=_("AccessKey created")
     )
     patch_cache_control(response, no_store=True, no_cache=True, private=True)
     return response
@@ -689,7 +710,7 @@ def set_key_status(request: ConsoleRequest, access_key: AccessKey, back_url: str
         except ServiceError as error:
             messages.error(request, error.plain)
     else:
-        messages.error(request, "Choose Active or Inactive.")
+        messages.error(request, _("Choose Active or Inactive."))
     return finish(request, back_url)
 
 
@@ -705,15 +726,15 @@ def delete_key(
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            messages.success(request, f"AccessKey {access_key_id} deleted.")
+            messages.success(request, _("AccessKey %(id)s deleted.") % {"id": access_key_id})
             return finish(request, back_url)
     return render_confirm(
         request,
-        title=f"Delete AccessKey {access_key_id}",
-        message="Programs that use this AccessKey will stop working at once.",
+        title=_("Delete AccessKey %(id)s") % {"id": access_key_id},
+        message=_("Programs that use this AccessKey will stop working at once."),
         action_url=action_url,
         cancel_url=back_url,
-        button="Delete AccessKey",
+        button=_("Delete AccessKey"),
         error=error,
     )
 
