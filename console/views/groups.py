@@ -11,6 +11,8 @@ from django.db.models import Case, Count, Q, When
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.actor import console_actor
@@ -39,8 +41,8 @@ from iam.models import Group, PolicyAttachment, User
 
 
 class GroupCreateForm(forms.Form):
-    group_name = forms.CharField(label="Group name", max_length=64)
-    comments = forms.CharField(label="Comments", max_length=128, required=False)
+    group_name = forms.CharField(label=gettext_lazy("Group name"), max_length=64)
+    comments = forms.CharField(label=gettext_lazy("Comments"), max_length=128, required=False)
 
     def clean_group_name(self) -> str:
         return check_name(self.cleaned_data["group_name"], "GroupName", services.GROUP_NAME_RE, 64)
@@ -66,18 +68,22 @@ class UserNamesField(forms.MultipleChoiceField):
 
 class AddMembersForm(forms.Form):
     name = UserNamesField(
-        label="Users",
+        label=gettext_lazy("Users"),
         widget=forms.CheckboxSelectMultiple,
         error_messages={
-            "required": "Choose at least one user to add.",
-            "invalid_choice": "No user named %(value)s in this account. Nothing was added.",
+            "required": gettext_lazy("Choose at least one user to add."),
+            "invalid_choice": gettext_lazy(
+                "No user named %(value)s in this account. Nothing was added."
+            ),
         },
     )
 
     def clean_name(self) -> list[str]:
         names = list(dict.fromkeys(self.cleaned_data["name"]))
         if len(names) > MAX_CHOSEN:
-            raise ValidationError(f"Choose at most {MAX_CHOSEN} users at a time.")
+            raise ValidationError(
+                _("Choose at most %(most)s users at a time.") % {"most": MAX_CHOSEN}
+            )
         return names
 
 
@@ -171,33 +177,41 @@ def group_member_add(request: ConsoleRequest, group_name: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         added = add_members(request, group, form)
         if added:
-            messages.success(request, f"Added {added} to {group.name}.")
+            messages.success(request, added)
             return finish(request, reverse("console:group_detail", args=[group.name]))
     data = request.POST if request.method == "POST" else request.GET
     context = add_members_context(request, group, form, data)
     if is_fragment_request(request, "member-choices"):
         return render(request, "console/groups/_member_choices.html", context)
-    title = f"Add members to {group.name}"
+    title = _("Add members to %(name)s") % {"name": group.name}
     return render_dialog(request, "console/groups/_add_members.html", context, title=title)
 
 
 def add_members(request: ConsoleRequest, group: Group, form: AddMembersForm) -> str:
-    """Add the chosen users, or none (a field error says why); what was added, in words."""
+    """Add the chosen users, or none (a field error says why); what was added, in words ("" for
+    nothing)."""
     names = form.cleaned_data["name"]
     found = list(User.objects.filter(account=group.account_id, kind=User.Kind.RAM, name__in=names))
     missing = sorted(set(names) - {user.name for user in found})
     in_group = set(group.members.filter(pk__in=[user.pk for user in found]))
     members = sorted(user.name for user in in_group)
     if missing or members:
-        problem = "No longer in this account" if missing else "Already members"
-        form.add_error("name", f"{problem}: {', '.join(missing or members)}. Nothing was added.")
+        problem = (
+            _("No longer in this account: %(names)s. Nothing was added.")
+            if missing
+            else _("Already members: %(names)s. Nothing was added.")
+        )
+        form.add_error("name", problem % {"names": ", ".join(missing or members)})
         return ""
     try:
         services.add_users_to_group(console_actor(request), group, found)
     except ServiceError as error:
         add_service_error(form, error)
         return ""
-    return f"{len(found)} member{'s' if len(found) > 1 else ''}"
+    added = ngettext(
+        "Added %(count)s member to %(group)s.", "Added %(count)s members to %(group)s.", len(found)
+    )
+    return added % {"count": len(found), "group": group.name}
 
 
 def add_members_context(
@@ -237,8 +251,9 @@ def group_member_remove(request: ConsoleRequest, group_name: str, user_name: str
     back = reverse("console:group_detail", args=[group.name])
     question = ask_first(
         request,
-        question=f"Remove {user.name} from group {group.name}?",
-        button="Remove from group",
+        question=_("Remove %(user)s from group %(group)s?")
+        % {"user": user.name, "group": group.name},
+        button=_("Remove from group"),
         cancel_url=back,
     )
     if question:
@@ -261,15 +276,15 @@ def group_delete(request: ConsoleRequest, group_name: str) -> HttpResponse:
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            messages.success(request, f"Group {group_name} deleted.")
+            messages.success(request, _("Group %(name)s deleted.") % {"name": group_name})
             return finish(request, reverse("console:group_list"))
     return render_confirm(
         request,
-        title=f"Delete group {group.name}",
-        message="Deleting a group is permanent. Remove its members and policies first.",
+        title=_("Delete group %(name)s") % {"name": group.name},
+        message=_("Deleting a group is permanent. Remove its members and policies first."),
         action_url=reverse("console:group_delete", args=[group.name]),
         cancel_url=reverse("console:group_detail", args=[group.name]),
-        button="Delete group",
+        button=_("Delete group"),
         error=error,
     )
 
