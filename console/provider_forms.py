@@ -8,14 +8,18 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from iam import providers
 from iam.errors import ServiceError
 
-NAME_HELP = (
+NAME_HELP = gettext_lazy(
     "Letters, digits, dots, hyphens and underscores, beginning and ending with a letter or "
     "digit; up to 128 characters. It is part of the provider's ARN and cannot be changed."
 )
+NAME_LABEL = gettext_lazy("Provider name")
+DESCRIPTION_LABEL = gettext_lazy("Description")
 LINES = {"rows": 4, "spellcheck": "false", "autocomplete": "off"}
 
 # Service parameters whose console field has another name (``parameter_to_field`` of
@@ -58,13 +62,15 @@ class MetadataForm(forms.Form):
     metadata_required = True
 
     metadata_file = forms.FileField(
-        label="Metadata file",
+        label=gettext_lazy("Metadata file"),
         required=False,
-        help_text="The SAML 2.0 metadata XML your identity provider publishes (at most 100 KB).",
+        help_text=gettext_lazy(
+            "The SAML 2.0 metadata XML your identity provider publishes (at most 100 KB)."
+        ),
         widget=forms.FileInput(attrs={"accept": ".xml,application/xml,text/xml"}),
     )
     metadata_xml = forms.CharField(
-        label="Or paste the metadata XML",
+        label=gettext_lazy("Or paste the metadata XML"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
     )
@@ -79,7 +85,7 @@ class MetadataForm(forms.Form):
         upload, text = cleaned.get("metadata_file"), cleaned.get("metadata_xml", "")
         cleaned["metadata"] = None
         if upload and text:
-            self.add_error("metadata_xml", "Upload a file or paste the XML, not both.")
+            self.add_error("metadata_xml", _("Upload a file or paste the XML, not both."))
         elif upload:
             # One byte more than the limit is enough for the service to say it is too large.
             cleaned["metadata"] = upload.read(providers.METADATA_MAX_BYTES + 1)
@@ -87,14 +93,15 @@ class MetadataForm(forms.Form):
             cleaned["metadata"] = text.encode("utf-8")
         elif self.metadata_required and not self.has_error("metadata_file"):
             self.add_error(
-                "metadata_file", "Upload the identity provider's metadata file, or paste its XML."
+                "metadata_file",
+                _("Upload the identity provider's metadata file, or paste its XML."),
             )
         return cleaned
 
 
 class SAMLProviderCreateForm(MetadataForm):
-    name = forms.CharField(label="Provider name", max_length=128, help_text=NAME_HELP)
-    description = forms.CharField(label="Description", max_length=256, required=False)
+    name = forms.CharField(label=NAME_LABEL, max_length=128, help_text=NAME_HELP)
+    description = forms.CharField(label=DESCRIPTION_LABEL, max_length=256, required=False)
 
     field_order = ["name", "description", "metadata_file", "metadata_xml"]
 
@@ -105,7 +112,7 @@ class SAMLProviderCreateForm(MetadataForm):
 class SAMLProviderEditForm(MetadataForm):
     metadata_required = False
 
-    description = forms.CharField(label="Description", max_length=256, required=False)
+    description = forms.CharField(label=DESCRIPTION_LABEL, max_length=256, required=False)
 
     field_order = ["description", "metadata_file", "metadata_xml"]
 
@@ -118,23 +125,27 @@ class OIDCSettingsForm(forms.Form):
     description. The issuer URL is fixed (a new issuer is a new provider)."""
 
     client_ids = forms.CharField(
-        label="Client IDs",
-        help_text="One a line: the audiences (aud) of the ID tokens this account accepts.",
+        label=gettext_lazy("Client IDs"),
+        help_text=gettext_lazy(
+            "One a line: the audiences (aud) of the ID tokens this account accepts."
+        ),
         widget=forms.Textarea(attrs=LINES),
     )
     fingerprints = forms.CharField(
-        label="Fingerprints",
-        help_text="One a line: SHA-1 fingerprints (40 hexadecimal characters) of the issuer's "
-        "HTTPS certificate chain; at most 5.",
+        label=gettext_lazy("Fingerprints"),
+        help_text=gettext_lazy(
+            "One a line: SHA-1 fingerprints (40 hexadecimal characters) of the issuer's HTTPS "
+            "certificate chain; at most 5."
+        ),
         widget=forms.Textarea(attrs=LINES),
     )
     issuance_limit_hours = forms.CharField(
-        label="Issuance limit (hours)",
+        label=gettext_lazy("Issuance limit (hours)"),
         initial=providers.DEFAULT_ISSUANCE_LIMIT,
-        help_text="How old an ID token may be when it is exchanged: 1 to 168 hours.",
+        help_text=gettext_lazy("How old an ID token may be when it is exchanged: 1 to 168 hours."),
         widget=forms.NumberInput(attrs={"min": 1, "max": providers.MAX_ISSUANCE_LIMIT}),
     )
-    description = forms.CharField(label="Description", max_length=256, required=False)
+    description = forms.CharField(label=DESCRIPTION_LABEL, max_length=256, required=False)
 
     def clean_client_ids(self) -> list[str]:
         value = providers.split_list(self.cleaned_data["client_ids"])
@@ -151,11 +162,11 @@ class OIDCSettingsForm(forms.Form):
 
 
 class OIDCProviderCreateForm(OIDCSettingsForm):
-    name = forms.CharField(label="Provider name", max_length=128, help_text=NAME_HELP)
+    name = forms.CharField(label=NAME_LABEL, max_length=128, help_text=NAME_HELP)
     issuer_url = forms.CharField(
-        label="Issuer URL",
+        label=gettext_lazy("Issuer URL"),
         max_length=255,
-        help_text="The iss of the ID tokens: an https URL without query or fragment.",
+        help_text=gettext_lazy("The iss of the ID tokens: an https URL without query or fragment."),
         widget=forms.URLInput(attrs={"placeholder": "https://idp.example.com"}),
     )
 

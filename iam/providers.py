@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from lxml import etree
 
 from iam import errors, safe_xml, versions
@@ -31,7 +33,7 @@ PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
 FINGERPRINT_RE = re.compile(r"^[0-9a-fA-F]{40}\Z")
 CLIENT_ID_RE = re.compile(r"^[\x21-\x2b\x2d-\x7e]{1,128}\Z")  # printable ASCII but the comma
 METADATA_MAX_BYTES = 100_000
-PROVIDER_NAME_RULE = (
+PROVIDER_NAME_RULE = gettext_noop(
     "Enter a name of at most 128 letters, digits, dots (.), hyphens (-) and underscores (_), "
     "beginning and ending with a letter or digit."
 )
@@ -59,12 +61,15 @@ class SamlMetadata:
     valid_until: datetime | None
 
 
-def metadata_error(reason: str) -> errors.InvalidParameter:
+def metadata_error(reason: str, **params: Any) -> errors.InvalidParameter:
+    """``reason`` in English (marked with ``gettext_noop``), with ``%(name)s`` placeholders for
+    ``params``: the API's message keeps it in English, the console's words translate it."""
+    english, local = (reason % params, _(reason) % params) if params else (reason, _(reason))
     return errors.InvalidParameter(
         "InvalidParameter.EncodedSAMLMetadataDocument",
-        f"The parameter EncodedSAMLMetadataDocument is invalid: {reason}",
+        f"The parameter EncodedSAMLMetadataDocument is invalid: {english}",
         field="metadata",
-        plain=f"The metadata document is not usable: {reason}",
+        plain=_("The metadata document is not usable: %(reason)s") % {"reason": local},
     )
 
 
@@ -73,7 +78,7 @@ def decode_metadata(encoded: str) -> bytes:
     try:
         return base64.b64decode("".join(encoded.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise metadata_error("it is not base64.") from None
+        raise metadata_error(gettext_noop("it is not base64.")) from None
 
 
 def read_xml(document: bytes) -> etree._Element:
@@ -88,28 +93,30 @@ def parse_saml_metadata(document: bytes) -> SamlMetadata:
     """An IdP's ``EntityDescriptor`` (alone or first in an ``EntitiesDescriptor``) with an
     ``IDPSSODescriptor`` and at least one signing certificate."""
     if not document.strip():
-        raise metadata_error("it is empty.")
+        raise metadata_error(gettext_noop("it is empty."))
     if len(document) > METADATA_MAX_BYTES:
-        raise metadata_error(f"it is larger than {METADATA_MAX_BYTES} bytes.")
+        raise metadata_error(
+            gettext_noop("it is larger than %(most)s bytes."), most=METADATA_MAX_BYTES
+        )
     try:
         # Kept as text and handed back byte for byte (GetSAMLProvider); no NUL, which PostgreSQL
         # cannot store and UTF-16 is full of.
         text = document.decode("utf-8")
     except UnicodeDecodeError:
-        raise metadata_error("it is not UTF-8 text.") from None
+        raise metadata_error(gettext_noop("it is not UTF-8 text.")) from None
     if "\x00" in text:
-        raise metadata_error("it is not UTF-8 text.")
+        raise metadata_error(gettext_noop("it is not UTF-8 text."))
     root = read_xml(document)
     if root.tag == f"{{{MD}}}EntitiesDescriptor":
         root = next(iter(root.iterfind("md:EntityDescriptor", NAMESPACES)), None)
     if root is None or root.tag != f"{{{MD}}}EntityDescriptor":
-        raise metadata_error("it has no SAML 2.0 EntityDescriptor.")
+        raise metadata_error(gettext_noop("it has no SAML 2.0 EntityDescriptor."))
     entity_id = (root.get("entityID") or "").strip()
     if not entity_id or len(entity_id) > 1024:
-        raise metadata_error("the EntityDescriptor has no entityID.")
+        raise metadata_error(gettext_noop("the EntityDescriptor has no entityID."))
     idp = root.find("md:IDPSSODescriptor", NAMESPACES)
     if idp is None:
-        raise metadata_error("it describes no identity provider (IDPSSODescriptor).")
+        raise metadata_error(gettext_noop("it describes no identity provider (IDPSSODescriptor)."))
     certificates = []
     expiries = [parse_instant(root.get("validUntil")), parse_instant(idp.get("validUntil"))]
     for descriptor in idp.iterfind("md:KeyDescriptor", NAMESPACES):
@@ -120,7 +127,9 @@ def parse_saml_metadata(document: bytes) -> SamlMetadata:
             certificates.append(certificate.public_bytes(Encoding.PEM).decode("ascii"))
             expiries.append(certificate.not_valid_after_utc)
     if not certificates:
-        raise metadata_error('it names no signing certificate (KeyDescriptor use="signing").')
+        raise metadata_error(
+            gettext_noop('it names no signing certificate (KeyDescriptor use="signing").')
+        )
     sso = idp.find("md:SingleSignOnService", NAMESPACES)
     known = [expiry for expiry in expiries if expiry is not None]
     return SamlMetadata(
@@ -135,7 +144,9 @@ def load_certificate(text: str) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(base64.b64decode("".join(text.split())))
     except (binascii.Error, ValueError):
-        raise metadata_error("one of its X509Certificate elements is not a certificate.") from None
+        raise metadata_error(
+            gettext_noop("one of its X509Certificate elements is not a certificate.")
+        ) from None
 
 
 def parse_instant(value: str | None) -> datetime | None:
@@ -144,7 +155,9 @@ def parse_instant(value: str | None) -> datetime | None:
     try:
         instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise metadata_error(f"validUntil {value!r} is not a date and time.") from None
+        raise metadata_error(
+            gettext_noop("validUntil %(value)s is not a date and time."), value=repr(value)
+        ) from None
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
@@ -176,7 +189,7 @@ def check_provider_name(name: str, parameter: str) -> str:
         return check_name(name, parameter, PROVIDER_NAME_RE, 128)
     except errors.InvalidParameter as error:
         error.field = "name"
-        error.plain = PROVIDER_NAME_RULE
+        error.plain = _(PROVIDER_NAME_RULE)
         raise
 
 
@@ -195,7 +208,7 @@ def save_new(provider: SAMLProvider | OIDCProvider, actor: Actor, snapshot: dict
             f"EntityAlreadyExists.{kind}",
             f"The {label} provider does already EXIST.",
             field="name",
-            plain="An identity provider with this name already exists.",
+            plain=_("An identity provider with this name already exists."),
         )
     provider.save()
     versions.bump(account.pk)
@@ -294,7 +307,7 @@ def check_issuer_url(value: str) -> str:
             "The parameter IssuerUrl is invalid: it must be an https URL without query or "
             "fragment, at most 255 characters.",
             field="issuer_url",
-            plain="Enter the issuer's https URL (no query or fragment), at most 255 characters.",
+            plain=_("Enter the issuer's https URL (no query or fragment), at most 255 characters."),
         )
     return value
 
@@ -323,13 +336,14 @@ def check_client_ids(client_ids: list[str]) -> list[str]:
             "MissingClientIds",
             "ClientIds is mandatory for this action.",
             field="client_ids",
-            plain="Enter at least one client ID.",
+            plain=_("Enter at least one client ID."),
         )
     if len(client_ids) > MAX_CLIENT_IDS:
         raise errors.LimitExceeded(
             "LimitExceeded.ClientIds",
             f"The count of client IDs beyond the current limits ({MAX_CLIENT_IDS}).",
             field="client_ids",
+            plain=_("Enter at most %(most)s client IDs.") % {"most": MAX_CLIENT_IDS},
         )
     for client_id in client_ids:
         if not CLIENT_ID_RE.match(client_id):
@@ -337,6 +351,7 @@ def check_client_ids(client_ids: list[str]) -> list[str]:
                 "InvalidParameter.ClientIds",
                 "The parameter ClientIds is invalid: each client ID is 1-128 printable characters.",
                 field="client_ids",
+                plain=_("Each client ID is 1-128 printable characters, without commas."),
             )
     return client_ids
 
@@ -347,13 +362,14 @@ def check_fingerprints(fingerprints: list[str]) -> list[str]:
             "MissingFingerprints",
             "Fingerprints is mandatory for this action.",
             field="fingerprints",
-            plain="Enter the SHA-1 fingerprint of the issuer's HTTPS certificate.",
+            plain=_("Enter the SHA-1 fingerprint of the issuer's HTTPS certificate."),
         )
     if len(fingerprints) > MAX_FINGERPRINTS:
         raise errors.LimitExceeded(
             "LimitExceeded.Fingerprints",
             f"The count of fingerprints beyond the current limits ({MAX_FINGERPRINTS}).",
             field="fingerprints",
+            plain=_("Enter at most %(most)s fingerprints.") % {"most": MAX_FINGERPRINTS},
         )
     for fingerprint in fingerprints:
         if not FINGERPRINT_RE.match(fingerprint.replace(":", "")):
@@ -362,7 +378,7 @@ def check_fingerprints(fingerprints: list[str]) -> list[str]:
                 "The parameter Fingerprints is invalid: each is a SHA-1 fingerprint of 40 "
                 "hexadecimal characters.",
                 field="fingerprints",
-                plain="Each fingerprint is 40 hexadecimal characters (SHA-1).",
+                plain=_("Each fingerprint is 40 hexadecimal characters (SHA-1)."),
             )
     return [fingerprint.replace(":", "").lower() for fingerprint in fingerprints]
 
@@ -379,7 +395,8 @@ def check_issuance_limit(value: int | str | None) -> int:
             "InvalidParameter.IssuanceLimitTime",
             f"The parameter IssuanceLimitTime must be an integer from 1 to {MAX_ISSUANCE_LIMIT}.",
             field="issuance_limit_hours",
-            plain=f"Enter a whole number of hours from 1 to {MAX_ISSUANCE_LIMIT}.",
+            plain=_("Enter a whole number of hours from 1 to %(most)s.")
+            % {"most": MAX_ISSUANCE_LIMIT},
         )
     return hours
 

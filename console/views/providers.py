@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from console import trust_words
@@ -199,7 +200,9 @@ def saml_provider_create(request: ConsoleRequest) -> HttpResponse:
         except ServiceError as error:
             add_provider_error(form, error)
         else:
-            messages.success(request, f"SAML identity provider {provider.name} created.")
+            messages.success(
+                request, _("SAML identity provider %(name)s created.") % {"name": provider.name}
+            )
             return finish(request, detail_url(provider))
     return render(request, "console/providers/create.html", {"form": form, "kind": SAML})
 
@@ -225,7 +228,9 @@ def oidc_provider_create(request: ConsoleRequest) -> HttpResponse:
         except ServiceError as error:
             add_provider_error(form, error)
         else:
-            messages.success(request, f"OIDC identity provider {provider.name} created.")
+            messages.success(
+                request, _("OIDC identity provider %(name)s created.") % {"name": provider.name}
+            )
             return finish(request, detail_url(provider))
     return render(request, "console/providers/create.html", {"form": form, "kind": OIDC})
 
@@ -330,7 +335,9 @@ def provider_edit(request: ConsoleRequest, provider_type: str, provider_name: st
             provider.refresh_from_db()  # the service may have read new metadata into it
             add_provider_error(form, error)
         else:
-            messages.success(request, f"Identity provider {provider.name} saved.")
+            messages.success(
+                request, _("Identity provider %(name)s saved.") % {"name": provider.name}
+            )
             return finish(request, detail_url(provider))
     context = {"form": form, "provider": provider, "kind": kind_of(provider)}
     return render(request, "console/providers/edit.html", context)
@@ -352,16 +359,20 @@ def provider_delete(
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            messages.success(request, f"Identity provider {provider_name} deleted.")
+            messages.success(
+                request, _("Identity provider %(name)s deleted.") % {"name": provider_name}
+            )
             return finish(request, reverse("console:provider_list"))
     return render_confirm(
         request,
-        title=f"Delete identity provider {provider.name}",
-        message="Its users can no longer sign in to roles that trust it; the roles themselves "
-        "stay. This cannot be undone.",
+        title=_("Delete identity provider %(name)s") % {"name": provider.name},
+        message=_(
+            "Its users can no longer sign in to roles that trust it; the roles themselves stay. "
+            "This cannot be undone."
+        ),
         action_url=reverse("console:provider_delete", args=[kind_of(provider).slug, provider.name]),
         cancel_url=detail_url(provider),
-        button="Delete identity provider",
+        button=_("Delete identity provider"),
         error=error,
     )
 
