@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from iam import arns, errors, versions
 from iam.audit import Actor, record
@@ -97,21 +98,25 @@ def has_url(text: str) -> bool:
 
 def check_key(key: str) -> str:
     if not key:
-        raise invalid_key("Enter a tag key.")
+        raise invalid_key(_("Enter a tag key."))
     if len(key) > MAX_KEY_LENGTH:
-        raise invalid_key(f"A tag key has at most {MAX_KEY_LENGTH} characters.")
+        raise invalid_key(
+            _("A tag key has at most %(most)s characters.") % {"most": MAX_KEY_LENGTH}
+        )
     if key.lower().startswith(RESERVED_PREFIXES):
-        raise invalid_key("A tag key cannot start with aliyun or acs:.")
+        raise invalid_key(_("A tag key cannot start with aliyun or acs:."))
     if has_url(key) or "\x00" in key:
-        raise invalid_key("A tag key cannot contain http:// or https://.")
+        raise invalid_key(_("A tag key cannot contain http:// or https://."))
     return key
 
 
 def check_value(value: str) -> str:
     if len(value) > MAX_VALUE_LENGTH:
-        raise invalid_value(f"A tag value has at most {MAX_VALUE_LENGTH} characters.")
+        raise invalid_value(
+            _("A tag value has at most %(most)s characters.") % {"most": MAX_VALUE_LENGTH}
+        )
     if has_url(value) or "\x00" in value:
-        raise invalid_value("A tag value cannot contain http:// or https://.")
+        raise invalid_value(_("A tag value cannot contain http:// or https://."))
     return value
 
 
@@ -121,7 +126,7 @@ def check_tags(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
         raise errors.InvalidParameter(
             "InvalidParameter.Tag",
             f'The parameter - "Tag" exceeds the limit of {MAX_TAGS_PER_REQUEST}.',
-            plain=f"Give at most {MAX_TAGS_PER_REQUEST} tags at once.",
+            plain=_("Give at most %(most)s tags at once.") % {"most": MAX_TAGS_PER_REQUEST},
         )
     return {check_key(key): check_value(value) for key, value in pairs}
 
@@ -207,7 +212,7 @@ def tag_resources(actor: Actor, resources: Sequence[Taggable], tags: Mapping[str
             raise errors.LimitExceeded(
                 "LimitExceeded.Tag",
                 f"The count of tags on the resource beyond the limit of {MAX_TAGS_PER_RESOURCE}.",
-                plain=f"A resource has at most {MAX_TAGS_PER_RESOURCE} tags.",
+                plain=_("A resource has at most %(most)s tags.") % {"most": MAX_TAGS_PER_RESOURCE},
             )
         planned.append((resource, before, after))
     for resource, before, after in planned:

@@ -17,6 +17,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.actor import console_actor
@@ -36,6 +38,11 @@ from iam.models import Policy, Role, User
 
 CARD = "console/tags/_card.html"
 PAGE = "console/tags/page.html"
+KIND_LABELS = {
+    tags.ROLE: gettext_lazy("role"),
+    tags.USER: gettext_lazy("RAM user"),
+    tags.POLICY: gettext_lazy("policy"),
+}
 
 
 # --- where a resource's card and forms live -----------------------------------------------------
@@ -64,6 +71,7 @@ def card_context(request: ConsoleRequest, resource: tags.Taggable, **extra: Any)
     context = {
         "tag_resource": resource,
         "tag_kind": tags.resource_type(resource),
+        "tag_kind_label": KIND_LABELS[tags.resource_type(resource)],
         "tag_list": [] if list_reason else list(resource.tags.all()),
         "list_reason": list_reason,
         "tag_reason": denial_reason(request, "ram:TagResources", arn),
@@ -114,15 +122,15 @@ def edit_tags(request: ConsoleRequest, resource: tags.Taggable) -> HttpResponse:
     except ServiceError as error:
         field = error.field if error.field in ("key", "value") else "form"
         return answer(request, resource, tag_form=form, tag_errors={field: error.plain})
-    return answer(request, resource, saved=f"Tag {form['key']} saved.")
+    return answer(request, resource, saved=_("Tag %(key)s saved.") % {"key": form["key"]})
 
 
 def remove_tag(request: ConsoleRequest, resource: tags.Taggable) -> HttpResponse:
     key = without_nul(request.POST.get("key", ""))
     if not key:
-        return answer(request, resource, tag_errors={"form": "Choose a tag to remove."})
+        return answer(request, resource, tag_errors={"form": _("Choose a tag to remove.")})
     tags.untag_resources(console_actor(request), [resource], [key])
-    return answer(request, resource, saved=f"Tag {key} removed.")
+    return answer(request, resource, saved=_("Tag %(key)s removed.") % {"key": key})
 
 
 @require_http_methods(["GET", "POST"])
