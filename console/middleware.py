@@ -11,13 +11,14 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from console.actor import console_actor
 from console.views.mfa import MFA_PRESENT_KEY
 from iam.arns import resource_account
 from iam.audit import record
 from iam.authz import AccessDenied
-from iam.errors import BUSY_MESSAGE, database_busy
+from iam.errors import database_busy
 from iam.identity import identity_for_user
 from iam.models import AuditEvent
 
@@ -148,7 +149,9 @@ def audit_denial(request: HttpRequest, denied: AccessDenied) -> None:
 def busy_response(request: HttpRequest) -> HttpResponse:
     """A 503 for a write that lost a race for a database lock: it changed nothing, so the page
     asks for another try (htmx shows the message above the page instead of swapping it in)."""
-    context = {"message": BUSY_MESSAGE}
+    # The console's words for iam.errors.BUSY_MESSAGE (the API keeps it in English).
+    message = _("The service is busy with other changes; nothing was changed. Please try again.")
+    context = {"message": message}
     if getattr(request, "htmx", False):
         response = TemplateResponse(request, "console/_busy.html", context, status=503)
         response["HX-Retarget"] = "#notices"

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 register = template.Library()
 
@@ -18,8 +20,8 @@ def time_left(expires_at: int) -> str:
     """``42:07 left`` for an epoch expiry (the banner's JavaScript keeps it counting)."""
     left = max(0, int(expires_at) - int(time.time()))
     if not left:
-        return "expired"
-    return f"{left // 60}:{left % 60:02d} left"
+        return _("expired")
+    return _("%(time)s left") % {"time": f"{left // 60}:{left % 60:02d}"}
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Denial:
     note: SafeString
 
 
-FALLBACK_REASON = "You are not allowed to do this."
+FALLBACK_REASON = gettext_lazy("You are not allowed to do this.")
 
 
 def note_id(context: template.Context, reason: str) -> str:

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -26,8 +28,10 @@ from iam.models import Account, AuditEvent, Group, Policy, Role, User
 
 
 class LogonForm(forms.Form):
-    logon_name = forms.CharField(label="Logon name", max_length=200)
-    password = forms.CharField(label="Password", widget=forms.PasswordInput, max_length=128)
+    logon_name = forms.CharField(label=gettext_lazy("Logon name"), max_length=200)
+    password = forms.CharField(
+        label=gettext_lazy("Password"), widget=forms.PasswordInput, max_length=128
+    )
 
 
 @csrf_exempt
@@ -88,7 +92,7 @@ def logon(request: HttpRequest) -> HttpResponse:
             return redirect(next_url or "console:overview")
         security.record_failure(named, client_ip(request))  # lockout, throttle
         record_logon(request, named, success=False, attempted=name)
-        form.add_error(None, "The logon name or password is incorrect.")
+        form.add_error(None, _("The logon name or password is incorrect."))
     return render(request, "console/logon.html", {"form": form, "next": next_url})
 
 

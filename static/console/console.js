@@ -17,7 +17,7 @@ function showCopied(button, label) {
   button.textContent = label;
   const status = copyStatus(button.closest("dialog[open]") || document.body);
   status.textContent = "";
-  setTimeout(() => { status.textContent = label === "Copied" ? "Copied to the clipboard." : label; }, 100);
+  setTimeout(() => { status.textContent = label === gettext("Copied") ? gettext("Copied to the clipboard.") : label; }, 100);
   clearTimeout(button.copiedTimer);
   button.copiedTimer = setTimeout(() => { button.textContent = button.dataset.label; }, 2000);
 }
@@ -25,7 +25,7 @@ document.addEventListener("click", (event) => {
   const copy = event.target.closest("[data-copy]");
   if (!copy) { return; }
   const written = navigator.clipboard ? navigator.clipboard.writeText(copy.dataset.copy) : Promise.reject();
-  written.then(() => showCopied(copy, "Copied"), () => showCopied(copy, "Copy failed"));
+  written.then(() => showCopied(copy, gettext("Copied")), () => showCopied(copy, gettext("Copy failed")));
 });
 // Dialogs. A button hx-gets a dialog fragment into <dialog id="modal"> (base.html); it then opens
 // as a modal dialog: named by its heading, focus moved into it and kept there (Tab and Shift+Tab
@@ -144,7 +144,8 @@ function updateCountdowns() {
   document.querySelectorAll(".countdown[data-expires]").forEach((element) => {
     const left = Math.max(0, Number(element.dataset.expires) - Math.floor(Date.now() / 1000));
     const minutes = Math.floor(left / 60), seconds = left % 60;
-    element.textContent = left > 0 ? `${minutes}:${String(seconds).padStart(2, "0")} left` : "expired";
+    const time = `${minutes}:${String(seconds).padStart(2, "0")}`;
+    element.textContent = left > 0 ? interpolate(gettext("%(time)s left"), { time }, true) : gettext("expired");
   });
 }
 updateCountdowns();
