@@ -17,6 +17,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from iam.identity import FederatedInfo
 from sts.assume import IssuedRoleSession
@@ -53,10 +54,11 @@ def apply(request: HttpRequest) -> HttpResponse | None:
     if not state:
         return None
     if timezone.now().timestamp() >= state["expires_at"]:
-        return signed_out(request, "Your single sign-on session ended; sign in again.")
+        return signed_out(request, _("Your single sign-on session ended; sign in again."))
     checked = check_session(state["session_id"])
     if not checked.active:
-        return signed_out(request, f"You were signed out: {checked.revoked_reason}.")
+        reason = checked.revoked_reason
+        return signed_out(request, _("You were signed out: %(reason)s.") % {"reason": reason})
     identity = session_identity(
         checked,
         session_name=state["session_name"],

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from iam.audit import record
 from iam.identity import Identity
@@ -43,8 +44,8 @@ def apply_switched_role(request: HttpRequest) -> HttpResponse | None:
         return_to_logon_identity(
             request,
             "console:SwitchRoleExpired",
-            f"Your session as role {state['role_name']} ended; you are back "
-            "to your logon identity.",
+            _("Your session as role %(name)s ended; you are back to your logon identity.")
+            % {"name": state["role_name"]},
         )
         return None
     checked = check_session(state["session_id"])
@@ -52,7 +53,8 @@ def apply_switched_role(request: HttpRequest) -> HttpResponse | None:
         return_to_logon_identity(
             request,
             "console:ForcedSwitchBack",
-            f"You were returned to your logon identity: {checked.revoked_reason}.",
+            _("You were returned to your logon identity: %(reason)s.")
+            % {"reason": checked.revoked_reason},
             reason=checked.revoked_reason,
             end_reason=f"returned to the logon identity: {checked.revoked_reason}",
         )

@@ -27,6 +27,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console import pending
@@ -51,9 +53,9 @@ class NewPasswordForm(forms.Form):
     """A new password, twice. The account's policy is the service's to check (it knows the
     user); its refusal lands on ``password``."""
 
-    password = users.PasswordField(label="New password", max_length=128)
+    password = users.PasswordField(label=gettext_lazy("New password"), max_length=128)
     confirm = forms.CharField(
-        label="New password again",
+        label=gettext_lazy("New password again"),
         max_length=128,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
@@ -61,13 +63,13 @@ class NewPasswordForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("password") and data.get("confirm") and data["password"] != data["confirm"]:
-            self.add_error("confirm", "The two passwords differ.")
+            self.add_error("confirm", _("The two passwords differ."))
         return data
 
 
 class ChangePasswordForm(NewPasswordForm):
     old_password = forms.CharField(
-        label="Current password",
+        label=gettext_lazy("Current password"),
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
@@ -121,7 +123,7 @@ def pending_change(request: HttpRequest) -> tuple[User, dict[str, Any]] | None:
 def logon_password(request: HttpRequest) -> HttpResponse:
     held = pending_change(request)
     if held is None:
-        messages.info(request, "Log on with your password first.")
+        messages.info(request, _("Log on with your password first."))
         return redirect("console:logon")
     user, state = held
     form = NewPasswordForm(request.POST or None)
@@ -134,7 +136,7 @@ def logon_password(request: HttpRequest) -> HttpResponse:
             add_service_error(form, error)
         else:
             request.session.pop(PENDING_KEY, None)
-            messages.success(request, "Your password is changed. Log on with the new password.")
+            messages.success(request, _("Your password is changed. Log on with the new password."))
             return redirect(logon_url(state["next"]))
     context = {
         "form": form,
@@ -153,7 +155,7 @@ def own_user(request: ConsoleRequest, *, action: str = "") -> User:
     otherwise); not found while it acts as a role."""
     identity = request.identity
     if identity.kind not in (IdentityKind.USER, IdentityKind.ROOT) or identity.user is None:
-        raise Http404("Switch back to your logon identity to manage your own credentials.")
+        raise Http404(_("Switch back to your logon identity to manage your own credentials."))
     if action:
         security.require_on_user(identity, action, identity.user)
     return identity.user
@@ -201,7 +203,7 @@ def my_password(request: ConsoleRequest) -> HttpResponse:
             add_service_error(form, error)
         else:
             update_session_auth_hash(request, user)  # this logon stays; others end
-            messages.success(request, "Your console password is changed.")
+            messages.success(request, _("Your console password is changed."))
             return redirect("console:my_credentials")
     context = {"form": form, "own": user, "policy": security.password_policy(user.account_id)}
     return render(request, "console/credentials/password.html", context)

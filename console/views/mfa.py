@@ -36,6 +36,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console import federated, pending
@@ -56,7 +58,9 @@ MFA_PRESENT_KEY = "mfa_present"
 PENDING_SECONDS = 300
 ENROLLMENT_SECONDS = 600
 MAX_CODE_ATTEMPTS = 5
-WRONG_CODE = "The code is wrong, has expired or was used already. Enter the app's current code."
+WRONG_CODE = gettext_lazy(
+    "The code is wrong, has expired or was used already. Enter the app's current code."
+)
 
 
 class CodeField(forms.CharField):
@@ -67,17 +71,20 @@ class CodeField(forms.CharField):
     def clean(self, value: Any) -> str:
         code = super().clean((value or "").strip())
         if not code.isdigit():
-            raise forms.ValidationError("Enter the six digits the app shows.")
+            raise forms.ValidationError(_("Enter the six digits the app shows."))
         return code
 
 
 class CodeForm(forms.Form):
-    code = CodeField(label="MFA code")
+    code = CodeField(label=gettext_lazy("MFA code"))
 
 
 class BindForm(forms.Form):
-    code1 = CodeField(label="First code")
-    code2 = CodeField(label="Second code", help_text="The next code the app shows, after 30 s.")
+    code1 = CodeField(label=gettext_lazy("First code"))
+    code2 = CodeField(
+        label=gettext_lazy("Second code"),
+        help_text=gettext_lazy("The next code the app shows, after 30 s."),
+    )
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,7 @@ def enroll(
     now = int(timezone.now().timestamp())
     state = request.session.get(ENROLLMENT_KEY)
     if not state or state["user_id"] != user.pk or state["expires"] <= now:
-        form.add_error(None, "The QR code expired. Scan the new one and enter its codes.")
+        form.add_error(None, _("The QR code expired. Scan the new one and enter its codes."))
         return None
     data = form.cleaned_data
     seed = mfa.decrypt_seed(state["seed"])
@@ -149,7 +156,7 @@ def second_step(request: HttpRequest, user: User, next_url: str) -> HttpResponse
 def logon_mfa(request: HttpRequest) -> HttpResponse:
     held = pending.held(request, PENDING_KEY)
     if held is None:
-        messages.info(request, "Log on with your password first.")
+        messages.info(request, _("Log on with your password first."))
         return redirect("console:logon")
     user, state = held
     refusal = security.logon_refusal(user, client_ip(request))
@@ -170,7 +177,7 @@ def logon_bind(request: HttpRequest, user: User, state: dict) -> HttpResponse:
     """The second step of a user who must bind a device before the console lets them in."""
     if not mfa.must_bind_at_logon(user):  # no longer required since the password was given
         request.session.pop(PENDING_KEY, None)
-        messages.info(request, "Log on again.")
+        messages.info(request, _("Log on again."))
         return redirect("console:logon")
     form = BindForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -196,7 +203,7 @@ def wrong_code(request: HttpRequest, user: User, state: dict) -> HttpResponse | 
     if state["attempts"] >= MAX_CODE_ATTEMPTS:
         request.session.pop(PENDING_KEY, None)
         request.session.pop(ENROLLMENT_KEY, None)
-        messages.error(request, "Too many wrong codes. Log on again.")
+        messages.error(request, _("Too many wrong codes. Log on again."))
         return redirect("console:logon")
     request.session[PENDING_KEY] = state
     return None
@@ -273,7 +280,7 @@ def my_mfa(request: ConsoleRequest) -> HttpResponse:
     form = BindForm(request.POST or None)
     submitted = request.method == "POST" and form.is_valid()
     if submitted and enroll(request, own_actor(request), user, form) is not None:
-        messages.success(request, "Your virtual MFA device is bound.")
+        messages.success(request, _("Your virtual MFA device is bound."))
         return redirect("console:my_mfa")
     return render_mine(request, user, None, form)
 
@@ -297,7 +304,7 @@ def my_mfa_unbind(request: ConsoleRequest) -> HttpResponse:
     form = CodeForm(request.POST)
     if device is not None and form.is_valid() and mfa.verify_code(user, form.cleaned_data["code"]):
         mfa.disable_virtual_mfa_device(own_actor(request), user)
-        messages.success(request, "Your virtual MFA device is unbound and deleted.")
+        messages.success(request, _("Your virtual MFA device is unbound and deleted."))
         return redirect("console:my_mfa")
     if device is None:
         return redirect("console:my_mfa")
@@ -342,10 +349,12 @@ def user_mfa_bind(request: ConsoleRequest, user_name: str) -> HttpResponse:
     form = BindForm(request.POST or None)
     submitted = request.method == "POST" and form.is_valid()
     if submitted and enroll(request, console_actor(request), user, form) is not None:
-        messages.success(request, f"A virtual MFA device is bound to {user.name}.")
+        messages.success(
+            request, _("A virtual MFA device is bound to %(name)s.") % {"name": user.name}
+        )
         return finish(request, detail_url)
     context = {"user": user, "form": form, "enrollment": enrollment_for(request, user)}
-    title = f"Bind a virtual MFA device to {user.name}"
+    title = _("Bind a virtual MFA device to %(name)s") % {"name": user.name}
     return render_dialog(request, "console/mfa/_bind_dialog.html", context, title=title)
 
 
@@ -355,7 +364,7 @@ def user_mfa_unbind(request: ConsoleRequest, user_name: str) -> HttpResponse:
     user = get_user_or_404(request, user_name, action="ram:UnbindMFADevice")
     device = mfa.device_of(user)
     if device is None:
-        raise Http404("The user has no MFA device.")
+        raise Http404(_("The user has no MFA device."))
     require(request.identity, "ram:DeleteVirtualMFADevice", device.serial_number)
     detail_url = reverse("console:user_detail", args=[user.name])
     error = ""
@@ -365,19 +374,22 @@ def user_mfa_unbind(request: ConsoleRequest, user_name: str) -> HttpResponse:
         except ServiceError as service_error:
             error = service_error.plain
         else:
-            messages.success(request, f"The MFA device of {user.name} is unbound and deleted.")
+            messages.success(
+                request,
+                _("The MFA device of %(name)s is unbound and deleted.") % {"name": user.name},
+            )
             return finish(request, detail_url)
     return render_confirm(
         request,
-        title=f"Unbind the MFA device of {user.name}",
-        message=(
+        title=_("Unbind the MFA device of %(name)s") % {"name": user.name},
+        message=_(
             "The device is unbound and deleted. The user logs on with a password alone until a "
             "new device is bound (or must bind one at the next logon, if the account requires "
             "MFA)."
         ),
         action_url=reverse("console:user_mfa_unbind", args=[user.name]),
         cancel_url=detail_url,
-        button="Unbind",
+        button=_("Unbind"),
         error=error,
     )
 

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from console.actor import console_actor
@@ -51,55 +53,62 @@ class RangeField(forms.IntegerField):
 
 class PasswordPolicyForm(forms.Form):
     minimum_length = RangeField(
-        range_of="minimum_length", label="Minimum length", help_text="8 to 32 characters."
+        range_of="minimum_length",
+        label=gettext_lazy("Minimum length"),
+        help_text=gettext_lazy("8 to 32 characters."),
     )
-    require_lowercase = forms.BooleanField(label="Require a lower-case letter", required=False)
-    require_uppercase = forms.BooleanField(label="Require an upper-case letter", required=False)
-    require_numbers = forms.BooleanField(label="Require a digit", required=False)
-    require_symbols = forms.BooleanField(label="Require a symbol", required=False)
+    require_lowercase = forms.BooleanField(
+        label=gettext_lazy("Require a lower-case letter"), required=False
+    )
+    require_uppercase = forms.BooleanField(
+        label=gettext_lazy("Require an upper-case letter"), required=False
+    )
+    require_numbers = forms.BooleanField(label=gettext_lazy("Require a digit"), required=False)
+    require_symbols = forms.BooleanField(label=gettext_lazy("Require a symbol"), required=False)
     max_password_age = RangeField(
         range_of="max_password_age",
-        label="Password validity (days)",
-        help_text="0 to 1095; 0: passwords never expire.",
+        label=gettext_lazy("Password validity (days)"),
+        help_text=gettext_lazy("0 to 1095; 0: passwords never expire."),
     )
     hard_expiry = forms.BooleanField(
-        label="After a password expires, only an administrator can reset it", required=False
+        label=gettext_lazy("After a password expires, only an administrator can reset it"),
+        required=False,
     )
     reuse_prevention = RangeField(
         range_of="reuse_prevention",
-        label="Earlier passwords that may not be reused",
-        help_text="0 to 24.",
+        label=gettext_lazy("Earlier passwords that may not be reused"),
+        help_text=gettext_lazy("0 to 24."),
     )
     max_login_attempts = RangeField(
         range_of="max_login_attempts",
-        label="Wrong passwords within an hour before a user is locked for an hour",
-        help_text="0 to 32; 0: users are never locked.",
+        label=gettext_lazy("Wrong passwords within an hour before a user is locked for an hour"),
+        help_text=gettext_lazy("0 to 32; 0: users are never locked."),
     )
 
 
 class SecurityPreferenceForm(forms.Form):
     allow_user_to_change_password = forms.BooleanField(
-        label="Allow users to change their own passwords", required=False
+        label=gettext_lazy("Allow users to change their own passwords"), required=False
     )
     allow_user_to_manage_access_keys = forms.BooleanField(
-        label="Allow users to manage their own AccessKeys", required=False
+        label=gettext_lazy("Allow users to manage their own AccessKeys"), required=False
     )
     allow_user_to_manage_mfa_devices = forms.BooleanField(
-        label="Allow users to manage their own MFA devices", required=False
+        label=gettext_lazy("Allow users to manage their own MFA devices"), required=False
     )
     require_mfa_for_logon = forms.BooleanField(
-        label="Require MFA for console logon", required=False
+        label=gettext_lazy("Require MFA for console logon"), required=False
     )
     login_session_duration = RangeField(
         range_of="login_session_duration",
-        label="Console logon session (hours)",
-        help_text="1 to 24; applies to logons from now on.",
+        label=gettext_lazy("Console logon session (hours)"),
+        help_text=gettext_lazy("1 to 24; applies to logons from now on."),
     )
     login_network_masks = forms.CharField(
-        label="Console logon only from these networks",
+        label=gettext_lazy("Console logon only from these networks"),
         required=False,
         max_length=security.MAX_NETWORK_MASKS_LENGTH,
-        help_text="Such as 192.168.0.0/16;10.0.0.0/8. Empty: from anywhere.",
+        help_text=gettext_lazy("Such as 192.168.0.0/16;10.0.0.0/8. Empty: from anywhere."),
     )
 
     def clean_login_network_masks(self) -> str:
@@ -177,7 +186,7 @@ def security_settings_password(request: ConsoleRequest) -> HttpResponse:
         except ServiceError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Password policy saved.")
+            messages.success(request, _("Password policy saved."))
             return finish(request, reverse("console:security_settings"))
     return render_settings(request, policy_form=form)
 
@@ -193,7 +202,7 @@ def security_settings_preference(request: ConsoleRequest) -> HttpResponse:
         except ServiceError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, "Security preference saved.")
+            messages.success(request, _("Security preference saved."))
             return finish(request, reverse("console:security_settings"))
     return render_settings(request, preference_form=form)
 

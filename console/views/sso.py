@@ -21,6 +21,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from lxml import etree
@@ -97,14 +99,14 @@ def registered_providers(arns: list[str]) -> list[SAMLProvider]:
 def saml_acs(request: HttpRequest) -> HttpResponse:
     encoded = request.POST.get("SAMLResponse", "")
     if not encoded:
-        return failed(request, "No SAML response was posted.", 400)
+        return failed(request, _("No SAML response was posted."), 400)
     try:
-        _, root = saml.check_document(encoded)
+        _document, root = saml.check_document(encoded)
     except errors.ServiceError as error:
         return failed(request, error.message)
     claimed = claimed_provider_arns(root)
     if not claimed:
-        return failed(request, "The SAML response names no role of an identity provider.")
+        return failed(request, _("The SAML response names no role of an identity provider."))
     candidates = registered_providers(claimed)
     if not candidates:
         # Answered as a provider that did not sign it (as AssumeRoleWithSAML answers): whether
@@ -122,7 +124,7 @@ def saml_acs(request: HttpRequest) -> HttpResponse:
             continue
         offers.extend(saml_offers(provider, assertion))
     if not offers:
-        return failed(request, problem or "The SAML response names no role you can use.")
+        return failed(request, problem or _("The SAML response names no role you can use."))
     return offer_roles(request, offers)
 
 
@@ -232,7 +234,7 @@ def sign_in(request: HttpRequest, offer: Offer) -> HttpResponse:
             assert offer.assertion is not None
             if timezone.now() >= datetime.fromisoformat(offer.assertion["not_on_or_after"]):
                 return failed(
-                    request, "Your sign-in at the identity provider expired; sign in again."
+                    request, _("Your sign-in at the identity provider expired; sign in again.")
                 )
             signed_in = assume_role_with_saml(
                 provider_arn=provider.arn,
@@ -261,9 +263,13 @@ def sign_in(request: HttpRequest, offer: Offer) -> HttpResponse:
             )
             issued, subject = signed_in_oidc.issued, verified.subject
     except (SAMLProvider.DoesNotExist, OIDCProvider.DoesNotExist):
-        return failed(request, "The identity provider was deleted while you signed in.")
+        return failed(request, _("The identity provider was deleted while you signed in."))
     except errors.ServiceError as error:
-        return failed(request, f"You cannot use role {offer.role_name}: {error.message}", 403)
+        reason = _("You cannot use role %(name)s: %(reason)s") % {
+            "name": offer.role_name,
+            "reason": error.message,
+        }
+        return failed(request, reason, 403)
     federated.start(
         request, issued, FederatedInfo(provider.arn, offer.kind, provider.name, subject)
     )
@@ -274,8 +280,8 @@ def sign_in(request: HttpRequest, offer: Offer) -> HttpResponse:
 
 
 class OidcSignInForm(forms.Form):
-    account = forms.CharField(label="Enterprise alias or account ID", max_length=64)
-    provider = forms.CharField(label="Identity provider name", max_length=128)
+    account = forms.CharField(label=gettext_lazy("Enterprise alias or account ID"), max_length=64)
+    provider = forms.CharField(label=gettext_lazy("Identity provider name"), max_length=128)
 
 
 # Chromium holds every redirect a form submission is sent through to the form's page's
@@ -290,7 +296,7 @@ def oidc_sign_in(request: HttpRequest) -> HttpResponse:
         provider = find_oidc_provider(form.cleaned_data["account"], form.cleaned_data["provider"])
         if provider is not None:
             return redirect("console:oidc_start", provider.account_id, provider.name)
-        form.add_error(None, "No such identity provider in that account.")
+        form.add_error(None, _("No such identity provider in that account."))
     return render(request, "console/sso/oidc_sign_in.html", {"form": form})
 
 
@@ -312,7 +318,7 @@ def oidc_start(request: HttpRequest, account_id: str, provider_name: str) -> Htt
         account_id=account_id, name__iexact=provider_name
     ).first()
     if provider is None:
-        raise Http404("No such identity provider.")
+        raise Http404(_("No such identity provider."))
     client_id = provider.client_ids[0]
     try:
         authorization = oidc.start_authorization(
@@ -335,12 +341,13 @@ def oidc_start(request: HttpRequest, account_id: str, provider_name: str) -> Htt
 def oidc_callback(request: HttpRequest) -> HttpResponse:
     started = request.session.pop(OIDC_KEY, None)
     if not started or request.GET.get("state") != started["state"]:
-        return failed(request, "This sign-in was not started here, or it was used already.", 400)
+        return failed(request, _("This sign-in was not started here, or it was used already."), 400)
     if request.GET.get("error"):
-        return failed(request, f"The identity provider refused: {request.GET['error'][:200]}.")
+        refusal = request.GET["error"][:200]
+        return failed(request, _("The identity provider refused: %(error)s.") % {"error": refusal})
     provider = OIDCProvider.objects.filter(pk=started["provider_id"]).first()
     if provider is None:
-        return failed(request, "The identity provider was deleted while you signed in.")
+        return failed(request, _("The identity provider was deleted while you signed in."))
     actor = anonymous_actor(request)
     try:
         token = oidc.exchange_code(
@@ -359,7 +366,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
     offers = oidc_offers(provider, verified)
     if not offers:
         return failed(
-            request, "No role of this account can be used through this identity provider.", 403
+            request, _("No role of this account can be used through this identity provider."), 403
         )
     return offer_roles(request, offers)
 
