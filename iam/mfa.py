@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from iam import arns, errors, security, versions
 from iam.audit import Actor, record
@@ -105,7 +106,7 @@ def invalid_codes(parameter: str) -> errors.InvalidParameter:
         f"InvalidParameter.{parameter}",
         f'The parameter - "{parameter}" is invalid: the authentication code is wrong or expired.',
         field="code1",
-        plain="The codes are wrong or have expired. Enter two consecutive codes from the app.",
+        plain=_("The codes are wrong or have expired. Enter two consecutive codes from the app."),
     )
 
 
@@ -224,7 +225,7 @@ def taken() -> errors.EntityAlreadyExists:
         "EntityAlreadyExists.VirtualMFADevice",
         "The virtual MFA device does already EXIST.",
         field="name",
-        plain="A virtual MFA device with this name already exists.",
+        plain=_("A virtual MFA device with this name already exists."),
     )
 
 
@@ -283,7 +284,7 @@ def already_bound() -> errors.EntityAlreadyExists:
     return errors.EntityAlreadyExists(
         "EntityAlreadyExists.User.MFADevice",
         "The user has already bound a MFA device.",
-        plain="The user already has an MFA device; unbind it first.",
+        plain=_("The user already has an MFA device; unbind it first."),
     )
 
 
@@ -339,7 +340,7 @@ def delete_virtual_mfa_device(actor: Actor, device: VirtualMFADevice) -> None:
         raise errors.DeleteConflict(
             "DeleteConflict.VirtualMFADevice.User",
             "The virtual MFA device CAN NOT be deleted while it is bound to a user.",
-            plain="Unbind the device from its user first.",
+            plain=_("Unbind the device from its user first."),
         )
     serial_number = locked.serial_number
     locked.delete()

@@ -30,6 +30,8 @@ from typing import Any
 from django.contrib.auth.hashers import check_password as matches_hash
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from iam import errors, versions
 from iam.audit import Actor, record
@@ -93,7 +95,8 @@ def check_range(field: str, value: int | str) -> int:
             f'The parameter - "{rule.parameter}" must be an integer from {rule.low} to '
             f"{rule.high}.",
             field=field,
-            plain=f"Enter a whole number from {rule.low} to {rule.high}.",
+            plain=_("Enter a whole number from %(low)s to %(high)s.")
+            % {"low": rule.low, "high": rule.high},
         )
     return number
 
@@ -214,10 +217,11 @@ def check_network_masks(value: str) -> str:
             "InvalidParameter.LoginNetworkMasks",
             'The parameter - "LoginNetworkMasks" is invalid.',
             field="login_network_masks",
-            plain=(
-                f"Enter up to {MAX_NETWORK_MASKS} networks such as 192.168.0.0/16, separated "
-                f"by semicolons, {MAX_NETWORK_MASKS_LENGTH} characters at most."
-            ),
+            plain=_(
+                "Enter up to %(count)s networks such as 192.168.0.0/16, separated by semicolons, "
+                "%(length)s characters at most."
+            )
+            % {"count": MAX_NETWORK_MASKS, "length": MAX_NETWORK_MASKS_LENGTH},
         )
     return text
 
@@ -271,16 +275,20 @@ def set_security_preference(
 # --- what a RAM user may do to itself -----------------------------------------------------------
 
 # Actions on a RAM user that the account's security preference grants the user over itself,
-# whatever its policies say (Alibaba's AllowUserTo… settings), with the setting and its words.
+# whatever its policies say (Alibaba's AllowUserTo… settings), with the setting and its words
+# (translated where a refusal is explained).
+PASSWORDS = gettext_noop("change their own passwords")
+ACCESS_KEYS = gettext_noop("manage their own AccessKeys")
+MFA_DEVICES = gettext_noop("manage their own MFA devices")
 SELF_SERVICE = {
-    "ram:ChangePassword": ("allow_user_to_change_password", "change their own passwords"),
-    "ram:CreateAccessKey": ("allow_user_to_manage_access_keys", "manage their own AccessKeys"),
-    "ram:ListAccessKeys": ("allow_user_to_manage_access_keys", "manage their own AccessKeys"),
-    "ram:UpdateAccessKey": ("allow_user_to_manage_access_keys", "manage their own AccessKeys"),
-    "ram:DeleteAccessKey": ("allow_user_to_manage_access_keys", "manage their own AccessKeys"),
-    "ram:BindMFADevice": ("allow_user_to_manage_mfa_devices", "manage their own MFA devices"),
-    "ram:UnbindMFADevice": ("allow_user_to_manage_mfa_devices", "manage their own MFA devices"),
-    "ram:GetUserMFAInfo": ("allow_user_to_manage_mfa_devices", "manage their own MFA devices"),
+    "ram:ChangePassword": ("allow_user_to_change_password", PASSWORDS),
+    "ram:CreateAccessKey": ("allow_user_to_manage_access_keys", ACCESS_KEYS),
+    "ram:ListAccessKeys": ("allow_user_to_manage_access_keys", ACCESS_KEYS),
+    "ram:UpdateAccessKey": ("allow_user_to_manage_access_keys", ACCESS_KEYS),
+    "ram:DeleteAccessKey": ("allow_user_to_manage_access_keys", ACCESS_KEYS),
+    "ram:BindMFADevice": ("allow_user_to_manage_mfa_devices", MFA_DEVICES),
+    "ram:UnbindMFADevice": ("allow_user_to_manage_mfa_devices", MFA_DEVICES),
+    "ram:GetUserMFAInfo": ("allow_user_to_manage_mfa_devices", MFA_DEVICES),
 }
 
 
@@ -310,10 +318,11 @@ def denial_on_user(
     setting, words = granted
     if getattr(security_preference(user.account_id), setting):
         return None
-    explanation = (
-        f"This account's security settings do not let RAM users {words}, and your policies do "
-        f"not allow it either. {explanation}"
-    )
+    refusal = _(
+        "This account's security settings do not let RAM users %(what)s, and your policies do "
+        "not allow it either."
+    ) % {"what": _(words)}
+    explanation = f"{refusal} {explanation}"
     return AccessDenied(action, user.arn, decision, explanation)
 
 
@@ -342,11 +351,21 @@ def check_password_strength(password: str) -> None:
 
 
 CHARACTER_CLASSES = (
-    ("require_lowercase", str.islower, "a lower-case letter"),
-    ("require_uppercase", str.isupper, "an upper-case letter"),
-    ("require_numbers", str.isdigit, "a digit"),
-    ("require_symbols", lambda character: not character.isalnum(), "a symbol"),
+    ("require_lowercase", str.islower, gettext_noop("a lower-case letter")),
+    ("require_uppercase", str.isupper, gettext_noop("an upper-case letter")),
+    ("require_numbers", str.isdigit, gettext_noop("a digit")),
+    ("require_symbols", lambda character: not character.isalnum(), gettext_noop("a symbol")),
 )
+
+
+def listing(words: list[str]) -> str:
+    """``a, b and c`` in the language of the page."""
+    listed = words[0]
+    for word in words[1:-1]:
+        listed = _("%(list)s, %(item)s") % {"list": listed, "item": word}
+    if len(words) > 1:
+        listed = _("%(list)s and %(item)s") % {"list": listed, "item": words[-1]}
+    return listed
 
 
 def check_password(account: Account, password: str, user: User | None = None) -> None:
@@ -361,7 +380,7 @@ def check_password(account: Account, password: str, user: User | None = None) ->
         raise policy_violation(
             "Length",
             f"at least {policy.minimum_length} characters long",
-            f"Enter at least {policy.minimum_length} characters.",
+            _("Enter at least %(count)s characters.") % {"count": policy.minimum_length},
         )
     missing = [
         words
@@ -370,19 +389,20 @@ def check_password(account: Account, password: str, user: User | None = None) ->
     ]
     if missing:
         listed = ", ".join(missing[:-1]) + f" and {missing[-1]}" if len(missing) > 1 else missing[0]
-        raise policy_violation("Policy", f"contain {listed}", f"Include {listed}.")
+        plain = _("Include %(kinds)s.") % {"kinds": listing([_(words) for words in missing])}
+        raise policy_violation("Policy", f"contain {listed}", plain)
     if user is None:
         return
     name = (user.email.partition("@")[0] if user.is_root else user.name).lower()
     own_policy = not policy._state.adding  # saved by the account, not the defaults
     if own_policy and len(name) >= SHORTEST_NAME_CHECKED and name in password.lower():
-        raise policy_violation("Policy", "not contain the user name", "Leave out the user name.")
+        raise policy_violation("Policy", "not contain the user name", _("Leave out the user name."))
     if policy.reuse_prevention and used_before(user, password, policy.reuse_prevention):
         count = policy.reuse_prevention
         raise policy_violation(
             "Reused",
             f"not be one of the last {count} passwords of the user",
-            f"Choose a password that is not one of the last {count} ones.",
+            _("Choose a password that is not one of the last %(count)s ones.") % {"count": count},
         )
 
 
@@ -457,7 +477,7 @@ def change_own_password(
             "InvalidParameter.OldPassword",
             "The old password is incorrect.",
             field="old_password",
-            plain="This is not your current password.",
+            plain=_("This is not your current password."),
         )
     check_password(user.account, new_password, user)
     user.password_reset_required = False
@@ -533,15 +553,18 @@ def logon_refusal(user: User | None, address: str, now: datetime | None = None) 
     if throttled is not None:
         return Refusal(
             "Throttling.Address",
-            "Too many failed logons from your network address. Try again after "
-            f"{clock(throttled)}.",
+            _("Too many failed logons from your network address. Try again after %(time)s.")
+            % {"time": clock(throttled)},
         )
     locked = locked_until(user, now) if user is not None else None
     if locked is not None:
         return Refusal(
             "User.Locked",
-            f"Too many failed logons: this logon name is locked until {clock(locked)}. Try "
-            "again then, or ask an administrator to unlock it.",
+            _(
+                "Too many failed logons: this logon name is locked until %(time)s. Try again "
+                "then, or ask an administrator to unlock it."
+            )
+            % {"time": clock(locked)},
         )
     return None
 
@@ -622,13 +645,13 @@ def password_refusal(user: User, address: str, now: datetime | None = None) -> R
     if password_expired(user, now) and password_policy(user.account_id).hard_expiry:
         return Refusal(
             "Password.Expired",
-            "Your password has expired. Ask an administrator to reset it.",
+            _("Your password has expired. Ask an administrator to reset it."),
         )
     masks = security_preference(user.account_id).login_network_masks
     if masks and not in_networks(address, masks):
         return Refusal(
             "Logon.NetworkNotAllowed",
-            "Your account does not allow console logons from your network address.",
+            _("Your account does not allow console logons from your network address."),
         )
     return None
 
