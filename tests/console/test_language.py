@@ -87,10 +87,21 @@ def test_the_compiled_catalog_is_the_source_catalog(domain: str) -> None:
     with (CATALOGS / f"{domain}.mo").open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     for entry in polib.pofile(str(source)).translated_entries():
+        context = entry.msgctxt
         if entry.msgid_plural:
-            assert compiled.ngettext(entry.msgid, entry.msgid_plural, 1) == entry.msgstr_plural[0]
+            found = (
+                compiled.npgettext(context, entry.msgid, entry.msgid_plural, 1)
+                if context
+                else compiled.ngettext(entry.msgid, entry.msgid_plural, 1)
+            )
+            assert found == entry.msgstr_plural[0], entry.msgid
         else:
-            assert compiled.gettext(entry.msgid) == entry.msgstr, entry.msgid
+            found = (
+                compiled.pgettext(context, entry.msgid)
+                if context
+                else compiled.gettext(entry.msgid)
+            )
+            assert found == entry.msgstr, entry.msgid
 
 
 @pytest.mark.parametrize("domain", ["django", "djangojs"])
@@ -102,6 +113,12 @@ def test_every_string_is_translated(domain: str) -> None:
     untranslated = [entry.msgid for entry in catalog.untranslated_entries()]
     fuzzy = [entry.msgid for entry in catalog.fuzzy_entries()]
     assert (untranslated, fuzzy) == ([], [])
+
+
+def msgids(catalog: Path) -> set[tuple[str, str]]:
+    if not catalog.exists():
+        return set()
+    return {(entry.msgctxt or "", entry.msgid) for entry in polib.pofile(str(catalog))}
 
 
 def test_the_catalog_holds_every_string_marked_in_the_code(tmp_path: Path) -> None:
