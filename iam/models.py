@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from iam import arns
 
@@ -62,8 +63,8 @@ class User(AbstractBaseUser):
     """An identity that can log on: an account's root identity or one of its RAM users."""
 
     class Kind(models.TextChoices):
-        ROOT = "root", "Root identity"
-        RAM = "ram", "RAM user"
+        ROOT = "root", _("Root identity")
+        RAM = "ram", _("RAM user")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="identities")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.RAM)
@@ -240,8 +241,8 @@ class Service(models.Model):
 
 class Policy(models.Model):
     class Type(models.TextChoices):
-        SYSTEM = "System", "System policy"
-        CUSTOM = "Custom", "Custom policy"
+        SYSTEM = "System", _("System policy")
+        CUSTOM = "Custom", _("Custom policy")
 
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, related_name="policies", null=True, blank=True
@@ -409,8 +410,8 @@ class AccessKey(models.Model):
     """
 
     class Status(models.TextChoices):
-        ACTIVE = "Active", "Active"
-        INACTIVE = "Inactive", "Inactive"
+        ACTIVE = "Active", _("Active")
+        INACTIVE = "Inactive", _("Inactive")
 
     access_key_id = models.CharField("AccessKeyId", primary_key=True, max_length=40)
     user = models.ForeignKey(
@@ -487,13 +488,13 @@ class AuditEvent(models.Model):
     """
 
     class Channel(models.TextChoices):
-        CONSOLE = "console", "Console"
-        API = "api", "API"
-        SYSTEM = "system", "System"
+        CONSOLE = "console", _("Console")
+        API = "api", _("API")
+        SYSTEM = "system", _("System")
 
     class Result(models.TextChoices):
-        SUCCESS = "Success", "Success"
-        FAILURE = "Failure", "Failure"
+        SUCCESS = "Success", _("Success")
+        FAILURE = "Failure", _("Failure")
 
     # Set when the event is made, not when saved: its hash covers it.
     time = models.DateTimeField(default=timezone.now, db_index=True)
@@ -719,8 +720,8 @@ class LogonFailure(models.Model):
     throttle. In the database, so every worker and node sees the same count."""
 
     class Scope(models.TextChoices):
-        USER = "user", "User"
-        ADDRESS = "address", "Client address"
+        USER = "user", _("User")
+        ADDRESS = "address", _("Client address")
 
     scope = models.CharField(max_length=8, choices=Scope.choices)
     key = models.CharField(max_length=64)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from iam.arns import role_session_arn
 from iam.models import Role, User
@@ -32,14 +33,14 @@ class RoleSession(models.Model):
     """
 
     class Channel(models.TextChoices):
-        API = "api", "API"
-        CONSOLE = "console", "Console"
+        API = "api", _("API")
+        CONSOLE = "console", _("Console")
 
     class State(models.TextChoices):
-        ACTIVE = "active", "Active"
-        ENDED = "ended", "Ended"
-        REVOKED = "revoked", "Revoked"
-        EXPIRED = "expired", "Expired"
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
 
     session_id = models.CharField(primary_key=True, max_length=32)
     # Indexes are declared in Meta only: AssumeRole inserts a row per call, and every index it
