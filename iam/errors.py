@@ -13,6 +13,8 @@ import re
 import string
 from typing import Any
 
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext
+
 from iam.policy.errors import printable
 
 
@@ -33,11 +35,11 @@ class ServiceError(Exception):
         plain: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        message = printable(message)
+        message = printable(str(message))
         super().__init__(message)
         self.code = code
         self.message = message
-        self.plain = printable(plain) if plain else PLAIN_MESSAGES.get(code, message)
+        self.plain = printable(str(plain or PLAIN_MESSAGES.get(code, message)))
         self.field = field
         self.detail = detail
         if http_status is not None:
@@ -82,59 +84,131 @@ class ServiceUnavailable(ServiceError):
     http_status = 503
 
 
-# The console's words for the API's fixed texts, by error code (the API keeps Alibaba's).
+# The console's words for the API's fixed texts, by error code (the API keeps Alibaba's), in the
+# language of the page: translated when the error is raised.
 PLAIN_MESSAGES = {
-    "EntityAlreadyExists.User": "A user with this name already exists.",
-    "EntityAlreadyExists.Group": "A group with this name already exists.",
-    "EntityAlreadyExists.Role": "A role with this name already exists.",
-    "EntityAlreadyExists.Policy": "A policy with this name already exists.",
-    "EntityAlreadyExists.User.Group": "The user is already a member of the group.",
-    "EntityAlreadyExists.User.LoginProfile": "The user already has a console password.",
-    "EntityNotExist.User.LoginProfile": "The user has no console password.",
-    "InvalidParameter.MaxSessionDuration": "Enter a number of seconds from 3600 to 43200.",
-    "InvalidParameter.NewMaxSessionDuration": "Enter a number of seconds from 3600 to 43200.",
-    "MissingAssumeRolePolicyDocument": "Enter a trust policy.",
-    "LimitExceeded.User": "The account has as many users as it may have.",
-    "LimitExceeded.Group": "The account has as many groups as it may have.",
-    "LimitExceeded.Role": "The account has as many roles as it may have.",
-    "LimitExceeded.Policy": "The account has as many custom policies as it may have.",
-    "LimitExceeded.Policy.Version": (
+    "EntityAlreadyExists.User": gettext_lazy("A user with this name already exists."),
+    "EntityAlreadyExists.Group": gettext_lazy("A group with this name already exists."),
+    "EntityAlreadyExists.Role": gettext_lazy("A role with this name already exists."),
+    "EntityAlreadyExists.Policy": gettext_lazy("A policy with this name already exists."),
+    "EntityAlreadyExists.AccountAlias": gettext_lazy("Another account already uses this alias."),
+    "EntityAlreadyExists.Email": gettext_lazy("An account with this email already exists."),
+    "EntityAlreadyExists.User.Group": gettext_lazy("The user is already a member of the group."),
+    "EntityAlreadyExists.User.LoginProfile": gettext_lazy(
+        "The user already has a console password."
+    ),
+    "EntityAlreadyExists.VirtualMFADevice.User": gettext_lazy(
+        "The virtual MFA device is already bound to a user."
+    ),
+    "EntityAlreadyExists.ClientId": gettext_lazy(
+        "The identity provider already has this client ID."
+    ),
+    "EntityAlreadyExists.Fingerprint": gettext_lazy(
+        "The identity provider already has this fingerprint."
+    ),
+    "EntityNotExist.User": gettext_lazy("The user does not exist."),
+    "EntityNotExist.Group": gettext_lazy("The group does not exist."),
+    "EntityNotExist.Role": gettext_lazy("The role does not exist."),
+    "EntityNotExist.Policy": gettext_lazy("The policy does not exist."),
+    "EntityNotExist.Policy.Version": gettext_lazy("The policy version does not exist."),
+    "EntityNotExist.User.Group": gettext_lazy("The user is not a member of the group."),
+    "EntityNotExist.User.AccessKey": gettext_lazy("The AccessKey does not exist."),
+    "EntityNotExist.User.LoginProfile": gettext_lazy("The user has no console password."),
+    "EntityNotExist.User.MFADevice": gettext_lazy("The user has no MFA device."),
+    "EntityNotExist.VirtualMFADevice": gettext_lazy("The virtual MFA device does not exist."),
+    "EntityNotExist.SAMLProvider": gettext_lazy("The identity provider does not exist."),
+    "EntityNotExist.OIDCProvider": gettext_lazy("The identity provider does not exist."),
+    "EntityNotExist.ClientId": gettext_lazy("The identity provider has no such client ID."),
+    "EntityNotExist.Fingerprint": gettext_lazy("The identity provider has no such fingerprint."),
+    "InvalidParameter.MaxSessionDuration": gettext_lazy(
+        "Enter a number of seconds from 3600 to 43200."
+    ),
+    "InvalidParameter.NewMaxSessionDuration": gettext_lazy(
+        "Enter a number of seconds from 3600 to 43200."
+    ),
+    "InvalidParameter.Password.TooWeak": gettext_lazy(
+        "The password must be 8-128 characters and contain letters and digits or symbols."
+    ),
+    "MissingAssumeRolePolicyDocument": gettext_lazy("Enter a trust policy."),
+    "LimitExceeded.User": gettext_lazy("The account has as many users as it may have."),
+    "LimitExceeded.Group": gettext_lazy("The account has as many groups as it may have."),
+    "LimitExceeded.Role": gettext_lazy("The account has as many roles as it may have."),
+    "LimitExceeded.Policy": gettext_lazy("The account has as many custom policies as it may have."),
+    "LimitExceeded.Policy.Version": gettext_lazy(
         "The policy has as many versions as it may have: delete one that is not the default."
     ),
-    "LimitExceeded.User.AccessKey": (
+    "LimitExceeded.User.AccessKey": gettext_lazy(
         "The user has as many access keys as it may have: delete one first."
     ),
-    "DeleteConflict.User.AccessKey": "Delete the user's access keys first.",
-    "DeleteConflict.User.LoginProfile": "Remove the user's console password first.",
-    "DeleteConflict.User.Policy": "Remove the user's policies first.",
-    "DeleteConflict.User.Group": "Remove the user from its groups first.",
-    "DeleteConflict.Group.User": "Remove the group's members first.",
-    "DeleteConflict.Group.Policy": "Remove the group's policies first.",
-    "DeleteConflict.Role.Policy": "Remove the role's policies first.",
-    "DeleteConflict.Policy.User": "Detach the policy from every user first.",
-    "DeleteConflict.Policy.Group": "Detach the policy from every group first.",
-    "DeleteConflict.Policy.Role": "Detach the policy from every role first.",
-    "DeleteConflict.Policy.Version": "Delete the policy's versions other than the default first.",
-    "DeleteConflict.Policy.Version.Default": (
+    "LimitExceeded.VirtualMFADevice": gettext_lazy(
+        "The account has as many virtual MFA devices as it may have."
+    ),
+    "LimitExceeded.SAMLProvider": gettext_lazy(
+        "The account has as many SAML identity providers as it may have."
+    ),
+    "LimitExceeded.OIDCProvider": gettext_lazy(
+        "The account has as many OIDC identity providers as it may have."
+    ),
+    "DeleteConflict.User.AccessKey": gettext_lazy("Delete the user's access keys first."),
+    "DeleteConflict.User.LoginProfile": gettext_lazy("Remove the user's console password first."),
+    "DeleteConflict.User.Policy": gettext_lazy("Remove the user's policies first."),
+    "DeleteConflict.User.Group": gettext_lazy("Remove the user from its groups first."),
+    "DeleteConflict.Group.User": gettext_lazy("Remove the group's members first."),
+    "DeleteConflict.Group.Policy": gettext_lazy("Remove the group's policies first."),
+    "DeleteConflict.Role.Policy": gettext_lazy("Remove the role's policies first."),
+    "DeleteConflict.Policy.User": gettext_lazy("Detach the policy from every user first."),
+    "DeleteConflict.Policy.Group": gettext_lazy("Detach the policy from every group first."),
+    "DeleteConflict.Policy.Role": gettext_lazy("Detach the policy from every role first."),
+    "DeleteConflict.Policy.Version": gettext_lazy(
+        "Delete the policy's versions other than the default first."
+    ),
+    "DeleteConflict.Policy.Version.Default": gettext_lazy(
         "The default version cannot be deleted: make another version the default first."
+    ),
+    "ServiceUnavailable": gettext_lazy(
+        "The service is busy with other changes; nothing was changed. Please try again."
     ),
 }
 
-# What a parameter is called in a form when its name does not say it.
-NOUNS = {"AssumeRolePolicyDocument": "trust policy"}
-MARKS = {".": "dots (.)", "-": "hyphens (-)", "_": "underscores (_)", "@": "at signs (@)"}
+# What a form calls a parameter (without ``New``), translated when the error is raised; a
+# parameter not listed is spelled out from its name (``MobilePhone`` -> ``mobile phone``).
+NOUNS = {
+    "UserName": gettext_noop("user name"),
+    "DisplayName": gettext_noop("display name"),
+    "Email": gettext_noop("email"),
+    "MobilePhone": gettext_noop("mobile phone"),
+    "Comments": gettext_noop("comments"),
+    "GroupName": gettext_noop("group name"),
+    "RoleName": gettext_noop("role name"),
+    "PolicyName": gettext_noop("policy name"),
+    "Description": gettext_noop("description"),
+    "PolicyDocument": gettext_noop("policy document"),
+    "AssumeRolePolicyDocument": gettext_noop("trust policy"),
+    "VirtualMFADeviceName": gettext_noop("virtual MFA device name"),
+}
+MARKS = {
+    ".": gettext_noop("dots (.)"),
+    "-": gettext_noop("hyphens (-)"),
+    "_": gettext_noop("underscores (_)"),
+    "@": gettext_noop("at signs (@)"),
+}
 
 
 def invalid_chars(
     parameter: str, field: str | None = None, *, allowed: re.Pattern[str] | None = None
 ) -> InvalidParameter:
     """``allowed``, the name's pattern, gives the console's words for the characters it takes."""
-    plain = f"Use only {allowed_characters(allowed)}." if allowed else None
+    if allowed:
+        plain = gettext("Use only %(characters)s.") % {"characters": allowed_characters(allowed)}
+    else:
+        plain = gettext("The %(name)s contains characters that are not allowed.") % {
+            "name": gettext(noun(parameter))
+        }
     return InvalidParameter(
         f"InvalidParameter.{parameter}.InvalidChars",
         f'The parameter - "{parameter}" contains invalid chars.',
         field=field,
-        plain=plain or f"The {noun(parameter)} contains characters that are not allowed.",
+        plain=plain,
     )
 
 
@@ -142,25 +216,35 @@ def beyond_length(
     parameter: str, field: str | None = None, *, limit: int | None = None, empty: bool = False
 ) -> InvalidParameter:
     """Alibaba says "beyond the length limit" for an empty name too; the console does not."""
-    name = noun(parameter)
-    if empty:
-        plain = f"Enter {article(name)} {name}."
-    elif limit is None:
-        plain = f"The {name} is too long."
-    else:
-        verb = "have" if name.endswith("s") else "has"
-        subject = name.capitalize() if verb == "have" else f"{article(name).title()} {name}"
-        plain = f"{subject} {verb} at most {limit} characters."
     return InvalidParameter(
         f"InvalidParameter.{parameter}.Length",
         f'The parameter - "{parameter}" beyond the length limit.',
         field=field,
-        plain=plain,
+        plain=too_long(noun(parameter), limit=limit, empty=empty),
     )
 
 
+def too_long(name: str, *, limit: int | None, empty: bool) -> str:
+    """``Enter a role name.``, ``A role name has at most 64 characters.``, ``Comments have at
+    most 128 characters.``: the English noun chooses the sentence (its article, its number)."""
+    words = {"name": gettext(name), "limit": limit}
+    an = article(name) == "an"
+    if empty:
+        sentence = gettext("Enter an %(name)s.") if an else gettext("Enter a %(name)s.")
+    elif limit is None:
+        sentence = gettext("The %(name)s is too long.")
+    elif name.endswith("s"):
+        words["name"] = words["name"].capitalize()
+        sentence = gettext("%(name)s have at most %(limit)s characters.")
+    elif an:
+        sentence = gettext("An %(name)s has at most %(limit)s characters.")
+    else:
+        sentence = gettext("A %(name)s has at most %(limit)s characters.")
+    return sentence % words
+
+
 def noun(parameter: str) -> str:
-    """``NewRoleName`` -> ``role name``: what a form calls the parameter."""
+    """``NewRoleName`` -> ``role name``: what a form calls the parameter (in English)."""
     base = parameter.removeprefix("New") if parameter[3:4].isupper() else parameter
     return NOUNS.get(base) or re.sub(r"(?<!^)(?=[A-Z])", " ", base).lower()
 
@@ -175,11 +259,18 @@ def allowed_characters(pattern: re.Pattern[str]) -> str:
     words = []
     lower, upper = bool(pattern.match("a")), bool(pattern.match("A"))
     if lower or upper:
-        words.append("letters" if lower and upper else "lower-case letters")
+        words.append(gettext("letters") if lower and upper else gettext("lower-case letters"))
     if pattern.match("0"):
-        words.append("digits")
-    words += [MARKS.get(mark, f"'{mark}'") for mark in string.punctuation if pattern.match(mark)]
-    return ", ".join(words[:-1]) + f" and {words[-1]}" if len(words) > 1 else "".join(words)
+        words.append(gettext("digits"))
+    words += [
+        gettext(MARKS[mark]) if mark in MARKS else f"'{mark}'"
+        for mark in string.punctuation
+        if pattern.match(mark)
+    ]
+    if len(words) < 2:
+        return "".join(words)
+    listed = pgettext("between the items of a list", ", ").join(words[:-1])
+    return gettext("%(items)s and %(last)s") % {"items": listed, "last": words[-1]}
 
 
 # SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED) and PostgreSQL's lock_not_available,

@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from iam import arns, errors, security, versions
 from iam.audit import Actor, record
@@ -101,6 +102,10 @@ def check_alias(alias: str) -> str:
             "The account alias must be 3-32 characters of lower-case letters, digits and single "
             "hyphens, must not start or end with a hyphen and must not be all digits.",
             field="alias",
+            plain=gettext(
+                "Use 3 to 32 lower-case letters, digits and single hyphens (-), not only digits, "
+                "with no hyphen at the start or end."
+            ),
         )
     return alias
 
@@ -155,6 +160,10 @@ def check_trust_principals(text: str, field: str, account_id: str) -> None:
                     "MalformedPolicyDocument",
                     f"Statement[{index}].Principal.RAM: {named.kind} {arn} does not exist.",
                     field=field,
+                    plain=gettext(
+                        "Statement %(number)s trusts %(arn)s, which does not exist in this account."
+                    )
+                    % {"number": index + 1, "arn": arn},
                 )
 
 
@@ -180,7 +189,10 @@ def create_account(
     email = email.strip()
     if "@" not in email or len(email) > 254:
         raise errors.InvalidParameter(
-            "InvalidParameter.Email", "The email address is not valid.", field="email"
+            "InvalidParameter.Email",
+            "The email address is not valid.",
+            field="email",
+            plain=gettext("Enter a valid email address."),
         )
     if Account.objects.filter(alias=alias).exists():
         raise errors.EntityAlreadyExists(
@@ -343,7 +355,9 @@ def update_user(
 def delete_user(actor: Actor, user: User) -> None:
     if user.is_root:
         raise errors.InvalidParameter(
-            "InvalidParameter.UserName", "The root identity cannot be deleted."
+            "InvalidParameter.UserName",
+            "The root identity cannot be deleted.",
+            plain=gettext("The root identity cannot be deleted."),
         )
     conflicts = [
         (user.access_keys.exists(), "AccessKey", "access key"),
@@ -382,6 +396,7 @@ def set_console_password(
         raise errors.InvalidParameter(
             "InvalidParameter.UserName",
             "Use the root identity's own settings to change its password.",
+            plain=gettext("Use the root identity's own settings to change its password."),
         )
     if create and user.has_usable_password():
         raise errors.EntityAlreadyExists(
@@ -468,7 +483,9 @@ def create_access_key(actor: Actor, user: User) -> NewAccessKey:
 def update_access_key_status(actor: Actor, access_key: AccessKey, status: str) -> AccessKey:
     if status not in AccessKey.Status.values:
         raise errors.InvalidParameter(
-            "InvalidParameter.Status", 'The parameter - "Status" must be Active or Inactive.'
+            "InvalidParameter.Status",
+            'The parameter - "Status" must be Active or Inactive.',
+            plain=gettext("Choose Active or Inactive."),
         )
     before = access_key.status
     access_key.status = status
@@ -835,7 +852,9 @@ def update_policy_description(actor: Actor, policy: Policy, description: str) ->
 def require_custom(policy: Policy) -> None:
     if policy.is_system:
         raise errors.InvalidParameter(
-            "InvalidParameter.PolicyType", "System policies cannot be changed."
+            "InvalidParameter.PolicyType",
+            "System policies cannot be changed.",
+            plain=gettext("System policies cannot be changed."),
         )
 
 
@@ -851,7 +870,9 @@ def create_policy_version(
     require_custom(policy)
     if rotate_strategy not in ("None", "DeleteOldestNonDefaultVersionWhenLimitExceeded"):
         raise errors.InvalidParameter(
-            "InvalidParameter.RotateStrategy", 'The parameter - "RotateStrategy" is invalid.'
+            "InvalidParameter.RotateStrategy",
+            'The parameter - "RotateStrategy" is invalid.',
+            plain=gettext("Choose what happens when the policy has as many versions as it may."),
         )
     text = check_document(document, kind="permission", parameter="PolicyDocument")
     Policy.objects.select_for_update().filter(pk=policy.pk).first()
@@ -963,7 +984,9 @@ def delete_policy(actor: Actor, policy: Policy) -> None:
 def find_policy(account: Account, name: str, policy_type: str) -> Policy:
     if policy_type not in Policy.Type.values:
         raise errors.InvalidParameter(
-            "InvalidParameter.PolicyType", 'The parameter - "PolicyType" must be System or Custom.'
+            "InvalidParameter.PolicyType",
+            'The parameter - "PolicyType" must be System or Custom.',
+            plain=gettext("Choose a system policy or a custom policy."),
         )
     policies = Policy.objects.filter(name__iexact=name, policy_type=policy_type)
     policies = (
@@ -980,6 +1003,15 @@ def find_policy(account: Account, name: str, policy_type: str) -> Policy:
 # --- attachments --------------------------------------------------------------------------------
 
 Principal = User | Group | Role
+PRINCIPAL_NOUNS = {
+    "User": gettext_noop("user"),
+    "Group": gettext_noop("group"),
+    "Role": gettext_noop("role"),
+}
+POLICY_NOUNS = {
+    Policy.Type.SYSTEM: gettext_noop("system policies"),
+    Policy.Type.CUSTOM: gettext_noop("custom policies"),
+}
 
 
 def principal_kind(principal: Principal) -> str:
@@ -1002,7 +1034,9 @@ def attach_policy(actor: Actor, principal: Principal, policy: Policy) -> PolicyA
     kind = principal_kind(principal)
     if isinstance(principal, User) and principal.is_root:
         raise errors.InvalidParameter(
-            "InvalidParameter.UserName", "Policies cannot be attached to the root identity."
+            "InvalidParameter.UserName",
+            "Policies cannot be attached to the root identity.",
+            plain=gettext("Policies cannot be attached to the root identity."),
         )
     if policy.account_id is not None and policy.account_id != principal.account_id:
         raise errors.EntityNotExist("EntityNotExist.Policy", "The policy does not exist.")
@@ -1012,6 +1046,8 @@ def attach_policy(actor: Actor, principal: Principal, policy: Policy) -> PolicyA
         raise errors.EntityAlreadyExists(
             f"EntityAlreadyExists.{kind}.Policy",
             f"The {field} has already been attached this policy: {policy.name}.",
+            plain=gettext("The policy %(name)s has already been attached to the %(principal)s.")
+            % {"principal": gettext(PRINCIPAL_NOUNS[kind]), "name": policy.name},
         )
     same_type = sum(1 for a in existing if a.policy.policy_type == policy.policy_type)
     cap = limit(
@@ -1022,6 +1058,11 @@ def attach_policy(actor: Actor, principal: Principal, policy: Policy) -> PolicyA
             f"LimitExceeded.{kind}.Policy",
             f"The count of {policy.policy_type.lower()} policies attached to the {field} "
             "beyond the current limits.",
+            plain=gettext("The %(principal)s has as many %(policies)s as it may have.")
+            % {
+                "principal": gettext(PRINCIPAL_NOUNS[kind]),
+                "policies": gettext(POLICY_NOUNS[policy.policy_type]),
+            },
         )
     attachment = PolicyAttachment.objects.create(policy=policy, **{field: principal})
     versions.bump(principal.account_id)
@@ -1042,7 +1083,10 @@ def detach_policy(actor: Actor, principal: Principal, policy: Policy) -> None:
     deleted, _ = PolicyAttachment.objects.filter(policy=policy, **{field: principal}).delete()
     if not deleted:
         raise errors.EntityNotExist(
-            f"EntityNotExist.{kind}.Policy", f"The policy is not attached to the {field}."
+            f"EntityNotExist.{kind}.Policy",
+            f"The policy is not attached to the {field}.",
+            plain=gettext("The policy is not attached to the %(principal)s.")
+            % {"principal": gettext(PRINCIPAL_NOUNS[kind])},
         )
     versions.bump(principal.account_id)
     record(
@@ -1066,10 +1110,15 @@ def create_service(
             "InvalidParameter.ServiceName",
             "A service name is 3-128 lower-case letters, digits, dots and hyphens "
             "(e.g. oss.example.internal).",
+            plain=gettext(
+                "A service name is 3 to 128 lower-case letters, digits, dots (.) and hyphens (-)."
+            ),
         )
     if Service.objects.filter(name=name).exists():
         raise errors.EntityAlreadyExists(
-            "EntityAlreadyExists.Service", f"The service {name} does already EXIST."
+            "EntityAlreadyExists.Service",
+            f"The service {name} does already EXIST.",
+            plain=gettext("A service with this name already exists."),
         )
     service = Service.objects.create(name=name, description=description)
     new_key = issue_access_key(service=service)
@@ -1088,6 +1137,7 @@ def create_service_access_key(actor: Actor, service: Service) -> NewAccessKey:
         raise errors.LimitExceeded(
             "LimitExceeded.Service.AccessKey",
             "The count of access keys of the service beyond the current limits.",
+            plain=gettext("The service has as many access keys as it may have: delete one first."),
         )
     new_key = issue_access_key(service=service)
     record(
