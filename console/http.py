@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from django_htmx.middleware import HtmxDetails
 
 from iam import arns
@@ -53,17 +54,19 @@ def denial_reason(request: ConsoleRequest, action: str, resource: str) -> str:
 
 def get_role_or_404(request: ConsoleRequest, role_name: str, *, action: str) -> Role:
     roles = Role.objects.all()
-    return get_named_or_404(request, roles, role_name, action, "No such role in this account.")
+    return get_named_or_404(request, roles, role_name, action, _("No such role in this account."))
 
 
 def get_user_or_404(request: ConsoleRequest, user_name: str, *, action: str) -> User:
     users = User.objects.filter(kind=User.Kind.RAM)
-    return get_named_or_404(request, users, user_name, action, "No such user in this account.")
+    return get_named_or_404(request, users, user_name, action, _("No such user in this account."))
 
 
 def get_group_or_404(request: ConsoleRequest, group_name: str, *, action: str) -> Group:
     groups = Group.objects.all()
-    return get_named_or_404(request, groups, group_name, action, "No such group in this account.")
+    return get_named_or_404(
+        request, groups, group_name, action, _("No such group in this account.")
+    )
 
 
 def get_named_or_404(
@@ -88,7 +91,7 @@ def get_policy_or_404(
     else:
         policy = policies.filter(account=account).first()
     if policy is None:
-        raise Http404("No such policy.")
+        raise Http404(_("No such policy."))
     require(request.identity, action, policy.arn_for(account.pk))
     return policy
 

@@ -48,6 +48,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy
 from django_htmx.http import HttpResponseClientRedirect
 
 from console.models import FormSubmission
@@ -56,8 +57,8 @@ FIELD = "form_token"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
 LIFETIME = timedelta(minutes=10)
 PER_SESSION = 50
-ALREADY_DONE = "This form was sent more than once; it was carried out once."
-FOREIGN_TOKEN = (
+ALREADY_DONE = gettext_lazy("This form was sent more than once; it was carried out once.")
+FOREIGN_TOKEN = gettext_lazy(
     "This form was already sent from another logon session. Reload the page and fill it in again."
 )
 
