@@ -7,6 +7,8 @@ the logon user, so it follows them to another browser (``console.middleware.User
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, HttpResponseRedirect
@@ -42,11 +44,16 @@ def set_language(request: ConsoleRequest) -> HttpResponse:
 
 
 def safe_next(request: ConsoleRequest) -> str:
-    candidate = request.POST.get("next", "")
+    """Back where the switch was pressed: ``next``, else the page that sent the form (its Referer,
+    same origin: the page's own address is not repeated in it, which would tell pages apart)."""
+    candidate = request.POST.get("next") or request.headers.get("Referer", "")
     allowed = url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    return candidate if allowed and candidate.startswith("/") else "/"
+    if not allowed:
+        return "/"
+    parts = urlsplit(candidate)
+    return f"{parts.path or '/'}{'?' + parts.query if parts.query else ''}"
 
 
 urlpatterns = [

@@ -145,3 +145,11 @@ def test_the_catalog_holds_every_string_marked_in_the_code(tmp_path: Path) -> No
             {entry.msgid for entry in polib.pofile(str(committed))} if committed.exists() else set()
         )
         assert sorted(wanted - have) == [], f"{domain}: run makemessages and translate"
+
+
+def test_the_switch_goes_back_to_the_page_it_was_pressed_on(client, admin) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(admin)
+    response = client.post(
+        "/language/", {"language": "zh-hans"}, HTTP_REFERER="http://testserver/roles/?q=ecs"
+    )
+    assert response["Location"] == "/roles/?q=ecs"
