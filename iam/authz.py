@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
+from django.utils.translation import gettext as _
 
 from iam import arns, tags
 from iam.arns import resource_account
@@ -206,13 +207,15 @@ class AccessDenied(NoPermission):
 def explain_decision(identity: Identity, decision: Decision, action: str, resource: str) -> str:
     if identity.kind is IdentityKind.ROOT and not decision.allowed:
         if action.lower() == "sts:assumerole":
-            return "Denied: root identities may not assume roles; use a RAM user."
-        return f"Denied: the root identity has no access to {resource} outside its own account."
+            return _("Denied: root identities may not assume roles; use a RAM user.")
+        return _(
+            "Denied: the root identity has no access to %(resource)s outside its own account."
+        ) % {"resource": resource}
     if not decision.allowed and outside_account(identity, action, resource):
-        return (
-            f"Denied: policies of {identity.principal_description} never reach {resource} in "
-            "another account; assume a role in that account instead."
-        )
+        return _(
+            "Denied: policies of %(principal)s never reach %(resource)s in another account; "
+            "assume a role in that account instead."
+        ) % {"principal": identity.principal_description, "resource": resource}
     return explain(
         decision,
         principal_description=identity.principal_description,

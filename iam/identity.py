@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from iam import arns
 
 if TYPE_CHECKING:
@@ -133,21 +135,22 @@ class Identity:
         """Words for explanations: ``user alice``, ``role ecs-admin``, ``the root identity``."""
         if self.kind is IdentityKind.ROLE_SESSION:
             assert self.role is not None
-            return f"role {self.role.name}"
+            return _("role %(name)s") % {"name": self.role.name}
         if self.kind is IdentityKind.SERVICE:
             assert self.service is not None
-            return f"service {self.service.name}"
+            return _("service %(name)s") % {"name": self.service.name}
         if self.kind is IdentityKind.ROOT:
-            return "the root identity"
+            return _("the root identity")
         if self.kind is IdentityKind.FEDERATED:
             assert self.federated is not None
             federated = self.federated
-            return (
-                f"{federated.subject} of {federated.provider_kind.upper()} identity provider "
-                f"{federated.provider_name}"
-            )
+            return _("%(subject)s of %(kind)s identity provider %(provider)s") % {
+                "subject": federated.subject,
+                "kind": federated.provider_kind.upper(),
+                "provider": federated.provider_name,
+            }
         assert self.user is not None
-        return f"user {self.user.name}"
+        return _("user %(name)s") % {"name": self.user.name}
 
 
 def identity_for_user(user: User, *, mfa_present: bool = False) -> Identity:
