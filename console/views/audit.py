@@ -24,6 +24,8 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from console.http import (
@@ -38,34 +40,37 @@ from iam.audit_chain import trail_integrity
 from iam.models import AuditEvent
 from iam.who_can_assume import who_can_assume
 
+# The export's header row, in the user's language (in English, the names of the fields).
 CSV_COLUMNS = [
-    "id",
-    "time",
-    "channel",
-    "logon_identity",
-    "effective_identity",
-    "source_ip",
-    "action",
-    "resource_arn",
-    "result",
-    "error_code",
-    "request_id",
-    "details",
+    pgettext_lazy("audit CSV column", "id"),
+    pgettext_lazy("audit CSV column", "time"),
+    pgettext_lazy("audit CSV column", "channel"),
+    pgettext_lazy("audit CSV column", "logon_identity"),
+    pgettext_lazy("audit CSV column", "effective_identity"),
+    pgettext_lazy("audit CSV column", "source_ip"),
+    pgettext_lazy("audit CSV column", "action"),
+    pgettext_lazy("audit CSV column", "resource_arn"),
+    pgettext_lazy("audit CSV column", "result"),
+    pgettext_lazy("audit CSV column", "error_code"),
+    pgettext_lazy("audit CSV column", "request_id"),
+    pgettext_lazy("audit CSV column", "details"),
 ]
 
 
 class AuditFilterForm(forms.Form):
     since = forms.DateTimeField(
-        label="From", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     until = forms.DateTimeField(
-        label="To", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("To"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    identity = forms.CharField(label="Identity", max_length=200, required=False)
-    action = forms.CharField(label="Action", max_length=128, required=False)
-    resource = forms.CharField(label="Resource", max_length=400, required=False)
+    identity = forms.CharField(label=_("Identity"), max_length=200, required=False)
+    action = forms.CharField(label=_("Action"), max_length=128, required=False)
+    resource = forms.CharField(label=_("Resource"), max_length=400, required=False)
     result = forms.ChoiceField(
-        label="Result", required=False, choices=[("", "Any"), *AuditEvent.Result.choices]
+        label=_("Result"), required=False, choices=[("", _("Any")), *AuditEvent.Result.choices]
     )
 
 
@@ -168,7 +173,7 @@ def audit_event(request: ConsoleRequest, event_id: int) -> HttpResponse:
     account = current_account(request)
     event = AuditEvent.objects.trail_of(account.pk).filter(pk=event_id).first()
     if event is None:
-        raise Http404("No such event in this account's trail.")
+        raise Http404(gettext("No such event in this account's trail."))
     changes = []
     before, after = event.details.get("before"), event.details.get("after")
     if isinstance(before, dict) and isinstance(after, dict):
@@ -192,9 +197,9 @@ class Echo:
         return value
 
 
-def csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
+def csv_rows(events: QuerySet[AuditEvent], header: list[str]) -> Iterator[str]:
     writer = csv.writer(Echo())
-    yield writer.writerow(CSV_COLUMNS)
+    yield writer.writerow(header)
     for event in events.order_by("-id").iterator(chunk_size=1000):
         yield writer.writerow(
             [
@@ -218,7 +223,11 @@ def csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
 def audit_export(request: ConsoleRequest) -> StreamingHttpResponse:
     require_account_action(request, "ram:ListAuditEvents", "audit")
     events = filtered_events(request, AuditFilterForm(request.GET or None))
-    response = StreamingHttpResponse(csv_rows(events), content_type="text/csv; charset=utf-8")
+    # The header is translated now: the rows are streamed once the request's language is gone.
+    header = [str(column) for column in CSV_COLUMNS]
+    response = StreamingHttpResponse(
+        csv_rows(events, header), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = 'attachment; filename="audit-trail.csv"'
     return response
 
