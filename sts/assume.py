@@ -29,6 +29,7 @@ from typing import Any
 
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from iam import errors
 from iam.arns import ROLE_ARN_RE, assumed_role_user_arn, role_arn
@@ -228,7 +229,7 @@ def check_input(attempt: Attempt) -> Words:
     attempt.account_id, attempt.role_name, attempt.duration, attempt.policy = validate_input(
         attempt.request
     )
-    return lambda: "RoleArn, duration and session policy are well formed."
+    return lambda: _("RoleArn, duration and session policy are well formed.")
 
 
 def check_caller_kind(attempt: Attempt) -> Words:
@@ -240,9 +241,11 @@ def check_caller_kind(attempt: Attempt) -> Words:
             "Roles may not be assumed by root accounts.",
             reason="root",
             resource=attempt.target_arn,
-            explanation="Denied: root identities may not assume roles; use a RAM user.",
+            explanation=_("Denied: root identities may not assume roles; use a RAM user."),
         )
-    return lambda: f"{caller.principal_description} may assume roles."
+    return lambda: (
+        _("%(principal)s may assume roles.") % {"principal": caller.principal_description}
+    )
 
 
 def check_identity_policy(attempt: Attempt) -> Words:
@@ -251,9 +254,9 @@ def check_identity_policy(attempt: Attempt) -> Words:
     nothing about which roles exist."""
     caller, target = attempt.caller, attempt.target_arn
     if caller.kind is IdentityKind.SERVICE:
-        return lambda: "Services hold no identity policies; a service role's trust decides."
+        return lambda: _("Services hold no identity policies; a service role's trust decides.")
     if caller.kind is IdentityKind.FEDERATED:
-        return lambda: "Federated users hold no identity policies; the role's trust decides."
+        return lambda: _("Federated users hold no identity policies; the role's trust decides.")
     decision = authorize(caller, "sts:AssumeRole", target, attempt.context)
     if not decision.allowed:
         raise AssumeRoleDenied(
@@ -277,7 +280,9 @@ def check_role_exists(attempt: Attempt) -> Words:
             resource=attempt.target_arn,
         )
     role = attempt.role
-    return lambda: f"Role {role.name} of account {role.account_id}."
+    return lambda: (
+        _("Role %(name)s of account %(account)s.") % {"name": role.name, "account": role.account_id}
+    )
 
 
 def check_role_trust(attempt: Attempt) -> Words:
@@ -296,8 +301,8 @@ def check_role_trust(attempt: Attempt) -> Words:
             UNTRUSTED_MESSAGE,
             reason="trust",
             resource=role.arn,
-            explanation=f"Denied: the trust policy of role {role.name} does not trust "
-            f"{caller.principal_description}.",
+            explanation=_("Denied: the trust policy of role %(role)s does not trust %(principal)s.")
+            % {"role": role.name, "principal": caller.principal_description},
         )
     return lambda: explain(
         decision,
@@ -319,7 +324,10 @@ def check_duration(attempt: Attempt) -> Words:
     if not MIN_DURATION <= attempt.duration <= ceiling:
         raise duration_error()
     duration = attempt.duration
-    return lambda: f"{duration} seconds, within [{MIN_DURATION}, {ceiling}]."
+    return lambda: (
+        _("%(duration)s seconds, within [%(low)s, %(high)s].")
+        % {"duration": duration, "low": MIN_DURATION, "high": ceiling}
+    )
 
 
 @dataclass(frozen=True)
@@ -378,8 +386,12 @@ def worded_for_the_caller(attempt: Attempt, denied: AssumeRoleDenied) -> AssumeR
         UNTRUSTED_MESSAGE,
         reason="trust",
         resource=attempt.target_arn,
-        explanation=f"Denied: account {attempt.account_id} has no role "
-        f"{attempt.role_name.lower()} that trusts {attempt.caller.principal_description}.",
+        explanation=_("Denied: account %(account)s has no role %(role)s that trusts %(principal)s.")
+        % {
+            "account": attempt.account_id,
+            "role": attempt.role_name.lower(),
+            "principal": attempt.caller.principal_description,
+        },
     )
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from iam import arns
 from iam.auth import DEFAULT_DOMAIN_SUFFIX, resolve_account
@@ -44,7 +46,13 @@ from iam.policy import (
 from sts import assume, saml
 from sts.federation import federated_caller
 
+# The verdicts as the audit trail records them (in English) and as people read them.
 VERDICTS = {"Allow": "Allow", "ExplicitDeny": "Explicit deny", "ImplicitDeny": "Implicit deny"}
+VERDICT_LABELS = {
+    "Allow": gettext_lazy("Allow"),
+    "ExplicitDeny": gettext_lazy("Explicit deny"),
+    "ImplicitDeny": gettext_lazy("Implicit deny"),
+}
 SESSION_POLICY_NAME = "session policy"
 SESSION_POLICY_TYPE = "Session"
 
@@ -73,7 +81,7 @@ class Principal:
     def description(self) -> str:
         if self.identity is not None:
             return self.identity.principal_description
-        return f"{self.kind} {self.name}"
+        return _("group %(name)s") % {"name": self.name}
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,10 @@ class ActionResult:
     explanation: str
     documents: list[Document] = field(default_factory=list)
 
+    @property
+    def verdict_label(self) -> str:
+        return str(VERDICT_LABELS[self.decision.effect])
+
 
 def split_actions(text: str) -> list[str]:
     """Actions typed one per line or separated by commas; blanks dropped, order kept."""
@@ -125,19 +137,19 @@ def load_principal(account: Account, value: str, session_policy_text: str = "") 
     if kind == "user":
         user = User.objects.filter(account=account, kind=User.Kind.RAM, name__iexact=name).first()
         if user is None:
-            raise SimulationError(f"No user {name} in this account.")
+            raise SimulationError(_("No user %(name)s in this account.") % {"name": name})
         policies = attached_policies(Q(user=user) | Q(group__members=user))
         return Principal("user", user.name, identity_for_user(user), policies, arn=user.arn)
     if kind == "group":
         group = Group.objects.filter(account=account, name__iexact=name).first()
         if group is None:
-            raise SimulationError(f"No group {name} in this account.")
+            raise SimulationError(_("No group %(name)s in this account.") % {"name": name})
         policies = attached_policies(Q(group=group))
         return Principal("group", group.name, None, policies, arn=group.arn)
     if kind == "role":
         role = Role.objects.filter(account=account, name__iexact=name).first()
         if role is None:
-            raise SimulationError(f"No role {name} in this account.")
+            raise SimulationError(_("No role %(name)s in this account.") % {"name": name})
         session_policy = parse_session_policy(session_policy_text)
         session = RoleSessionInfo(
             session_id="simulator",
@@ -150,7 +162,7 @@ def load_principal(account: Account, value: str, session_policy_text: str = "") 
         )
         policies = attached_policies(Q(role=role))
         return Principal("role", role.name, identity, policies, session_policy, arn=role.arn)
-    raise SimulationError("Choose a user, a group or a role.")
+    raise SimulationError(_("Choose a user, a group or a role."))
 
 
 def parse_session_policy(text: str) -> ParsedPolicy | None:
@@ -161,7 +173,7 @@ def parse_session_policy(text: str) -> ParsedPolicy | None:
             text, kind="session", name=SESSION_POLICY_NAME, policy_type=SESSION_POLICY_TYPE
         )
     except PolicyError as error:
-        raise SimulationError(f"Session policy: {error}") from error
+        raise SimulationError(_("Session policy: %(error)s") % {"error": error}) from error
     return parsed
 
 
@@ -251,6 +263,16 @@ FAILED = "failed"
 NOT_REACHED = "not reached"
 DECIDED_ELSEWHERE = "decided elsewhere"
 
+# AssumeRole's checks (``sts.assume.CHECKS``) by title, as the simulator shows them.
+CHECK_LABELS = {
+    "Request parameters": gettext_lazy("Request parameters"),
+    "Caller kind": gettext_lazy("Caller kind"),
+    "Identity policy allows sts:AssumeRole": gettext_lazy("Identity policy allows sts:AssumeRole"),
+    "Role exists": gettext_lazy("Role exists"),
+    "Trust policy trusts the caller": gettext_lazy("Trust policy trusts the caller"),
+    "Duration": gettext_lazy("Duration"),
+}
+
 CALLER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
 
@@ -261,6 +283,11 @@ class Step:
     name: str
     status: str = NOT_REACHED
     detail: str = ""
+
+    @property
+    def label(self) -> str:
+        """The check's name for people (``name`` is AssumeRole's own, as the trail records it)."""
+        return str(CHECK_LABELS.get(self.name, self.name))
 
 
 @dataclass
@@ -292,10 +319,24 @@ class AssumeRoleSimulation:
             return f"Allow if account {', '.join(self.deciding_accounts)} allows"
         return "Not decided"
 
+    @property
+    def verdict_label(self) -> str:
+        """``verdict`` for people, in their language (``verdict`` is the trail's)."""
+        if self.failed_check is not None:
+            return _("Denied")
+        if self.succeeds:
+            return _("Allow")
+        if self.succeeds_if_allowed_elsewhere:
+            return _("Allow if account %(accounts)s allows") % {
+                "accounts": ", ".join(self.deciding_accounts)
+            }
+        return _("Not decided")
+
     def leave_to(self, check: Step, account_name: str, detail: str) -> None:
         check.status, check.detail = (
             DECIDED_ELSEWHERE,
-            f"Decided by account {account_name}: {detail}",
+            _("Decided by account %(account)s: %(detail)s")
+            % {"account": account_name, "detail": detail},
         )
         if account_name not in self.deciding_accounts:
             self.deciding_accounts.append(account_name)
@@ -352,7 +393,10 @@ class ProviderUser:
 
 
 def no_such_provider(value: str) -> SimulationError:
-    return SimulationError(f"No identity provider {value} in this account.", field="provider")
+    return SimulationError(
+        _("No identity provider %(provider)s in this account.") % {"provider": value},
+        field="provider",
+    )
 
 
 def find_provider(account: Account, arn: str) -> SAMLProvider | OIDCProvider:
@@ -381,7 +425,7 @@ def provider_user(
     subject = subject.strip()
     if not subject:
         raise SimulationError(
-            "Name the subject the identity provider vouches for.", field="subject"
+            _("Name the subject the identity provider vouches for."), field="subject"
         )
     if isinstance(provider, SAMLProvider):
         claims = {
@@ -394,8 +438,11 @@ def provider_user(
     audience = audience.strip() or (provider.client_ids[0] if provider.client_ids else "")
     if audience not in provider.client_ids:
         raise SimulationError(
-            f"A token for audience {audience} is refused: choose one of the provider's client "
-            f"ids ({', '.join(provider.client_ids)}).",
+            _(
+                "A token for audience %(audience)s is refused: choose one of the provider's "
+                "client ids (%(client_ids)s)."
+            )
+            % {"audience": audience, "client_ids": ", ".join(provider.client_ids)},
             field="audience",
         )
     claims = {"oidc:iss": provider.issuer_url, "oidc:aud": audience, "oidc:sub": subject}
@@ -419,16 +466,19 @@ def find_caller(account: Account, value: str) -> User | OtherAccountUser:
     owner = account if account_text == account.pk else resolve_account(account_text)
     if owner is None:
         raise SimulationError(
-            f"No account {account_text} here: name a user as alice, alice@<alias> or "
-            "<account id>/alice."
+            _(
+                "No account %(account)s here: name a user as alice, alice@<alias> or "
+                "<account id>/alice."
+            )
+            % {"account": account_text}
         )
     if not CALLER_RE.match(name):
-        raise SimulationError(f"{name} is not a RAM user name.")
+        raise SimulationError(_("%(name)s is not a RAM user name.") % {"name": name})
     if owner.pk != account.pk:
         return OtherAccountUser(owner.pk, owner.alias, name)
     user = User.objects.filter(account=account, kind=User.Kind.RAM, name__iexact=name).first()
     if user is None:
-        raise SimulationError(f"No user {name} in this account.")
+        raise SimulationError(_("No user %(name)s in this account.") % {"name": name})
     return user
 
 
@@ -482,8 +532,8 @@ def simulate_assume_role(
             simulation.leave_to(
                 step,
                 other.account_name,
-                f"its own policies must allow sts:AssumeRole on {attempt.target_arn}; they are "
-                "not read here.",
+                _("its own policies must allow sts:AssumeRole on %(role)s; they are not read here.")
+                % {"role": attempt.target_arn},
             )
             continue
         if check.decided_by == "role" and attempt.account_id != account.pk:
@@ -512,34 +562,34 @@ def caller_identity(caller: User | OtherAccountUser | ProviderUser) -> Identity:
 
 
 def foreign_role_words(caller: ProviderUser, account_id: str) -> str:
-    return (
-        f"Denied: identity provider {caller.provider.name} vouches only for roles of its own "
-        f"account {caller.provider.account_id}; no role of account {account_id} can be assumed "
-        "with it (that account's roles are not read here)."
-    )
+    return _(
+        "Denied: identity provider %(provider)s vouches only for roles of its own account "
+        "%(own)s; no role of account %(account)s can be assumed with it (that account's roles "
+        "are not read here)."
+    ) % {"provider": caller.provider.name, "own": caller.provider.account_id, "account": account_id}
 
 
 def caller_words(
     identity: Identity, other: OtherAccountUser | None, federated: ProviderUser | None = None
 ) -> str:
     if federated is not None:
-        words = (
-            f"{identity.principal_description}: a user the provider vouches for "
-            f"({identity.arn}), with {federated.claim_words}."
-        )
+        words = _("%(principal)s: a user the provider vouches for (%(arn)s), with %(claims)s.") % {
+            "principal": identity.principal_description,
+            "arn": identity.arn,
+            "claims": federated.claim_words,
+        }
         recipient = federated.claims.get("saml:recipient")
         if recipient is not None and recipient != saml.acs_url():
-            words += (
-                f" A real assertion must name {saml.acs_url()} as its recipient: any other is "
-                "refused before AssumeRole."
-            )
+            words += " " + _(
+                "A real assertion must name %(url)s as its recipient: any other is refused "
+                "before AssumeRole."
+            ) % {"url": saml.acs_url()}
         return words
     if other is None:
-        return f"{identity.principal_description} is a RAM user."
-    return (
-        f"{other.arn}, as named: a RAM user of account {other.account_name} if that account "
-        "has one by this name."
-    )
+        return _("%(principal)s is a RAM user.") % {"principal": identity.principal_description}
+    return _(
+        "%(arn)s, as named: a RAM user of account %(account)s if that account has one by this name."
+    ) % {"arn": other.arn, "account": other.account_name}
 
 
 def leave_role_checks(simulation: AssumeRoleSimulation, step: Step, account_id: str) -> None:
@@ -549,11 +599,13 @@ def leave_role_checks(simulation: AssumeRoleSimulation, step: Step, account_id: 
     alias = hosted_alias(account_id)
     if not alias:
         step.status = FAILED
-        step.detail = f"Account {account_id} is not hosted here: none of its roles can be assumed."
+        step.detail = _(
+            "Account %(account)s is not hosted here: none of its roles can be assumed."
+        ) % {"account": account_id}
         return
     read = {
-        "Role exists": "its roles are not read here.",
-        "Trust policy trusts the caller": "its role's trust policy is not read here.",
-        "Duration": "its role's maximum session duration is not read here.",
+        "Role exists": _("its roles are not read here."),
+        "Trust policy trusts the caller": _("its role's trust policy is not read here."),
+        "Duration": _("its role's maximum session duration is not read here."),
     }
     simulation.leave_to(step, f"{alias} ({account_id})", read[step.name])

@@ -18,6 +18,8 @@ from django import forms
 from django.http import HttpResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from console.actor import console_actor
@@ -41,7 +43,7 @@ from sts.simulate import (
     split_actions,
 )
 
-TRI_STATE = [("", "Not set"), ("true", "Yes"), ("false", "No")]
+TRI_STATE = [("", _("Not set")), ("true", _("Yes")), ("false", _("No"))]
 
 
 def principal_choices(account: Account) -> list[tuple[str, Any]]:
@@ -49,43 +51,43 @@ def principal_choices(account: Account) -> list[tuple[str, Any]]:
     groups = Group.objects.filter(account=account).order_by("name")
     roles = Role.objects.filter(account=account).order_by("name")
     return [
-        ("", "Choose…"),
-        ("Users", [(f"user:{user.name}", user.name) for user in users]),
-        ("Groups", [(f"group:{group.name}", group.name) for group in groups]),
+        ("", _("Choose…")),
+        (_("Users"), [(f"user:{user.name}", user.name) for user in users]),
+        (_("Groups"), [(f"group:{group.name}", group.name) for group in groups]),
         (
-            "Roles (a session, with the session policy below if any)",
+            _("Roles (a session, with the session policy below if any)"),
             [(f"role:{role.name}", role.name) for role in roles],
         ),
     ]
 
 
 class SimulatorForm(forms.Form):
-    principal = forms.ChoiceField(label="Principal")
+    principal = forms.ChoiceField(label=_("Principal"))
     session_policy = forms.CharField(
-        label="Session policy",
+        label=_("Session policy"),
         required=False,
         max_length=4096,
         widget=forms.Textarea(attrs={"rows": 5, "class": "short"}),
-        help_text="Roles only: simulate a role session narrowed by this session policy.",
+        help_text=_("Roles only: simulate a role session narrowed by this session policy."),
     )
     action = forms.CharField(
-        label="Action",
+        label=_("Action"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3, "class": "short"}),
-        help_text="One or more actions, separated by commas or new lines (ram:CreateRole).",
+        help_text=_("One or more actions, separated by commas or new lines (ram:CreateRole)."),
     )
-    resource = forms.CharField(label="Resource", max_length=400, required=False)
-    source_ip = forms.GenericIPAddressField(label="Source IP", required=False)
+    resource = forms.CharField(label=_("Resource"), max_length=400, required=False)
+    source_ip = forms.GenericIPAddressField(label=_("Source IP"), required=False)
     current_time = forms.DateTimeField(
-        label="Current time",
+        label=_("Current time"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    mfa = forms.ChoiceField(label="MFA present", choices=TRI_STATE, required=False)
+    mfa = forms.ChoiceField(label=_("MFA present"), choices=TRI_STATE, required=False)
     secure_transport = forms.ChoiceField(
-        label="Secure transport", choices=TRI_STATE, required=False
+        label=_("Secure transport"), choices=TRI_STATE, required=False
     )
-    external_id = forms.CharField(label="ExternalId", max_length=1224, required=False)
+    external_id = forms.CharField(label=_("ExternalId"), max_length=1224, required=False)
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -112,14 +114,17 @@ class SimulatorForm(forms.Form):
 
 RAM_USER = "user"
 PROVIDER_USER = "federated"
-CALLER_KINDS = [(RAM_USER, "A RAM user"), (PROVIDER_USER, "A user of an identity provider")]
+CALLER_KINDS = [
+    (RAM_USER, _("A RAM user")),
+    (PROVIDER_USER, _("A user of an identity provider")),
+]
 
 
 def provider_choices(account: Account) -> list[tuple[str, Any]]:
     saml_providers = SAMLProvider.objects.filter(account=account).order_by("name")
     oidc_providers = OIDCProvider.objects.filter(account=account).order_by("name")
     return [
-        ("", "Choose…"),
+        ("", _("Choose…")),
         ("SAML", [(provider.arn, provider.name) for provider in saml_providers]),
         ("OIDC", [(provider.arn, provider.name) for provider in oidc_providers]),
     ]
@@ -127,53 +132,61 @@ def provider_choices(account: Account) -> list[tuple[str, Any]]:
 
 class AssumeRoleForm(forms.Form):
     caller_kind = forms.ChoiceField(
-        label="Caller is",
+        label=_("Caller is"),
         choices=CALLER_KINDS,
         required=False,
         initial=RAM_USER,
         widget=forms.RadioSelect,
     )
     caller = forms.CharField(
-        label="Caller",
+        label=_("Caller"),
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"list": "simulator-users"}),
-        help_text="A user of this account (alice), or a user of another account as "
-        "alice@company2 or <account id>/alice: that account decides what its users may do, so "
-        "they are simulated as named, against this account's roles.",
+        help_text=_(
+            "A user of this account (alice), or a user of another account as alice@company2 or "
+            "<account id>/alice: that account decides what its users may do, so they are "
+            "simulated as named, against this account's roles."
+        ),
     )
     provider = forms.ChoiceField(
-        label="Identity provider",
+        label=_("Identity provider"),
         required=False,
-        help_text="A user of an identity provider: one of this account's SAML or OIDC providers.",
+        help_text=_(
+            "A user of an identity provider: one of this account's SAML or OIDC providers."
+        ),
     )
     subject = forms.CharField(
-        label="Subject",
+        label=_("Subject"),
         max_length=256,
         required=False,
-        help_text="Who the provider vouches for: the assertion's NameID (saml:sub) or the "
-        "token's sub (oidc:sub).",
+        help_text=_(
+            "Who the provider vouches for: the assertion's NameID (saml:sub) or the token's sub "
+            "(oidc:sub)."
+        ),
     )
     audience = forms.CharField(
-        label="Audience (OIDC)",
+        label=_("Audience (OIDC)"),
         max_length=128,
         required=False,
-        help_text="oidc:aud: one of the provider's client ids; the first if empty.",
+        help_text=_("oidc:aud: one of the provider's client ids; the first if empty."),
     )
     recipient = forms.CharField(
-        label="Recipient (SAML)",
+        label=_("Recipient (SAML)"),
         max_length=1024,
         required=False,
-        help_text="saml:recipient; our ACS URL if empty.",
+        help_text=_("saml:recipient; our ACS URL if empty."),
     )
     role_arn = forms.CharField(
-        label="Role ARN", max_length=200, widget=forms.TextInput(attrs={"list": "simulator-roles"})
+        label=_("Role ARN"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"list": "simulator-roles"}),
     )
-    external_id = forms.CharField(label="ExternalId", max_length=1224, required=False)
-    source_ip = forms.GenericIPAddressField(label="Source IP", required=False)
-    duration = forms.CharField(label="Duration (seconds)", max_length=12, required=False)
+    external_id = forms.CharField(label=_("ExternalId"), max_length=1224, required=False)
+    source_ip = forms.GenericIPAddressField(label=_("Source IP"), required=False)
+    duration = forms.CharField(label=_("Duration (seconds)"), max_length=12, required=False)
     session_policy = forms.CharField(
-        label="Session policy",
+        label=_("Session policy"),
         required=False,
         max_length=4096,
         widget=forms.Textarea(attrs={"rows": 4, "class": "short"}),
@@ -189,15 +202,18 @@ class AssumeRoleForm(forms.Form):
         data["caller_kind"] = data.get("caller_kind") or RAM_USER
         if data["caller_kind"] == RAM_USER:
             if not (data.get("caller") or "").strip():
-                self.add_error("caller", "Name the RAM user who calls AssumeRole.")
+                self.add_error("caller", gettext("Name the RAM user who calls AssumeRole."))
             return data
         if not data.get("provider") and "provider" not in self.errors:
-            self.add_error("provider", "Choose one of this account's identity providers.")
+            self.add_error("provider", gettext("Choose one of this account's identity providers."))
         if not (data.get("subject") or "").strip():
-            self.add_error("subject", "Name the subject the identity provider vouches for.")
+            self.add_error(
+                "subject", gettext("Name the subject the identity provider vouches for.")
+            )
         if data.get("external_id"):
             self.add_error(
-                "external_id", "AssumeRoleWithSAML and AssumeRoleWithOIDC take no ExternalId."
+                "external_id",
+                gettext("AssumeRoleWithSAML and AssumeRoleWithOIDC take no ExternalId."),
             )
         return data
 
@@ -276,9 +292,11 @@ def run_assume_role(
         # simulator must not tell one tenant about another tenant's permissions elsewhere. An
         # identity provider vouches only for its own account's roles.
         problem = (
-            "For a caller of another account, choose a role of this one."
+            gettext("For a caller of another account, choose a role of this one.")
             if isinstance(caller, OtherAccountUser)
-            else "An identity provider vouches only for roles of its own account: choose one."
+            else gettext(
+                "An identity provider vouches only for roles of its own account: choose one."
+            )
         )
         form.add_error("role_arn", problem)
         audit_simulation(request, "ram:SimulateAssumeRole", resource, details, error=problem)
