@@ -17,7 +17,7 @@ from console.actor import console_actor
 from console.views.mfa import MFA_PRESENT_KEY
 from iam.arns import resource_account
 from iam.audit import record
-from iam.authz import AccessDenied
+from iam.authz import AccessDenied, explain_decision
 from iam.errors import database_busy
 from iam.identity import identity_for_user
 from iam.models import AuditEvent
@@ -142,8 +142,20 @@ def audit_denial(request: HttpRequest, denied: AccessDenied) -> None:
         error_code="NoPermission",
         # Not the page's path: it holds whatever the caller typed (another tenant's names too),
         # which the trail would then show to this account's auditors.
-        details={"Method": request.method or "", "explanation": denied.explanation},
+        details={
+            "Method": request.method or "",
+            "explanation": english_explanation(request, denied),
+        },
     )
+
+
+def english_explanation(request: HttpRequest, denied: AccessDenied) -> str:
+    """The trail keeps one language whoever reads it: the explanation as the API words it."""
+    identity = getattr(request, "identity", None)
+    if identity is None:
+        return denied.explanation
+    with translation.override("en"):
+        return explain_decision(identity, denied.decision, denied.action, denied.resource)
 
 
 def busy_response(request: HttpRequest) -> HttpResponse:

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from iam import errors
@@ -40,7 +40,7 @@ from iam.crypto import key_ring
 from iam.identity import IDENTITY_ACCOUNT_FIELDS, IDENTITY_ROLE_FIELDS, Identity, IdentityKind
 from iam.joint_insert import insert_together
 from iam.models import Role
-from iam.policy import PolicyError, TrustPrincipal, explain, parse_policy, trust_allows
+from iam.policy import Decision, PolicyError, TrustPrincipal, explain, parse_policy, trust_allows
 from sts import row_cache
 from sts.models import RoleSession
 from sts.tokens import RoleTokenClaims, issue_token, new_secret, new_sts_access_key_id
@@ -72,12 +72,14 @@ class AssumeRoleDenied(errors.NoPermission):
         http_status: int = 403,
         action: str = "sts:AssumeRole",
         resource: str = "",
+        decision: Decision | None = None,
     ) -> None:
         super().__init__(code, message, http_status=http_status)
         self.reason = reason
         self.explanation = explanation or message
         self.action = action
         self.resource = resource
+        self.decision = decision  # the identity check's, to explain it again in another language
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ def check_identity_policy(attempt: Attempt) -> Words:
             reason="identity",
             resource=target,
             explanation=explain_decision(caller, decision, "sts:AssumeRole", target),
+            decision=decision,
         )
     return lambda: explain_decision(caller, decision, "sts:AssumeRole", target)
 
@@ -427,10 +430,14 @@ def assume_role(
     )
     try:
         try:
-            for check in CHECKS:
-                check.run(attempt)
+            # In English, the trail's one language: a console caller gets its own words from
+            # the refusal's reason (console.views.switch_role.refusal_message).
+            with translation.override("en"):
+                for check in CHECKS:
+                    check.run(attempt)
         except AssumeRoleDenied as denied:
-            raise worded_for_the_caller(attempt, denied) from None
+            with translation.override("en"):
+                raise worded_for_the_caller(attempt, denied) from None
     except errors.ServiceError as error:
         match = ROLE_ARN_RE.match(request.role_arn or "")
         # Within the caller's quota in that account's trail: any key may name any role.

@@ -27,8 +27,9 @@ from console.views.role_tabs import render_role_tab, tab_url
 from iam.arns import role_arn
 from iam.audit import record
 from iam.auth import resolve_account
+from iam.authz import explain_decision
 from iam.errors import ServiceError
-from iam.identity import IdentityKind
+from iam.identity import Identity, IdentityKind
 from iam.models import Role
 from iam.services import revoke_role_session, revoke_role_sessions
 from sts.assume import AssumeRoleDenied, AssumeRoleInput, assume_role
@@ -72,7 +73,17 @@ class SwitchRoleForm(forms.Form):
         return value
 
 
-def refusal_message(error: ServiceError, account_label: str, role_name: str) -> str:
+def explained_again(error: ServiceError, logon: Identity | None) -> str:
+    """The identity check's explanation in the page's language (the trail keeps it in English)."""
+    decision = getattr(error, "decision", None)
+    if decision is None or logon is None:
+        return getattr(error, "explanation", "")
+    return explain_decision(logon, decision, "sts:AssumeRole", getattr(error, "resource", ""))
+
+
+def refusal_message(
+    error: ServiceError, account_label: str, role_name: str, logon: Identity | None = None
+) -> str:
     reason = getattr(error, "reason", "")
     named = {"name": role_name, "account": account_label}
     if reason == "root":
@@ -84,7 +95,7 @@ def refusal_message(error: ServiceError, account_label: str, role_name: str) -> 
         refusal = _(
             "Your own policies do not allow sts:AssumeRole on role %(name)s of account %(account)s."
         )
-        return f"{refusal % named} {getattr(error, 'explanation', '')}"
+        return f"{refusal % named} {explained_again(error, logon)}"
     if reason in ("not_found", "trust"):
         # The same words for both, so a refusal does not reveal whether the role exists.
         return (
@@ -158,7 +169,7 @@ def perform_switch(request: ConsoleRequest, data: dict) -> str | None:
             max_duration=logon_left,
         )
     except ServiceError as error:
-        return refusal_message(error, account_label, data["role_name"])
+        return refusal_message(error, account_label, data["role_name"], logon)
     role = issued.role
     remember_switch(
         request,

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from iam.demo import seed_demo_world
-from iam.models import User
+from iam.models import AuditEvent, User
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +153,23 @@ def test_the_switch_goes_back_to_the_page_it_was_pressed_on(client, admin) -> No
         "/language/", {"language": "zh-hans"}, HTTP_REFERER="http://testserver/roles/?q=ecs"
     )
     assert response["Location"] == "/roles/?q=ecs"
+
+
+def test_the_trail_keeps_a_chinese_pages_denial_in_english(client, db) -> None:  # type: ignore[no-untyped-def]
+    seed_demo_world()
+    client.force_login(User.objects.get(name="auditor"))
+    page = client.post("/roles/devops/delete/", **CHINESE)
+    event = AuditEvent.objects.filter(action="ram:DeleteRole").latest("id")
+    assert page.status_code == 403 and "拒绝" in page.content.decode()
+    assert event.details["explanation"].startswith("Denied: ")
+
+
+def test_a_refused_switch_is_explained_in_chinese_and_kept_in_english(client, db) -> None:  # type: ignore[no-untyped-def]
+    seed_demo_world()
+    client.force_login(User.objects.get(name="auditor"))
+    page = client.post(
+        "/switch-role/", {"account": "company1", "role_name": "devops"}, **CHINESE
+    ).content.decode()
+    event = AuditEvent.objects.filter(action="sts:AssumeRole").latest("id")
+    assert "拒绝" in page
+    assert event.details["explanation"].startswith("Denied: ")
