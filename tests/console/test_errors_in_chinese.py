@@ -106,7 +106,7 @@ def test_an_invalid_max_session_duration_is_refused_in_chinese(chinese_admin) ->
 
 def test_a_role_name_with_bad_characters_lists_the_allowed_ones_in_chinese(chinese_admin) -> None:  # type: ignore[no-untyped-def]
     response = chinese_admin.post("/roles/_new/", {**WIZARD, "role_name": "a_b"}, **HTMX)
-    assert marked(response) == "只能包含英文字母、数字、连字符（-）和英文句点（.）。"  # noqa: RUF001
+    assert marked(response) == "只能包含英文字母、数字、连字符（-）和英文句点（.）。"
 
 
 def test_a_bad_user_name_is_refused_in_chinese(chinese_admin) -> None:  # type: ignore[no-untyped-def]
