@@ -26,6 +26,7 @@ def test_generated_passwords_are_shown_once_and_log_on(new_page) -> None:  # typ
     page.get_by_role("button", name="Create").click()
 
     shown = page.get_by_test_id("users-created")
+    shown.get_by_test_id("logon-name").first.wait_for()
     logon_names = shown.get_by_test_id("logon-name").all_inner_texts()
     passwords = shown.get_by_test_id("password").all_inner_texts()
     assert logon_names == ["carol@company1", "dave@company1"]

@@ -4,6 +4,7 @@ scroll inside their cards), and the switched-role banner keeps Switch Back in re
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
@@ -90,7 +91,7 @@ def test_at_400_pixels_the_switched_role_banner_keeps_switch_back_in_reach(new_p
     page.get_by_label("Display name").fill("Production ECS administrators of company one")
     page.get_by_role("button", name="Switch Role").click()
     switch_back = page.get_by_test_id("role-banner").get_by_role("button", name="Switch Back")
-    assert switch_back.is_visible()
+    expect(switch_back).to_be_visible()
     assert not page.evaluate(PAGE_WIDER_THAN_WINDOW)
     switch_back.click()
     page.get_by_test_id("role-banner").wait_for(state="detached")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from iam.demo import seed_demo_world
 from tests.browser.conftest import log_on, screenshot
@@ -35,7 +36,7 @@ def test_a_locked_user_is_unlocked_by_an_administrator(new_page) -> None:  # typ
     assert "Locked until" in row.inner_text()
     row.get_by_role("link", name="auditor@company1").click()
     admin.wait_for_url("**/users/auditor/")
-    assert admin.get_by_test_id("locked").is_visible()
+    expect(admin.get_by_test_id("locked")).to_be_visible()
     admin.get_by_role("button", name="Unlock").click()
     admin.wait_for_load_state()
     assert "is unlocked and can log on again" in admin.locator(".messages").inner_text()
@@ -43,7 +44,7 @@ def test_a_locked_user_is_unlocked_by_an_administrator(new_page) -> None:  # typ
     screenshot(admin, "user-unlocked")
 
     log_on(auditor, "auditor@company1", "Company1-auditor")
-    assert auditor.get_by_role("heading", name="Overview").is_visible()
+    expect(auditor.get_by_role("heading", name="Overview")).to_be_visible()
 
 
 def test_security_settings_are_saved_in_the_browser(new_page) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from iam.demo import seed_demo_world
 from tests.browser.conftest import log_on, screenshot
@@ -14,7 +15,7 @@ def test_admin_logs_on_and_sees_the_overview(new_page) -> None:  # type: ignore[
     seed_demo_world()
     page = new_page()
     log_on(page, "admin@company1", "Company1-admin")
-    assert page.get_by_role("heading", name="Overview").is_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     assert "admin@company1" in page.get_by_test_id("identity-menu").inner_text()
     screenshot(page, "overview")
 

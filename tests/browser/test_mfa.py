@@ -10,6 +10,7 @@ import time
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
@@ -71,7 +72,7 @@ def bind_own_device(page) -> str:  # type: ignore[no-untyped-def]
     """Bind a device from My MFA device, as a person with an authenticator app would; its seed."""
     page.get_by_test_id("identity-menu").click()
     page.get_by_role("link", name="My MFA device").click()
-    assert page.locator(".mfa-qr svg").is_visible()
+    expect(page.locator(".mfa-qr svg")).to_be_visible()
     seed = page.get_by_test_id("mfa-secret").inner_text().strip()
     totp, now = pyotp.TOTP(seed), time.time()
     page.get_by_label("First code").fill(totp.at(now - 30))

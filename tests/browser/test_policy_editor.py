@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from iam import services
 from iam.audit import SYSTEM_ACTOR
@@ -163,7 +164,7 @@ def test_the_tabs_answer_the_arrow_keys(new_page) -> None:  # type: ignore[no-un
     page.get_by_role("tab", name="JSON").focus()
     page.keyboard.press("ArrowLeft")
     assert page.get_by_role("tab", name="Visual editor").get_attribute("aria-selected") == "true"
-    assert page.locator("fieldset.statement-editor").first.is_visible()
+    expect(page.locator("fieldset.statement-editor").first).to_be_visible()
 
 
 def test_the_editor_opens_on_the_tab_chosen_last(new_page) -> None:  # type: ignore[no-untyped-def]

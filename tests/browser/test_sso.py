@@ -61,7 +61,7 @@ def test_saml_sign_in_through_the_idp_login_page_lands_in_the_console_as_a_role(
     assert "sso-admin @ corp" in banner.inner_text()
     assert "federated as alice via corp-idp" in banner.inner_text()
     page.get_by_role("link", name="Users", exact=True).click()
-    assert page.get_by_role("heading", name="Users").is_visible()
+    page.get_by_role("heading", name="Users").wait_for()
     banner.get_by_role("button", name="Log off").click()
     page.wait_for_url("**/logon/")
     session = RoleSession.objects.get()

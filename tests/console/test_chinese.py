@@ -97,6 +97,15 @@ TECHNICAL = {
     "IpAddress",
     "Secret",
     "KB",
+    # The policy language's own words, as the Chinese console writes them in its messages.
+    "Statement",
+    "Effect",
+    "Action",
+    "Resource",
+    "Condition",
+    "Allow",
+    "Deny",
+    "Version",
 }
 SKIPPED_ELEMENTS = {"script", "style", "code", "pre", "textarea", "kbd", "samp", "svg", "option"}
 READ_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
