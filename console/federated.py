@@ -19,6 +19,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from console.session_reasons import in_words
 from iam.identity import FederatedInfo
 from sts.assume import IssuedRoleSession
 from sts.sessions import check_session, end_session, session_identity
@@ -58,7 +59,9 @@ def apply(request: HttpRequest) -> HttpResponse | None:
     checked = check_session(state["session_id"])
     if not checked.active:
         reason = checked.revoked_reason
-        return signed_out(request, _("You were signed out: %(reason)s.") % {"reason": reason})
+        return signed_out(
+            request, _("You were signed out: %(reason)s.") % {"reason": in_words(reason)}
+        )
     identity = session_identity(
         checked,
         session_name=state["session_name"],

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from console.session_reasons import in_words
 from iam.audit import record
 from iam.identity import Identity
 from sts.sessions import check_session, end_session, session_identity
@@ -54,7 +55,7 @@ def apply_switched_role(request: HttpRequest) -> HttpResponse | None:
             request,
             "console:ForcedSwitchBack",
             _("You were returned to your logon identity: %(reason)s.")
-            % {"reason": checked.revoked_reason},
+            % {"reason": in_words(checked.revoked_reason)},
             reason=checked.revoked_reason,
             end_reason=f"returned to the logon identity: {checked.revoked_reason}",
         )

@@ -3,7 +3,10 @@ account B, an auditor) built through the real services."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.utils import translation
 
 pytest_plugins = ["tests.idp.oidc_fixtures", "tests.idp.saml_fixtures"]
 
@@ -21,6 +24,15 @@ def fresh_policy_caches() -> None:
     recheck_outcomes.clear()
     row_cache.forget_all()
     row_cache.key_secrets.clear()
+
+
+@pytest.fixture(autouse=True)
+def language_of_its_own() -> Iterator[None]:
+    """A request leaves its language active in the thread (Django's LocaleMiddleware activates
+    one per request and never deactivates): each test starts and ends in the default."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from console.session_reasons import in_words
+
 register = template.Library()
 
 
@@ -22,6 +24,12 @@ def time_left(expires_at: int) -> str:
     if not left:
         return _("expired")
     return _("%(time)s left") % {"time": f"{left // 60}:{left % 60:02d}"}
+
+
+@register.filter
+def session_reason(reason: str) -> str:
+    """Why a role session ended, in the page's language (``console.session_reasons``)."""
+    return in_words(reason or "")
 
 
 @dataclass(frozen=True)
