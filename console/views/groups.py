@@ -248,7 +248,16 @@ def group_member_remove(request: ConsoleRequest, group_name: str, user_name: str
     user = group.members.filter(name__iexact=user_name).first()
     if user is None:
         raise Http404("No such member of this group.")
-    back = reverse("console:group_detail", args=[group.name])
+    return removed_from_group(
+        request, group, user, reverse("console:group_detail", args=[group.name])
+    )
+
+
+def removed_from_group(
+    request: ConsoleRequest, group: Group, user: User, back: str
+) -> HttpResponse:
+    """Take ``user`` out of ``group`` once confirmed (from the group's page or the user's), then
+    back to ``back``."""
     question = ask_first(
         request,
         question=_("Remove %(user)s from group %(group)s?")

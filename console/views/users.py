@@ -34,7 +34,6 @@ from console.http import (
 )
 from console.once import remember, submit_once
 from console.views.common import (
-    ask_first,
     finish,
     fragment_or_page,
     page_of,
@@ -42,6 +41,7 @@ from console.views.common import (
     render_dialog,
     search_query,
 )
+from console.views.groups import removed_from_group
 from console.views.mfa import user_mfa_context
 from console.views.tags import tagged
 from iam import security, services
@@ -598,21 +598,9 @@ def user_group_add(request: ConsoleRequest, user_name: str) -> HttpResponse:
 def user_group_remove(request: ConsoleRequest, user_name: str, group_name: str) -> HttpResponse:
     user = get_user_or_404(request, user_name, action="ram:GetUser")
     group = get_group_or_404(request, group_name, action="ram:RemoveUserFromGroup")
-    back = reverse("console:user_detail", args=[user.name])
-    question = ask_first(
-        request,
-        question=_("Remove %(user)s from group %(group)s?")
-        % {"user": user.name, "group": group.name},
-        button=_("Remove from group"),
-        cancel_url=back,
+    return removed_from_group(
+        request, group, user, reverse("console:user_detail", args=[user.name])
     )
-    if question:
-        return question
-    try:
-        services.remove_user_from_group(console_actor(request), group, user)
-    except ServiceError as error:
-        messages.error(request, error.plain)
-    return finish(request, back)
 
 
 # --- access keys --------------------------------------------------------------------------------

@@ -15,6 +15,34 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# The demo administrator's main pages, which the CSP and accessibility tests visit one by one.
+ADMIN_PAGES = [
+    "/",
+    "/roles/",
+    "/roles/ecs-admin/",
+    "/roles/ecs-admin/permissions/",
+    "/roles/ecs-admin/trust-policy/",
+    "/roles/ecs-admin/sessions/",
+    "/roles/ecs-admin/events/",
+    "/roles/ecs-admin/who-can-assume/",
+    "/roles/_new/",
+    "/users/",
+    "/users/auditor/",
+    "/policies/",
+    "/policies/new/",
+    "/audit/",
+    "/simulator/",
+    "/trust-map/",
+    "/identity-providers/",
+    "/switch-role/",
+    "/security-settings/",
+    "/security-credentials/",
+    "/mfa/",
+    "/users/auditor/mfa/",
+    "/groups/",
+    "/groups/operators/",
+    "/policies/System/AliyunECSFullAccess/",
+]
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make to
 # arrange data happen outside it, so Django's async-safety guard does not apply here.
@@ -78,6 +106,18 @@ def new_page(browser, live_server):  # type: ignore[no-untyped-def]
     yield open_page
     for context in contexts:
         context.close()
+
+
+def seed_admin_pages() -> None:
+    """The demo world and a group, so each of ADMIN_PAGES has something to show."""
+    from iam import services
+    from iam.audit import SYSTEM_ACTOR
+    from iam.demo import seed_demo_world
+    from iam.models import Account
+
+    seed_demo_world()
+    company1 = Account.objects.get(alias="company1")
+    services.create_group(SYSTEM_ACTOR, company1, "operators", comments="On call")
 
 
 def log_on(page, logon_name: str, password: str) -> None:  # type: ignore[no-untyped-def]

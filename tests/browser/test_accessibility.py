@@ -12,11 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from iam import services
-from iam.audit import SYSTEM_ACTOR
 from iam.demo import seed_demo_world
-from iam.models import Account, Group
-from tests.browser.conftest import log_on
+from tests.browser.conftest import ADMIN_PAGES, log_on, seed_admin_pages
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,30 +28,6 @@ async () => {
       + violation.nodes.slice(0, 5).map((node) => node.target.join(" ")).join("\\n      "));
 }
 """
-
-ADMIN_PAGES = [
-    "/",
-    "/roles/",
-    "/roles/ecs-admin/",
-    "/roles/ecs-admin/permissions/",
-    "/roles/ecs-admin/trust-policy/",
-    "/roles/ecs-admin/sessions/",
-    "/roles/ecs-admin/events/",
-    "/roles/ecs-admin/who-can-assume/",
-    "/policies/new/",
-    "/users/",
-    "/users/auditor/",
-    "/groups/",
-    "/groups/operators/",
-    "/policies/",
-    "/policies/System/AliyunECSFullAccess/",
-    "/audit/",
-    "/simulator/",
-    "/trust-map/",
-    "/switch-role/",
-    "/identity-providers/",
-    "/security-settings/",
-]
 
 
 class AxePage:
@@ -102,13 +75,6 @@ def axe_page(browser, live_server) -> Iterator[Callable[..., AxePage]]:  # type:
         context.close()
 
 
-def add_operators_group() -> None:
-    company1 = Account.objects.get(alias="company1")
-    group = Group.objects.filter(account=company1, name="operators").first()
-    if group is None:
-        services.create_group(SYSTEM_ACTOR, company1, "operators", comments="On call")
-
-
 def test_the_logon_page_has_no_serious_findings(axe_page) -> None:  # type: ignore[no-untyped-def]
     page = axe_page()
     page.visit("/logon/")
@@ -116,8 +82,7 @@ def test_the_logon_page_has_no_serious_findings(axe_page) -> None:  # type: igno
 
 
 def test_the_main_pages_have_no_serious_findings(axe_page) -> None:  # type: ignore[no-untyped-def]
-    seed_demo_world()
-    add_operators_group()
+    seed_admin_pages()
     page = axe_page()
     log_on(page.page, "admin@company1", "Company1-admin")
     for path in ADMIN_PAGES:

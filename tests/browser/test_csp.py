@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from iam.demo import seed_demo_world
-from tests.browser.conftest import log_on
+from tests.browser.conftest import ADMIN_PAGES, log_on, seed_admin_pages
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,31 +22,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
   );
 });
 """
-
-ADMIN_PAGES = [
-    "/",
-    "/roles/",
-    "/roles/ecs-admin/",
-    "/roles/ecs-admin/permissions/",
-    "/roles/ecs-admin/trust-policy/",
-    "/roles/ecs-admin/sessions/",
-    "/roles/ecs-admin/events/",
-    "/roles/ecs-admin/who-can-assume/",
-    "/roles/_new/",
-    "/users/",
-    "/users/auditor/",
-    "/policies/",
-    "/policies/new/",
-    "/audit/",
-    "/simulator/",
-    "/trust-map/",
-    "/identity-providers/",
-    "/switch-role/",
-    "/security-settings/",
-    "/security-credentials/",
-    "/mfa/",
-    "/users/auditor/mfa/",
-]
 
 
 class WatchedPage:
@@ -80,7 +55,7 @@ def watched(new_page) -> Iterator[Callable[[], WatchedPage]]:  # type: ignore[no
 
 
 def test_every_main_page_carries_the_policy_and_breaks_none_of_it(watched) -> None:  # type: ignore[no-untyped-def]
-    seed_demo_world()
+    seed_admin_pages()
     admin = watched()
     policies = {"/logon/": admin.visit("/logon/")}
     log_on(admin.page, "admin@company1", "Company1-admin")
