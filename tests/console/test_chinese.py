@@ -107,7 +107,7 @@ TECHNICAL = {
     "Deny",
     "Version",
 }
-SKIPPED_ELEMENTS = {"script", "style", "code", "pre", "textarea", "kbd", "samp", "svg", "option"}
+SKIPPED_ELEMENTS = {"script", "style", "code", "pre", "textarea", "kbd", "samp"}
 READ_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 MACHINE_TEXT = re.compile(
     r"acs:\S+|https?://\S+|[\w.+-]+@[\w.-]+|\b[a-z][a-z0-9-]*:[A-Za-z0-9*/_.-]+"
