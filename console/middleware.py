@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
 from django.template.response import TemplateResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -21,6 +22,7 @@ from iam.authz import AccessDenied, explain_decision
 from iam.errors import database_busy
 from iam.identity import identity_for_user
 from iam.models import AuditEvent
+from iam.rpc import is_api_request
 
 
 class ClientAddressMiddleware:
@@ -47,20 +49,28 @@ class ClientAddressMiddleware:
         return self.get_response(request)
 
 
-class UserLanguage:
-    """The language the logged-on user picked (``console.views.language``) wins over the browser's
-    Accept-Language and the cookie, wherever they log on."""
+class ConsoleLanguage(LocaleMiddleware):
+    """The console's language: the one the logged-on user picked (``console.views.language``),
+    else Django's choice (the language cookie, then the browser's Accept-Language). The API at
+    ``/`` speaks English whatever it is asked, and skips the choosing (it is on every call's
+    path: no session, no header parsing)."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path == "/" and is_api_request(request):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+            return
+        super().process_request(request)
         user = getattr(request, "user", None)
         language = getattr(user, "language", "") if user is not None else ""
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = language
-        return self.get_response(request)
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.path == "/" and response.has_header("Content-Language"):
+            return response  # an API answer (sts.front_door)
+        return super().process_response(request, response)
 
 
 class IdentityMiddleware:
