@@ -121,10 +121,11 @@ def seed_admin_pages() -> None:
 
 
 def log_on(page, logon_name: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Log on through the logon page, whatever language it speaks."""
     page.goto("/logon/")
-    page.get_by_label("Logon name").fill(logon_name)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log on").click()
+    page.locator("#id_logon_name").fill(logon_name)
+    page.locator("#id_password").fill(password)
+    page.locator("form[action='/logon/'] button[type=submit]").click()
     page.wait_for_url(lambda url: "/logon/" not in url)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.browser.conftest import CHROMIUM
+from tests.browser.conftest import CHROMIUM, log_on
 from tests.servers import ROOT, free_port, server_env, serving
 
 DOCS = ROOT / "static" / "docs"
@@ -25,14 +25,6 @@ VIEWPORT = {"width": 1280, "height": 800}
 # The pictures of the console in English, and (suffix "-zh") those the README shows in Chinese.
 LANGUAGES = [("en-US", ""), ("zh-CN", "-zh")]
 IN_CHINESE = {"role-management", "switched-role"}
-
-
-def log_on(page: Page, logon_name: str, password: str) -> None:
-    page.goto("/logon/")
-    page.locator("#id_logon_name").fill(logon_name)
-    page.locator("#id_password").fill(password)
-    page.locator("form[action='/logon/'] button[type=submit]").click()
-    page.wait_for_url(lambda url: "/logon/" not in url)
 
 
 def save(page: Page, name: str, *, full_page: bool = False) -> None:

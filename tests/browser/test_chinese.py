@@ -25,15 +25,6 @@ def log_on_in_chinese(page, logon_name: str, password: str) -> None:  # type: ig
     page.wait_for_url(lambda url: "/logon/" not in url)
 
 
-def log_on_in_chinese_or_english(page) -> None:  # type: ignore[no-untyped-def]
-    """The admin logs on in a browser whatever language its logon page speaks."""
-    page.goto("/logon/")
-    page.locator("#id_logon_name").fill("admin@company1")
-    page.locator("#id_password").fill("Company1-admin")
-    page.locator("form[action='/logon/'] button[type=submit]").click()
-    page.wait_for_url(lambda url: "/logon/" not in url)
-
-
 def test_alice_switches_role_and_back_in_chinese(new_page) -> None:  # type: ignore[no-untyped-def]
     seed_demo_world()
     alice = new_page(locale=CHINESE)
@@ -97,5 +88,5 @@ def test_the_header_switch_changes_the_language_and_remembers_it(new_page) -> No
     page.get_by_role("link", name="角色").first.wait_for()
     assert User.objects.get(name="admin").language == "zh-hans"
     other_browser = new_page()  # English too: the user's pick wins
-    log_on_in_chinese_or_english(other_browser)
+    log_on(other_browser, "admin@company1", "Company1-admin")
     assert other_browser.locator("html").get_attribute("lang") == "zh-hans"

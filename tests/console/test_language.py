@@ -82,8 +82,6 @@ def test_the_api_answers_in_english_whatever_the_request_asks(client, db) -> Non
 def test_the_compiled_catalog_is_the_source_catalog(domain: str) -> None:
     """The .mo the server reads says exactly what the .po says (compilemessages was run)."""
     source = CATALOGS / f"{domain}.po"
-    if not source.exists():
-        pytest.skip(f"no {domain} strings are marked")
     with (CATALOGS / f"{domain}.mo").open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     for entry in polib.pofile(str(source)).translated_entries():
@@ -106,10 +104,7 @@ def test_the_compiled_catalog_is_the_source_catalog(domain: str) -> None:
 
 @pytest.mark.parametrize("domain", ["django", "djangojs"])
 def test_every_string_is_translated(domain: str) -> None:
-    source = CATALOGS / f"{domain}.po"
-    if not source.exists():
-        pytest.skip(f"no {domain} strings are marked")
-    catalog = polib.pofile(str(source))
+    catalog = polib.pofile(str(CATALOGS / f"{domain}.po"))
     untranslated = [entry.msgid for entry in catalog.untranslated_entries()]
     fuzzy = [entry.msgid for entry in catalog.fuzzy_entries()]
     assert (untranslated, fuzzy) == ([], [])
